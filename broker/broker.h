@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * broker.h - lixs-broker's one context struct and the interfaces between
+ * its files: options.c (command line), listener.c (unix sockets),
+ * supervise.c (the store process), pidfile.c, daemonize.c, main.c (loop).
+ */
+#ifndef LIXS_BROKER_H
+#define LIXS_BROKER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "ipc.h"
+#include "policy.h"
+
+#define BROKER_IDENT "lixs-broker"
+#define BROKER_STORE_ARGV_MAX 64
+#define BROKER_IGNORED_MAX 16
+
+/* What an epoll event's data.u32 says the ready fd is. */
+enum broker_tag {
+	TAG_SIGNAL = 1,
+	TAG_IPC,
+	TAG_STORE_TIMER,       /* restart backoff, or HELLO deadline */
+	TAG_ACCEPT_TIMER,      /* end of an EMFILE pause */
+	TAG_LISTEN,            /* + enum policy_listener */
+};
+
+/* The command line; strings are borrowed from argv. */
+struct broker_opts {
+	bool foreground;                  /* -N */
+	int verbosity;                    /* -V count */
+	const char *pidfile;              /* -F; NULL: default when daemonized */
+	const char *storeproc;            /* --storeproc; NULL: search */
+	const char *sock_path[POLICY_SOCK_COUNT];  /* NULL: xenstored's defaults */
+	/* argv for the store process; [0] is filled in at spawn time. */
+	const char *store_argv[BROKER_STORE_ARGV_MAX + 2];
+	int store_argc;
+	/* Accepted options that do nothing yet: getopt value, long index or -1. */
+	struct { int val; int longindex; } ignored[BROKER_IGNORED_MAX];
+	int n_ignored;
+};
+
+struct broker {
+	struct broker_opts o;
+	char sock_path[POLICY_SOCK_COUNT][sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *storeproc;            /* the store process binary */
+	char storeproc_buf[PATH_MAX];
+	const char *pidfile;              /* NULL: none */
+	bool pidfile_written;
+
+	int epfd, sigfd, store_tfd, accept_tfd;
+	int ready_fd;                     /* daemonize pipe, -1 once told or in -N */
+	int listen_fd[POLICY_SOCK_COUNT]; /* -1 until the first HELLO */
+	bool serving;                     /* sockets exist: the first HELLO came */
+	bool accepting;                   /* listeners are in the epoll set */
+	bool accept_paused;               /* out of fds: wait for accept_tfd */
+	struct timespec warned;           /* last rate-limited warning */
+	uint32_t next_conn;               /* connection ids, never 0 */
+
+	pid_t store_pid;                  /* -1: no store process */
+	int ipc_fd;                       /* broker's end of the socketpair, or -1 */
+	struct policy_state pst;
+	struct timespec store_started;
+	unsigned int backoff_ms;          /* delay before the next quick restart */
+
+	uint8_t rxbuf[IPC_FRAME_MAX];
+};
+
+/* options.c: -1 to go on, else the exit status (usage, --help, --version). */
+int options_parse(struct broker_opts *o, int argc, char **argv);
+void options_log_ignored(const struct broker_opts *o);
+
+/* listener.c */
+int listener_paths(struct broker *b);
+int listener_open(struct broker *b);
+void listener_update(struct broker *b);
+void listener_accept(struct broker *b, enum policy_listener which);
+void listener_resume(struct broker *b);
+void listener_close(struct broker *b);
+
+/* supervise.c */
+void store_find(struct broker *b);
+void store_spawn(struct broker *b);
+bool store_ready(const struct broker *b);
+void store_readable(struct broker *b);
+void store_reap(struct broker *b);
+void store_timer(struct broker *b);
+void store_stop(struct broker *b);
+
+/* pidfile.c */
+int pidfile_write(const char *path);
+void pidfile_remove(const char *path);
+
+/* daemonize.c: detach; *ready_fd is written to once serving. */
+int daemonize(int *ready_fd);
+void daemonize_ready(int *ready_fd);
+
+/* main.c */
+int broker_watch(struct broker *b, int fd, uint32_t tag, uint32_t events);
+void broker_timer(int tfd, unsigned int ms);
+void broker_serving(struct broker *b);
+_Noreturn void broker_exit(struct broker *b, int status);
+
+#endif

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * supervise.c - the store process: find it, spawn it, read its frames,
+ * notice its death and restart it, stop it at exit.
+ *
+ * The store process is trusted with nothing: every frame it sends goes
+ * through ipc_recv() and policy_check(), and any frame that fails either
+ * ends it (DESIGN: a malformed frame from the store ends the store
+ * process).  It is restarted with a backoff so that one that dies on
+ * start-up costs a restart every 5 s, not a busy loop.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define HELLO_TIMEOUT_MS 10000     /* spawn to IPC_HELLO */
+#define QUICK_DEATH_MS 1000        /* dying sooner than this grows the backoff */
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 5000
+#define STOP_TERM_MS 1000          /* after IPC_SHUTDOWN, before SIGTERM */
+#define STOP_KILL_MS 2000          /* after SIGTERM, before SIGKILL */
+#define FRAMES_PER_WAKEUP 64
+
+/* --storeproc, else next to our own binary (a build tree), else installed. */
+void store_find(struct broker *b)
+{
+	static const char name[] = "lixs-storeproc";
+	char *self = b->storeproc_buf, *slash;
+	ssize_t n;
+
+	b->storeproc = b->o.storeproc ? b->o.storeproc : LIXS_LIBEXECDIR "/lixs-storeproc";
+	/* Leave room to put the name after the last slash. */
+	n = readlink("/proc/self/exe", self, sizeof(b->storeproc_buf) - sizeof(name));
+	if (!b->o.storeproc && n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			memcpy(slash + 1, name, sizeof(name));
+			if (!access(self, X_OK))
+				b->storeproc = self;
+		}
+	}
+	log_debug("store process binary: %s", b->storeproc);
+}
+
+bool store_ready(const struct broker *b)
+{
+	return b->ipc_fd >= 0 && !b->pst.awaiting_hello;
+}
+
+static unsigned int ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned int)((now.tv_sec - t->tv_sec) * 1000 +
+			      (now.tv_nsec - t->tv_nsec) / 1000000);
+}
+
+/* In the child: fd 3 is the channel, nothing else leaks, then exec. */
+static _Noreturn void store_exec(struct broker *b, int fd, pid_t broker_pid)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Its own process group: ^C reaches the broker, which stops it in order. */
+	setpgid(0, 0);
+	/* Without its broker it has no clients to serve (it must re-arm after setuid). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != broker_pid)
+		_exit(127);
+	/* dup2 onto itself would leave FD_CLOEXEC set. */
+	if (fd == LIXS_IPC_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, LIXS_IPC_FD) < 0)
+		_exit(127);
+	close_range(LIXS_IPC_FD + 1, ~0u, 0);
+	b->o.store_argv[0] = b->storeproc;
+	execv(b->storeproc, (char *const *)b->o.store_argv);
+	log_err("cannot run %s: %s", b->storeproc, strerror(errno));
+	_exit(127);
+}
+
+static void schedule_restart(struct broker *b)
+{
+	unsigned int delay = b->backoff_ms;
+
+	if (!b->serving) {
+		log_err("the store process did not start; giving up");
+		broker_exit(b, 1);
+	}
+	b->backoff_ms = delay ? (delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2)
+			      : BACKOFF_FIRST_MS;
+	if (!delay) {
+		log_info("restarting the store process");
+		store_spawn(b);
+		return;
+	}
+	log_info("restarting the store process in %u ms", delay);
+	broker_timer(b->store_tfd, delay);
+}
+
+void store_spawn(struct broker *b)
+{
+	int sv[2], ret;
+	pid_t pid, self = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		log_err("socketpair: %s", strerror(errno));
+		schedule_restart(b);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		store_exec(b, sv[1], self);
+	ret = pid < 0 ? errno : 0;
+	close(sv[1]);
+	if (!ret && fcntl(sv[0], F_SETFL, O_NONBLOCK))
+		ret = errno;
+	if (!ret)
+		ret = broker_watch(b, sv[0], TAG_IPC, EPOLLIN);
+	if (pid > 0) {
+		b->store_pid = pid;
+		clock_gettime(CLOCK_MONOTONIC, &b->store_started);
+	}
+	if (ret) {
+		log_err("cannot start the store process: %s", strerror(ret));
+		close(sv[0]);
+		if (pid > 0)
+			kill(pid, SIGKILL);  /* store_reap logs it and restarts */
+		else
+			schedule_restart(b);
+		return;
+	}
+	b->ipc_fd = sv[0];
+	b->pst.awaiting_hello = true;
+	broker_timer(b->store_tfd, HELLO_TIMEOUT_MS);
+	log_debug("spawned store process %d", (int)pid);
+}
+
+/* Cut the channel and kill; store_reap() logs the death and restarts. */
+static void store_kill(struct broker *b)
+{
+	if (b->ipc_fd >= 0)
+		close(b->ipc_fd);
+	b->ipc_fd = -1;
+	if (b->store_pid > 0)
+		kill(b->store_pid, SIGKILL);
+	listener_update(b);
+}
+
+static void store_hello(struct broker *b, const struct ipc_msg *m)
+{
+	struct ipc_hello h;
+
+	ipc_hello_decode(m, &h);  /* policy_check already decoded it */
+	b->pst.awaiting_hello = false;
+	broker_timer(b->store_tfd, 0);
+	log_info("store process %d started", (int)b->store_pid);
+	if (h.pid != (uint32_t)b->store_pid)
+		log_debug("store process %d calls itself %u", (int)b->store_pid, h.pid);
+	broker_serving(b);
+}
+
+void store_readable(struct broker *b)
+{
+	for (int i = 0; i < FRAMES_PER_WAKEUP && b->ipc_fd >= 0; i++) {
+		struct ipc_msg m;
+		int ret = ipc_recv(b->ipc_fd, b->rxbuf, sizeof(b->rxbuf), IPC_TO_BROKER, &m);
+
+		if (ret == EAGAIN)
+			return;
+		if (!ret) {
+			if (m.fd >= 0)
+				close(m.fd);  /* no store -> broker type carries one */
+			ret = policy_check(&b->pst, &m);
+			if (!ret && m.hdr.type == IPC_HELLO) {
+				store_hello(b, &m);
+				continue;
+			}
+		}
+		if (ret == EPIPE)  /* usually dying: store_reap says why */
+			log_debug("store process %d closed its ipc channel", (int)b->store_pid);
+		else if (ret == EPERM)
+			log_err("store process %d sent a refused %s frame; killing it",
+				(int)b->store_pid, ipc_type_lookup(m.hdr.type)->name);
+		else
+			log_err("store process %d sent a bad frame (%s); killing it",
+				(int)b->store_pid, strerrorname_np(ret));
+		store_kill(b);
+	}
+}
+
+static void log_death(pid_t pid, int status, int prio)
+{
+	if (WIFEXITED(status)) {
+		log_msg(prio, "store process %d exited with status %d",
+			(int)pid, WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *abbr = sigabbrev_np(sig);
+
+		log_msg(prio, "store process %d killed by signal SIG%s (%d)%s%s", (int)pid,
+			abbr ? abbr : "?", sig, WCOREDUMP(status) ? ", core dumped" : "",
+			sig == SIGSYS ? ", seccomp violation likely" : "");
+	}
+}
+
+/* The store process is gone for good: forget it. */
+static void store_gone(struct broker *b, int status, int prio)
+{
+	log_death(b->store_pid, status, prio);
+	if (b->ipc_fd >= 0)
+		close(b->ipc_fd);
+	b->ipc_fd = -1;
+	b->store_pid = -1;
+	b->pst.awaiting_hello = false;
+	broker_timer(b->store_tfd, 0);
+	listener_update(b);
+}
+
+void store_reap(struct broker *b)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != b->store_pid)
+			continue;
+		if (ms_since(&b->store_started) >= QUICK_DEATH_MS)
+			b->backoff_ms = 0;
+		store_gone(b, status, LOG_ERR);
+		schedule_restart(b);
+	}
+}
+
+void store_timer(struct broker *b)
+{
+	uint64_t ticks;
+
+	if (read(b->store_tfd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
+		return;
+	if (b->store_pid < 0) {
+		store_spawn(b);
+	} else if (b->pst.awaiting_hello) {
+		log_err("store process %d not ready after %d ms; killing it",
+			(int)b->store_pid, HELLO_TIMEOUT_MS);
+		store_kill(b);
+	}
+}
+
+/* Wait up to `ms` for the store process to exit, reaping it if it does. */
+static bool store_wait(struct broker *b, int ms)
+{
+	struct timespec start;
+	struct signalfd_siginfo si;
+	int status, left;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (waitpid(b->store_pid, &status, WNOHANG) == b->store_pid) {
+			store_gone(b, status, LOG_INFO);
+			return true;
+		}
+		left = ms - (int)ms_since(&start);
+		if (left <= 0)
+			return false;
+		/* SIGCHLD wakes us; other signals are moot while stopping. */
+		if (poll(&(struct pollfd){ .fd = b->sigfd, .events = POLLIN }, 1, left) > 0)
+			while (read(b->sigfd, &si, sizeof(si)) > 0)
+				;
+	}
+}
+
+/* Blocking, for the way out: ask, then insist, then kill. */
+void store_stop(struct broker *b)
+{
+	int status;
+
+	if (b->store_pid < 0)
+		return;
+	if (b->ipc_fd >= 0)
+		ipc_send(b->ipc_fd, IPC_SHUTDOWN, 0, NULL, 0, -1);
+	if (store_wait(b, STOP_TERM_MS))
+		return;
+	log_warn("store process %d ignored SHUTDOWN; sending SIGTERM", (int)b->store_pid);
+	kill(b->store_pid, SIGTERM);
+	if (store_wait(b, STOP_KILL_MS))
+		return;
+	log_warn("store process %d ignored SIGTERM; sending SIGKILL", (int)b->store_pid);
+	kill(b->store_pid, SIGKILL);
+	if (waitpid(b->store_pid, &status, 0) == b->store_pid)
+		store_gone(b, status, LOG_INFO);
+}

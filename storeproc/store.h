@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * store.h - the data model of the store process: the node tree, its
+ * permissions and its transactions, as one interface.
+ *
+ * The protocol side (dispatch.c and the ops_*.c handlers) parses a
+ * request, canonicalizes its path with path.h, and calls exactly one of
+ * the functions below.  Everything here is independent of connections
+ * and the wire: a caller is described by struct caller, a change is
+ * reported through struct store_event_sink.
+ *
+ * Conventions
+ * - Paths passed in are canonical and absolute (path_canonicalize() has
+ *   accepted them); only store_get_perms/store_set_perms also accept the
+ *   special "@..." names.
+ * - Return 0 or a positive errno value with upstream's meaning (ENOENT,
+ *   EACCES, EINVAL, ENOMEM, ENOSPC, EAGAIN, EPERM, ...), which the caller
+ *   sends to the client unchanged.  Nothing here logs a client's error.
+ * - `txn` is NULL to act on the committed tree, or a transaction from
+ *   store_txn_start() to act on its private view.
+ * - Pointers handed out (store_read's value) stay valid until the next
+ *   call that modifies the store or ends a transaction; copy them first.
+ * - Permission checks follow cxenstored 4.17: a privileged caller passes
+ *   every check; otherwise perms_for() decides.
+ */
+#ifndef LIXS_STORE_H
+#define LIXS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "perms.h"
+
+struct store;
+struct txn;
+
+/* A change to report to watches (see watch.h). */
+struct store_event {
+	const char *path;	/* absolute (or "@..." special) name of the node */
+	bool exact;		/* true: only watches on exactly `path` match
+				 * (nodes strictly below the root of an RM);
+				 * false: watches on `path` or any ancestor */
+	struct perm_list perms;	/* the node's perms when it changed (a
+				 * removed node's last perms) */
+	const struct perm_list *parent_perms; /* its parent's perms, or NULL */
+	const struct perm_list *old_perms;    /* SET_PERMS: perms before, else NULL */
+};
+
+/*
+ * Called once per event, in the order upstream fires them: for a plain
+ * operation synchronously before the store function returns; for a
+ * transaction in store_txn_commit().  The event and what it points to
+ * are valid only during the call.
+ */
+struct store_event_sink {
+	void (*fire)(void *ctx, const struct store_event *ev);
+	void *ctx;
+};
+
+/*
+ * A new store holding cxenstored 4.17's initial tree: "/" and "/tool"
+ * and "/tool/xenstored" (empty values, perms "n0"), plus the special
+ * nodes "@introduceDomain" and "@releaseDomain" (perms "n0").
+ * Returns NULL on ENOMEM.  Freed with store_free().
+ */
+struct store *store_new(void);
+void store_free(struct store *st);
+
+/* READ: *val/*len = the node's value (may be empty; not NUL-terminated). */
+int store_read(struct store *st, struct txn *txn, const struct caller *who,
+	       const char *path, const void **val, size_t *len);
+
+/*
+ * WRITE: set the value, creating the node and any missing ancestors
+ * (empty values).  New nodes inherit their parent's perms; an
+ * unprivileged creator becomes the owner.  Fires one event for `path`.
+ */
+int store_write(struct store *st, struct txn *txn, const struct caller *who,
+		const char *path, const void *val, size_t len,
+		const struct store_event_sink *sink);
+
+/* MKDIR: like WRITE with an empty value, but an existing node is left
+ * alone (0, no event). */
+int store_mkdir(struct store *st, struct txn *txn, const struct caller *who,
+		const char *path, const struct store_event_sink *sink);
+
+/*
+ * RM: remove the node and its subtree.  0 if the node is missing but its
+ * parent exists; ENOENT if the parent is missing; EINVAL for "/".
+ * Fires one event per removed node, children before parents, the root of
+ * the removal non-exact and every node below it exact (cxenstored 4.17).
+ */
+int store_rm(struct store *st, struct txn *txn, const struct caller *who,
+	     const char *path, const struct store_event_sink *sink);
+
+/* DIRECTORY: append each child name plus a NUL to `out`, in the order
+ * the children were created. */
+int store_directory(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path, struct buf *out);
+
+/* GET_PERMS: append the perms as "<mode><domid>\0" entries to `out`. */
+int store_get_perms(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path, struct buf *out);
+
+/*
+ * SET_PERMS: replace the node's perms with `n` >= 1 entries (the first is
+ * the owner and the default).  Needs WRITE and ownership as upstream;
+ * an unprivileged caller may not change the owner (EPERM).
+ */
+int store_set_perms(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path,
+		    const struct perm *perms, unsigned int n,
+		    const struct store_event_sink *sink);
+
+/*
+ * Transactions.  Starting one is O(1).  Requests inside it see its own
+ * writes; nobody else sees them until commit.  Commit fails with EAGAIN
+ * only when a node the transaction read (its value, perms, existence or
+ * child list) was changed by someone else since; disjoint work never
+ * conflicts.  Watch events of the transaction fire at commit, through
+ * `sink`.  Commit and abort both free the transaction.
+ * store_txn_start returns NULL on ENOMEM.
+ */
+struct txn *store_txn_start(struct store *st);
+int store_txn_commit(struct store *st, struct txn *txn,
+		     const struct store_event_sink *sink);
+void store_txn_abort(struct store *st, struct txn *txn);
+
+/* Statistics for CONTROL/memreport and leak tests. */
+struct store_stats {
+	size_t nodes;		/* committed nodes, "/" included */
+	size_t txns;		/* open transactions */
+	size_t bytes;		/* approximate heap held by the tree */
+};
+void store_get_stats(const struct store *st, struct store_stats *out);
+
+#endif
