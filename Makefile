@@ -135,4 +135,6 @@ bench: deps-check all
 clean:
 	rm -rf $(B) build-asan
 
+.SECONDARY:
+
 .PHONY: all deps deps-check run unit bats asan check bench clean

@@ -43,10 +43,19 @@ struct store_event {
 				 * (nodes strictly below the root of an RM);
 				 * false: watches on `path` or any ancestor */
 	struct perm_list perms;	/* the node's perms when it changed (a
-				 * removed node's last perms) */
+				 * removed node's last perms); n == 0 when
+				 * the node does not exist after a commit */
 	const struct perm_list *parent_perms; /* its parent's perms, or NULL */
-	const struct perm_list *old_perms;    /* SET_PERMS: perms before, else NULL */
+	const struct perm_list *old_perms;    /* SET_PERMS: perms before, else NULL;
+					       * at commit: perms when the
+					       * transaction first touched it */
 };
+
+/*
+ * Who may see an event (cxenstored 4.17's watch_permitted()): a watcher
+ * with READ on old_perms, on perms or on parent_perms.  When perms.n == 0
+ * (removed by a commit) parent_perms is NULL and old_perms is not.
+ */
 
 /*
  * Called once per event, in the order upstream fires them: for a plain
@@ -68,7 +77,7 @@ struct store_event_sink {
 struct store *store_new(void);
 void store_free(struct store *st);
 
-/* READ: *val/*len = the node's value (may be empty; not NUL-terminated). */
+/* READ: *val and *len = the node's value (may be empty; not NUL-terminated). */
 int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	       const char *path, const void **val, size_t *len);
 
@@ -91,6 +100,8 @@ int store_mkdir(struct store *st, struct txn *txn, const struct caller *who,
  * parent exists; ENOENT if the parent is missing; EINVAL for "/".
  * Fires one event per removed node, children before parents, the root of
  * the removal non-exact and every node below it exact (cxenstored 4.17).
+ * In a transaction, events come at commit in the order the transaction
+ * first touched the nodes (so parents first), one per node, as 4.17.
  */
 int store_rm(struct store *st, struct txn *txn, const struct caller *who,
 	     const char *path, const struct store_event_sink *sink);
@@ -100,7 +111,14 @@ int store_rm(struct store *st, struct txn *txn, const struct caller *who,
 int store_directory(struct store *st, struct txn *txn,
 		    const struct caller *who, const char *path, struct buf *out);
 
-/* GET_PERMS: append the perms as "<mode><domid>\0" entries to `out`. */
+/* The same, also giving the node's generation (changes whenever the node
+ * does), for DIRECTORY_PART replies. */
+int store_directory_gen(struct store *st, struct txn *txn,
+			const struct caller *who, const char *path,
+			struct buf *out, uint64_t *gen);
+
+/* GET_PERMS: append the perms as "<mode><domid>\0" entries to `out`.
+ * "@..." names get 4.17's answer: EINVAL, or EACCES without READ on "/". */
 int store_get_perms(struct store *st, struct txn *txn,
 		    const struct caller *who, const char *path, struct buf *out);
 
@@ -119,14 +137,40 @@ int store_set_perms(struct store *st, struct txn *txn,
  * writes; nobody else sees them until commit.  Commit fails with EAGAIN
  * only when a node the transaction read (its value, perms, existence or
  * child list) was changed by someone else since; disjoint work never
- * conflicts.  Watch events of the transaction fire at commit, through
- * `sink`.  Commit and abort both free the transaction.
+ * conflicts (the exact rule is at the top of txn.c).  Watch events of
+ * the transaction fire at commit, through `sink`.  Commit returns 0,
+ * EAGAIN, or ENOMEM when an allocation failed inside the transaction (as
+ * 4.17).  Commit and abort both free the transaction.
  * store_txn_start returns NULL on ENOMEM.
  */
 struct txn *store_txn_start(struct store *st);
 int store_txn_commit(struct store *st, struct txn *txn,
 		     const struct store_event_sink *sink);
 void store_txn_abort(struct store *st, struct txn *txn);
+
+/*
+ * Cap the nodes `txn` may touch (4.17's quota_trans_nodes, which applies
+ * to unprivileged callers; 0 = no cap, the default).  Past it the
+ * request fails with ENOSPC and so does the commit (ENOMEM, as 4.17).
+ */
+void store_txn_set_limit(struct txn *txn, unsigned int max_nodes);
+
+/*
+ * The error cxenstored 4.17 sends for a path path_canonicalize() refused
+ * (pass its `out`, e.g. "/foo//bar" or "@x" where no special name is
+ * allowed), for a request needing `want` (PERM_READ, PERM_WRITE or
+ * PERM_WRITE | PERM_OWNER): EINVAL if the nearest existing ancestor
+ * grants any of `want`, else EACCES.  Also GET_PERMS of "@..." names.
+ */
+int store_invalid_path_errno(struct store *st, struct txn *txn,
+			     const struct caller *who, const char *path,
+			     unsigned int want);
+
+/* The perms of "@introduceDomain" / "@releaseDomain" for filtering their
+ * watch events: 0, or EINVAL for any other name.  Valid until the next
+ * store_set_perms(). */
+int store_special_perms(const struct store *st, const char *name,
+			struct perm_list *out);
 
 /* Statistics for CONTROL/memreport and leak tests. */
 struct store_stats {

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * conn.c - per-connection I/O of the store process: reading requests,
+ * queueing and writing replies and watch events, closing (conn.h).
+ *
+ * A turn of the main loop: epoll reports a connection (conn_event reads
+ * what the socket has and puts it on the pending list), then
+ * conn_run_pending serves each pending connection: it handles up to
+ * REQ_BUDGET complete requests, so one busy client cannot starve the
+ * others, writes out what is queued, and sets what epoll should watch.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+
+#define HDR_SIZE sizeof(struct xsd_sockmsg)
+#define REQ_BUDGET 32u		/* requests served a turn per connection */
+#define IOV_BATCH 64		/* messages written per sendmsg */
+#define EVTAB_SIZE 256u		/* buckets of the queued-event table */
+
+/* One queued message: header and payload as they go on the wire. */
+struct outmsg {
+	struct outmsg *next;		/* queue order */
+	struct outmsg *hprev, *hnext;	/* evtab chain (dedup candidates) */
+	uint32_t hash;
+	bool dedup;			/* on an evtab chain */
+	uint32_t len;			/* header + payload */
+	unsigned char data[];
+};
+
+struct conn_txn {
+	struct conn_txn *next;
+	uint32_t id;
+	struct txn *txn;		/* owned: aborted if still open */
+};
+
+static void mark_pending(struct storeproc *sp, struct conn *c)
+{
+	if (c->on_pending || c->dead)
+		return;
+	c->on_pending = true;
+	c->pnext = sp->pending;
+	sp->pending = c;
+}
+
+struct conn *conn_of_owner(struct watch_owner *o)
+{
+	return (struct conn *)((char *)o - offsetof(struct conn, wo));
+}
+
+struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
+		      const struct caller *who, bool rdonly)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c;
+	int fl;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		log_err("conn %u: cannot make its socket non-blocking: %s", id,
+			strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_err("conn %u: out of memory; dropped", id);
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->id = id;
+	c->who = *who;
+	c->rdonly = rdonly;
+	c->ep_events = EPOLLIN;
+	watch_owner_init(&c->wo, who, ++sp->conn_seq);
+	ev.data.ptr = c;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_err("conn %u: epoll: %s", id, strerror(errno));
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->prev = sp->last;
+	if (sp->last)
+		sp->last->next = c;
+	else
+		sp->first = c;
+	sp->last = c;
+	sp->nconns++;
+	return c;
+}
+
+/* --- output ------------------------------------------------------------ */
+
+static uint32_t payload_hash(uint32_t seed, const char *p, size_t len)
+{
+	uint32_t h = 2166136261u ^ seed;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static void evtab_unlink(struct conn *c, struct outmsg *m)
+{
+	if (!m->dedup)
+		return;
+	if (m->hprev)
+		m->hprev->hnext = m->hnext;
+	else
+		c->evtab[m->hash % EVTAB_SIZE] = m->hnext;
+	if (m->hnext)
+		m->hnext->hprev = m->hprev;
+	m->dedup = false;
+}
+
+static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id,
+				 uint32_t tx_id, const void *data, size_t len)
+{
+	struct xsd_sockmsg h = {
+		.type = type, .req_id = req_id, .tx_id = tx_id,
+		.len = (uint32_t)len,
+	};
+	struct outmsg *m = malloc(sizeof(*m) + HDR_SIZE + len);
+
+	if (!m)
+		return NULL;
+	m->next = m->hprev = m->hnext = NULL;
+	m->hash = 0;
+	m->dedup = false;
+	m->len = (uint32_t)(HDR_SIZE + len);
+	memcpy(m->data, &h, HDR_SIZE);
+	if (len)
+		memcpy(m->data + HDR_SIZE, data, len);
+	return m;
+}
+
+static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)
+{
+	if (c->out_tail)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	c->out_bytes += m->len;
+	mark_pending(sp, c);
+}
+
+static void dequeue_head(struct conn *c)
+{
+	struct outmsg *m = c->out_head;
+
+	c->out_head = m->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	c->out_off = 0;
+	c->out_bytes -= m->len;
+	evtab_unlink(c, m);
+	free(m);
+}
+
+static void drop_output(struct conn *c)
+{
+	while (c->out_head)
+		dequeue_head(c);
+	free(c->evtab);
+	c->evtab = NULL;
+}
+
+int conn_queue_reply(struct storeproc *sp, struct conn *c,
+		     const struct xsd_sockmsg *req, uint32_t type,
+		     const void *data, size_t len)
+{
+	struct outmsg *m;
+
+	if (c->dead)
+		return 0;
+	m = outmsg_new(type, req->req_id, req->tx_id, data, len);
+	if (!m)
+		return ENOMEM;
+	enqueue(sp, c, m);
+	return 0;
+}
+
+/* A queued event with this payload, not yet completely written. */
+static bool already_queued(const struct conn *c, uint32_t hash,
+			   const char *data, size_t len)
+{
+	for (const struct outmsg *m = c->evtab[hash % EVTAB_SIZE]; m; m = m->hnext)
+		if (m->hash == hash && m->len == HDR_SIZE + len &&
+		    memcmp(m->data + HDR_SIZE, data, len) == 0)
+			return true;
+	return false;
+}
+
+void conn_queue_event(struct storeproc *sp, struct conn *c,
+		      const char *data, size_t len)
+{
+	bool dedup = data[0] != '@';	/* special events always go out */
+	uint32_t hash = 0;
+	struct outmsg *m;
+
+	if (c->dead || len > XENSTORE_PAYLOAD_MAX)
+		return;
+	if (c->out_bytes + HDR_SIZE + len > CONN_OUT_HARD) {
+		if (!c->warned_drop)
+			log_warn("conn %u does not read its socket; dropping its watch events",
+				 c->id);
+		c->warned_drop = true;
+		return;
+	}
+	if (dedup) {
+		if (!c->evtab) {
+			c->evtab = calloc(EVTAB_SIZE, sizeof(*c->evtab));
+			if (!c->evtab)
+				return;
+		}
+		hash = payload_hash(sp->watches.seed, data, len);
+		if (already_queued(c, hash, data, len))
+			return;
+	}
+	m = outmsg_new(XS_WATCH_EVENT, 0, 0, data, len);
+	if (!m)
+		return;
+	if (dedup) {
+		struct outmsg **head = &c->evtab[hash % EVTAB_SIZE];
+
+		m->hash = hash;
+		m->dedup = true;
+		m->hnext = *head;
+		if (*head)
+			(*head)->hprev = m;
+		*head = m;
+	}
+	enqueue(sp, c, m);
+}
+
+/* Write what the socket takes: 0 (all written, or it is full) or the
+ * errno that ends the connection. */
+static int flush(struct conn *c)
+{
+	while (c->out_head) {
+		struct iovec iov[IOV_BATCH];
+		struct msghdr mh = { .msg_iov = iov };
+		size_t off = c->out_off;
+		struct outmsg *m;
+		ssize_t n;
+		int i = 0;
+
+		for (m = c->out_head; m && i < IOV_BATCH; m = m->next, off = 0) {
+			iov[i].iov_base = m->data + off;
+			iov[i++].iov_len = m->len - off;
+		}
+		mh.msg_iovlen = (size_t)i;
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return errno;
+		}
+		while (n > 0) {
+			size_t rest = c->out_head->len - c->out_off;
+
+			if ((size_t)n < rest) {
+				c->out_off += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)rest;
+			dequeue_head(c);
+		}
+	}
+	return 0;
+}
+
+/* --- closing ------------------------------------------------------------ */
+
+void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
+{
+	if (c->dead)
+		return;
+	if (flush_first)
+		(void)flush(c);
+	watch_remove_all(&sp->watches, &c->wo);
+	conn_txn_abort_all(sp, c);
+	drop_output(c);
+	epoll_ctl(sp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	log_debug("conn %u closed", c->id);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		sp->first = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		sp->last = c->prev;
+	sp->nconns--;
+
+	c->dead = true;
+	c->next = NULL;
+	c->dnext = sp->dead;
+	sp->dead = c;
+}
+
+static void free_dead(struct storeproc *sp)
+{
+	struct conn **pp = &sp->pending;
+
+	/* A connection closed while serving may have queued itself again. */
+	while (*pp) {
+		if ((*pp)->dead)
+			*pp = (*pp)->pnext;
+		else
+			pp = &(*pp)->pnext;
+	}
+	while (sp->dead) {
+		struct conn *c = sp->dead;
+
+		sp->dead = c->dnext;
+		free(c);
+	}
+}
+
+void conn_close_all(struct storeproc *sp)
+{
+	while (sp->first)
+		conn_close(sp, sp->first, true);
+	sp->pending = NULL;
+	free_dead(sp);
+}
+
+/* --- input -------------------------------------------------------------- */
+
+static bool can_read(const struct conn *c)
+{
+	return !c->eof && c->in_len < sizeof(c->in) &&
+	       c->out_bytes <= CONN_OUT_SOFT;
+}
+
+static void read_some(struct conn *c)
+{
+	ssize_t n;
+
+	do
+		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		c->in_len += (size_t)n;
+	else if (n == 0)
+		c->eof = true;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		log_debug("conn %u: read: %s", c->id, strerror(errno));
+		c->eof = true;
+	}
+}
+
+void conn_event(struct storeproc *sp, struct conn *c, uint32_t events)
+{
+	if (c->dead)
+		return;
+	if (can_read(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		read_some(c);
+	else if (events & EPOLLERR)
+		c->eof = true;
+	else if ((events & EPOLLHUP) && !(events & EPOLLOUT))
+		/* Gone both ways while we were not reading it. */
+		c->eof = true;
+	mark_pending(sp, c);
+}
+
+/*
+ * Handle complete requests from the input buffer.  Returns true if
+ * complete requests are left over for a later turn (budget spent or
+ * output over its bound); false if none (or c was closed).
+ */
+static bool handle_requests(struct storeproc *sp, struct conn *c)
+{
+	unsigned int budget = REQ_BUDGET;
+	size_t off = 0;
+	bool more = false;
+
+	while (!c->dead) {
+		struct xsd_sockmsg h;
+
+		if (c->in_len - off < HDR_SIZE)
+			break;
+		memcpy(&h, c->in + off, HDR_SIZE);
+		if (h.len > XENSTORE_PAYLOAD_MAX) {
+			log_warn("conn %u: message of %u bytes is too long; closing it",
+				 c->id, h.len);
+			conn_close(sp, c, false);
+			return false;
+		}
+		if (c->in_len - off < HDR_SIZE + h.len)
+			break;
+		if (!budget || c->out_bytes > CONN_OUT_SOFT) {
+			more = true;
+			break;
+		}
+		budget--;
+		dispatch_request(sp, c, &h, (const char *)c->in + off + HDR_SIZE);
+		off += HDR_SIZE + h.len;
+	}
+	if (c->dead)
+		return false;
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return more;
+}
+
+static void set_epoll(struct storeproc *sp, struct conn *c)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = c };
+
+	if (can_read(c))
+		ev.events |= EPOLLIN;
+	if (c->out_head)
+		ev.events |= EPOLLOUT;
+	if (ev.events == c->ep_events)
+		return;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+		log_err("conn %u: epoll: %s", c->id, strerror(errno));
+		conn_close(sp, c, false);
+		return;
+	}
+	c->ep_events = ev.events;
+}
+
+/* Serve c once; true if it has more to do next turn. */
+static bool serve(struct storeproc *sp, struct conn *c)
+{
+	bool more = handle_requests(sp, c);
+	int err;
+
+	if (c->dead)
+		return false;
+	err = flush(c);
+	if (err) {
+		log_debug("conn %u: write: %s", c->id, strerror(err));
+		conn_close(sp, c, false);
+		return false;
+	}
+	if (c->eof && !more) {
+		/* Everything it sent is answered; write what fits and go
+		 * (upstream's destroy_conn flushes without blocking, too). */
+		conn_close(sp, c, true);
+		return false;
+	}
+	set_epoll(sp, c);
+	/* Held back by the budget, or by output that has drained since:
+	 * go on next turn.  Still over the bound: EPOLLOUT brings it back. */
+	return more && !c->dead && c->out_bytes <= CONN_OUT_SOFT;
+}
+
+bool conn_run_pending(struct storeproc *sp)
+{
+	for (int pass = 0; pass < 2 && sp->pending; pass++) {
+		struct conn *list = sp->pending;
+
+		sp->pending = NULL;
+		while (list) {
+			struct conn *c = list;
+			bool more;
+
+			list = c->pnext;
+			c->pnext = NULL;
+			/* on_pending stays set while serving, so that its own
+			 * replies do not queue it a second time. */
+			more = !c->dead && serve(sp, c);
+			c->on_pending = false;
+			if (more)
+				mark_pending(sp, c);
+		}
+	}
+	free_dead(sp);
+	return sp->pending != NULL;
+}
+
+/* --- transactions --------------------------------------------------------- */
+
+struct txn *conn_txn_find(const struct conn *c, uint32_t id)
+{
+	for (const struct conn_txn *t = c->txns; t; t = t->next)
+		if (t->id == id)
+			return t->txn;
+	return NULL;
+}
+
+int conn_txn_add(struct conn *c, struct txn *txn, uint32_t *id)
+{
+	struct conn_txn *t = malloc(sizeof(*t));
+
+	if (!t)
+		return ENOMEM;
+	/* 4.17: count up per connection, skipping 0 and ids in use. */
+	do
+		t->id = c->next_txn_id++;
+	while (t->id == 0 || conn_txn_find(c, t->id));
+	t->txn = txn;
+	t->next = c->txns;
+	c->txns = t;
+	c->ntxns++;
+	*id = t->id;
+	return 0;
+}
+
+void conn_txn_abort_all(struct storeproc *sp, struct conn *c)
+{
+	while (c->txns) {
+		struct conn_txn *t = c->txns;
+
+		c->txns = t->next;
+		store_txn_abort(sp->store, t->txn);
+		free(t);
+	}
+	c->ntxns = 0;
+}
+
+struct txn *conn_txn_take(struct conn *c, uint32_t id)
+{
+	for (struct conn_txn **pp = &c->txns; *pp; pp = &(*pp)->next) {
+		struct conn_txn *t = *pp;
+
+		if (t->id == id) {
+			struct txn *txn = t->txn;
+
+			*pp = t->next;
+			free(t);
+			c->ntxns--;
+			return txn;
+		}
+	}
+	return NULL;
+}

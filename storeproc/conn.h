@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * conn.h - one client connection of the store process: the resumable
+ * request reader, the output queue (replies and watch events, in order),
+ * its transactions, and its life cycle.
+ *
+ * Input: bytes are read into a fixed buffer; a request is handed to
+ * dispatch_request() only when its header and whole body are there.  A
+ * header with len > XENSTORE_PAYLOAD_MAX ends the connection at once,
+ * without a reply and dropping queued output, as cxenstored 4.17's
+ * handle_input()/ignore_connection() do.
+ *
+ * Output: one queue a connection.  A connection whose queue holds more
+ * than CONN_OUT_SOFT bytes is not read until it drains, so a client that
+ * never reads stalls only itself; watch events beyond CONN_OUT_HARD are
+ * dropped (upstream drops them at the memory quota).  A watch event
+ * identical to one still queued is dropped, as upstream's send_event().
+ */
+#ifndef LIXS_CONN_H
+#define LIXS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <xen/io/xs_wire.h>
+
+#include "perms.h"
+#include "storeproc.h"
+#include "watch.h"
+
+#define CONN_MSG_MAX (sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX)
+#define CONN_IN_SIZE (2 * CONN_MSG_MAX)
+#define CONN_OUT_SOFT (1u << 20)
+#define CONN_OUT_HARD (8u << 20)
+
+struct outmsg;
+struct conn_txn;
+
+struct conn {
+	struct conn *prev, *next;	/* storeproc's list, oldest first */
+	struct conn *pnext;		/* storeproc's pending list */
+	struct conn *dnext;		/* storeproc's dead list */
+	bool on_pending;
+	bool dead;			/* closed; freed at the end of the turn */
+	bool eof;			/* the peer will send nothing more */
+	bool rdonly;			/* modifying requests get EACCES */
+	bool warned_drop;		/* logged dropping events once */
+
+	int fd;				/* owned; -1 once closed */
+	uint32_t id;			/* the broker's connection id */
+	uint32_t ep_events;		/* what epoll watches now */
+	struct caller who;
+	struct watch_owner wo;		/* its watches */
+
+	/* Input: in[0..in_len) read, not yet handled. */
+	size_t in_len;
+	unsigned char in[CONN_IN_SIZE];
+
+	/* Output queue; out_off bytes of the head are already written. */
+	struct outmsg *out_head, *out_tail;
+	size_t out_off;
+	size_t out_bytes;		/* queued, not yet written */
+	struct outmsg **evtab;		/* queued events by hash (dedup) */
+
+	/* Open transactions, newest first, and 4.17's id counter. */
+	struct conn_txn *txns;
+	unsigned int ntxns;
+	uint32_t next_txn_id;
+};
+
+/*
+ * A connection for socket `fd` (consumed: on failure it is closed),
+ * acting as `who`, registered with epoll and appended to sp's list.
+ * Returns NULL on failure (logged).
+ */
+struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
+		      const struct caller *who, bool rdonly);
+
+/* epoll reported `events` for c. */
+void conn_event(struct storeproc *sp, struct conn *c, uint32_t events);
+
+/* Serve every connection on the pending list (handle buffered requests,
+ * flush output), then free the closed ones.  True if some connection
+ * still has work, so the caller should poll without blocking. */
+bool conn_run_pending(struct storeproc *sp);
+
+/*
+ * Close c now: its watches go, its transactions are aborted, its fd is
+ * closed; with `flush`, queued output is first written as far as the
+ * socket takes it without blocking, else it is dropped.  The struct is
+ * freed at the end of the turn (conn_run_pending), so callers may still
+ * look at c->dead.
+ */
+void conn_close(struct storeproc *sp, struct conn *c, bool flush);
+
+/* Close every connection (flushing what can be written without
+ * blocking) and free them all; at exit. */
+void conn_close_all(struct storeproc *sp);
+
+/*
+ * Queue the reply to request `req` (its req_id and tx_id echoed) with
+ * message type `type` and `len` <= XENSTORE_PAYLOAD_MAX payload bytes.
+ * Returns 0 or ENOMEM.
+ */
+int conn_queue_reply(struct storeproc *sp, struct conn *c,
+		     const struct xsd_sockmsg *req, uint32_t type,
+		     const void *data, size_t len);
+
+/* Queue a watch event (payload "<path>\0<token>\0"); silently dropped if
+ * too long, a duplicate of one still queued, or over CONN_OUT_HARD. */
+void conn_queue_event(struct storeproc *sp, struct conn *c,
+		      const char *data, size_t len);
+
+/* The connection a watch owner is embedded in. */
+struct conn *conn_of_owner(struct watch_owner *o);
+
+/* Transactions of a connection.  conn_txn_find: NULL if `id` is not
+ * open; conn_txn_add: picks the id as 4.17 does (per connection,
+ * counting up, never 0 nor one in use), 0 or ENOMEM; conn_txn_take:
+ * removes it and hands it back (the caller commits or aborts it). */
+struct txn *conn_txn_find(const struct conn *c, uint32_t id);
+int conn_txn_add(struct conn *c, struct txn *txn, uint32_t *id);
+struct txn *conn_txn_take(struct conn *c, uint32_t id);
+/* Abort and forget every open transaction of c (the id counter goes on). */
+void conn_txn_abort_all(struct storeproc *sp, struct conn *c);
+
+#endif

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * main.c - lixs-storeproc: options, start-up checks, the epoll loop over
+ * the broker's ipc channel and every client connection, and the handling
+ * of the broker's frames.
+ *
+ * The broker execs this program with its end of a SOCK_SEQPACKET
+ * socketpair on fd LIXS_IPC_FD.  Once ready it says IPC_HELLO; the
+ * broker then hands over clients (IPC_CONN_NEW, one fd each) and this
+ * process serves them itself.  IPC_SHUTDOWN or the broker going away
+ * ends it with status 0; a malformed frame from the broker is a bug
+ * there and ends it with status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "ipc.h"
+#include "log.h"
+#include "path.h"
+#include "storeproc.h"
+
+#define EPOLL_BATCH 64
+#define IPC_BATCH 64		/* broker frames handled a turn */
+
+enum { OPT_VERSION = 256 };
+
+static const struct option long_opts[] = {
+	{ "verbose", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "entry-nb", required_argument, NULL, 'E' },
+	{ "entry-size", required_argument, NULL, 'S' },
+	{ "watch-nb", required_argument, NULL, 'W' },
+	{ "transaction", required_argument, NULL, 't' },
+	{ "perm-nb", required_argument, NULL, 'A' },
+	{ "path-max", required_argument, NULL, 'M' },
+	{ "quota", required_argument, NULL, 'Q' },
+	{ "quota-soft", required_argument, NULL, 'q' },
+	{ "timeout", required_argument, NULL, 'w' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: lixs-storeproc [OPTION]...\n"
+"The store process of lixs; lixs-broker runs it with its ipc socket on fd %d.\n"
+"\n"
+"  -V, --verbose              log requests and connections (debug)\n"
+"  -h, --help                 show this help and exit\n"
+"      --version              show the version and exit\n"
+"  -E, --entry-nb N           nodes per domain (1000)\n"
+"  -S, --entry-size N         bytes per node (2048)\n"
+"  -W, --watch-nb N           watches per domain (128)\n"
+"  -t, --transaction N        open transactions per domain (10)\n"
+"  -A, --perm-nb N            permission entries per node (5)\n"
+"  -M, --path-max N           length of a path below a domain's home (2048)\n"
+"  -Q, --quota WHAT=N         outstanding, transaction-nodes or memory\n"
+"  -q, --quota-soft memory=N  memory use that logs a warning\n"
+"  -w, --timeout watch-event=SECONDS\n"
+"                             how long a domain's watch event may wait\n",
+		LIXS_IPC_FD);
+}
+
+/* cxenstored's get_optval_int(): a decimal from 0 to INT_MAX, nothing else. */
+static int parse_uint(const char *arg, unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || v < 0 || v > INT_MAX)
+		return EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* "what=N" when arg starts with `what` and "=". */
+static const char *value_of(const char *arg, const char *what)
+{
+	size_t n = strlen(what);
+
+	return strncmp(arg, what, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+/* -Q (soft false) and -q (soft true); -w.  EINVAL on anything else. */
+static int set_quota(struct storeproc_limits *lim, const char *arg, bool soft)
+{
+	const char *v;
+
+	if (!soft && (v = value_of(arg, "outstanding")))
+		return parse_uint(v, &lim->outstanding);
+	if (!soft && (v = value_of(arg, "transaction-nodes")))
+		return parse_uint(v, &lim->trans_nodes);
+	if ((v = value_of(arg, "memory")))
+		return parse_uint(v, soft ? &lim->memory_soft : &lim->memory);
+	return EINVAL;
+}
+
+static int set_timeout(struct storeproc_limits *lim, const char *arg)
+{
+	const char *v = value_of(arg, "watch-event");
+
+	return v ? parse_uint(v, &lim->watch_event_s) : EINVAL;
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(struct storeproc *sp, int *verbose, int argc,
+			 char **argv)
+{
+	struct storeproc_limits *lim = &sp->lim;
+	int opt, err;
+
+	*lim = (struct storeproc_limits){
+		.entry_nb = 1000, .entry_size = 2048, .watch_nb = 128,
+		.transaction = 10, .perm_nb = 5, .path_max = PATH_REL_MAX,
+		.outstanding = 20, .trans_nodes = 1024,
+		.memory = 2 * 1024 * 1024 + 512 * 1024,
+		.memory_soft = 2 * 1024 * 1024, .watch_event_s = 20,
+	};
+	while ((opt = getopt_long(argc, argv, "VhE:S:W:t:A:M:Q:q:w:",
+				  long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'V': (*verbose)++; continue;
+		case 'h': usage(stdout); return 0;
+		case OPT_VERSION:
+			printf("lixs-storeproc %s\n", LIXS_VERSION);
+			return 0;
+		case 'E': err = parse_uint(optarg, &lim->entry_nb); break;
+		case 'S': err = parse_uint(optarg, &lim->entry_size); break;
+		case 'W': err = parse_uint(optarg, &lim->watch_nb); break;
+		case 't': err = parse_uint(optarg, &lim->transaction); break;
+		case 'A': err = parse_uint(optarg, &lim->perm_nb); break;
+		case 'M': err = parse_uint(optarg, &lim->path_max); break;
+		case 'Q': err = set_quota(lim, optarg, false); break;
+		case 'q': err = set_quota(lim, optarg, true); break;
+		case 'w': err = set_timeout(lim, optarg); break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (err) {
+			fprintf(stderr, "lixs-storeproc: invalid value '%s' for -%c\n",
+				optarg, opt);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "lixs-storeproc: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	/* As upstream: more than XENSTORE_REL_PATH_MAX is that. */
+	if (lim->path_max > PATH_REL_MAX)
+		lim->path_max = PATH_REL_MAX;
+	return -1;
+}
+
+/* fd LIXS_IPC_FD must be the broker's SEQPACKET socket. */
+static int check_ipc_fd(void)
+{
+	int type = 0, fl;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(LIXS_IPC_FD, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_SEQPACKET) {
+		fprintf(stderr,
+			"lixs-storeproc: fd %d is not a SOCK_SEQPACKET socket; "
+			"this program is run by lixs-broker\n", LIXS_IPC_FD);
+		return 2;
+	}
+	fl = fcntl(LIXS_IPC_FD, F_GETFL);
+	if (fl < 0 || fcntl(LIXS_IPC_FD, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(LIXS_IPC_FD, F_SETFD, FD_CLOEXEC) < 0) {
+		log_err("ipc fd: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static uint32_t random_seed(void)
+{
+	uint32_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	/* Early boot without entropy yet: still unpredictable enough to
+	 * a guest, which cannot see the time of our start. */
+	return (uint32_t)getpid() * 2654435761u ^ (uint32_t)time(NULL);
+}
+
+static void stop(struct storeproc *sp, int status)
+{
+	sp->quit = true;
+	sp->exit_code = status;
+}
+
+static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
+{
+	struct ipc_conn_new cn;
+	struct caller who;
+	int err = ipc_conn_new_decode(msg, &cn);
+
+	if (err) {
+		log_err("malformed CONN_NEW from the broker: %s", strerror(err));
+		if (msg->fd >= 0)
+			close(msg->fd);
+		stop(sp, 1);
+		return;
+	}
+	if (cn.kind != IPC_KIND_SOCKET) {
+		log_warn("conn %u: ring connections are not served yet; ignored",
+			 msg->hdr.conn);
+		return;
+	}
+	who.domid = cn.domid;
+	who.target = DOMID_NONE;
+	who.priv = cn.access & IPC_ACCESS_PRIV;
+	if (conn_new(sp, msg->fd, msg->hdr.conn, &who,
+		     cn.access & IPC_ACCESS_RDONLY))
+		log_debug("conn %u: domid %u%s%s, pid %d", msg->hdr.conn,
+			  cn.domid, who.priv ? " privileged" : "",
+			  cn.access & IPC_ACCESS_RDONLY ? " read-only" : "",
+			  (int)cn.pid);
+}
+
+static void ipc_input(struct storeproc *sp)
+{
+	for (int i = 0; i < IPC_BATCH && !sp->quit; i++) {
+		struct ipc_msg msg;
+		int err = ipc_recv(sp->ipc_fd, sp->ipc_buf, sizeof(sp->ipc_buf),
+				   IPC_TO_STORE, &msg);
+
+		if (err == EAGAIN)
+			return;
+		if (err == EPIPE) {
+			log_info("the broker went away; exiting");
+			stop(sp, 0);
+			return;
+		}
+		if (err) {
+			log_err("bad frame from the broker: %s", strerror(err));
+			stop(sp, 1);
+			return;
+		}
+		switch (msg.hdr.type) {
+		case IPC_CONN_NEW:
+			conn_new_frame(sp, &msg);
+			break;
+		case IPC_SHUTDOWN:
+			log_debug("shutdown requested by the broker");
+			stop(sp, 0);
+			break;
+		default:
+			/* Ring traffic (CONN_DATA, CONN_GONE) is reserved. */
+			log_warn("ignoring %s frame for conn %u: rings are not served yet",
+				 ipc_type_lookup(msg.hdr.type)->name, msg.hdr.conn);
+			if (msg.fd >= 0)
+				close(msg.fd);
+			break;
+		}
+	}
+}
+
+static int setup(struct storeproc *sp)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct ipc_hello hello = {
+		.version = IPC_PROTO_VERSION, .pid = (uint32_t)getpid(),
+	};
+	int err;
+
+	sp->ipc_fd = LIXS_IPC_FD;
+	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sp->epfd < 0 ||
+	    epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->ipc_fd, &ev) < 0) {
+		log_err("epoll: %s", strerror(errno));
+		return 1;
+	}
+	sp->store = store_new();
+	if (!sp->store) {
+		log_err("no memory for the store");
+		return 1;
+	}
+	watch_index_init(&sp->watches, random_seed());
+	sp->sink.fire = ops_watch_sink;
+	sp->sink.ctx = sp;
+
+	err = ipc_send(sp->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1);
+	if (err == EPIPE) {
+		log_info("the broker went away; exiting");
+		stop(sp, 0);
+	} else if (err) {
+		log_err("cannot greet the broker: %s", strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+static void run(struct storeproc *sp)
+{
+	struct epoll_event evs[EPOLL_BATCH];
+	bool busy = false;
+
+	while (!sp->quit) {
+		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH, busy ? 0 : -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(errno));
+			stop(sp, 1);
+			break;
+		}
+		for (int i = 0; i < n && !sp->quit; i++) {
+			if (evs[i].data.ptr)
+				conn_event(sp, evs[i].data.ptr, evs[i].events);
+			else
+				ipc_input(sp);
+		}
+		busy = conn_run_pending(sp);
+	}
+}
+
+static void teardown(struct storeproc *sp)
+{
+	conn_close_all(sp);
+	watch_index_fini(&sp->watches);
+	if (sp->store)
+		store_free(sp->store);
+	buf_free(&sp->path);
+	buf_free(&sp->out);
+	if (sp->epfd >= 0)
+		close(sp->epfd);
+}
+
+int main(int argc, char **argv)
+{
+	/* Big (the ipc receive buffer is inside): not on the stack. */
+	static struct storeproc sp;
+	int verbose = 0, ret;
+
+	sp.epfd = -1;
+	ret = parse_options(&sp, &verbose, argc, argv);
+	if (ret >= 0)
+		return ret;
+	log_open("lixs-storeproc", false, verbose);
+	ret = check_ipc_fd();
+	if (ret)
+		return ret;
+	/* Writes use MSG_NOSIGNAL; this is for anything that does not. */
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = setup(&sp);
+	if (!ret && !sp.quit) {
+		log_debug("serving (pid %d)", (int)getpid());
+		run(&sp);
+		ret = sp.exit_code;
+	}
+	teardown(&sp);
+	return ret;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * path.c - turning a client's path into the canonical absolute form and
+ * deciding whether it is valid, by cxenstored 4.17's rules
+ * (canonicalize, is_valid_nodename, check_watch_path).
+ */
+#include "path.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOCAL_DOMAIN "/local/domain/"
+#define LOCAL_DOMAIN_LEN (sizeof(LOCAL_DOMAIN) - 1)
+
+/* The node name alphabet: A-Z a-z 0-9 - / _ @ */
+static bool valid_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '_' ||
+	       c == '@';
+}
+
+/*
+ * Length of a leading "/local/domain/<domid>/", else 0.  Upstream finds it
+ * with sscanf("%5u/%n"): at most five characters for the number, a sign
+ * included, and at least one digit.  Whitespace, which %u would skip, is
+ * not a valid character anyway, so it cannot change the verdict.
+ */
+static size_t local_prefix_len(const char *s)
+{
+	const char *p, *q;
+
+	if (strncmp(s, LOCAL_DOMAIN, LOCAL_DOMAIN_LEN) != 0)
+		return 0;
+	p = q = s + LOCAL_DOMAIN_LEN;
+	if (*q == '-' || *q == '+')
+		q++;
+	if (!(*q >= '0' && *q <= '9'))
+		return 0;
+	while (q - p < 5 && *q >= '0' && *q <= '9')
+		q++;
+	if (*q != '/')
+		return 0;
+	return (size_t)(q + 1 - s);
+}
+
+static bool valid_nodename(const char *s, size_t len, unsigned int max_rel)
+{
+	size_t i;
+
+	if (len == 0 || s[0] != '/')
+		return false;
+	if (len > 1 && s[len - 1] == '/')
+		return false;
+	if (len > local_prefix_len(s) + max_rel)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!valid_char((unsigned char)s[i]))
+			return false;
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '/')
+			return false;
+	}
+	return true;
+}
+
+int path_canonicalize_limit(uint32_t domid, const char *in,
+			    unsigned int flags, unsigned int max_rel,
+			    struct buf *out)
+{
+	char prefix[sizeof(LOCAL_DOMAIN) + 12];
+	size_t inlen = strlen(in);
+	int err, n;
+
+	if (max_rel > PATH_REL_MAX)
+		max_rel = PATH_REL_MAX;
+	buf_reset(out);
+	if (in[0] != '/' && in[0] != '@') {
+		n = snprintf(prefix, sizeof(prefix), LOCAL_DOMAIN "%u/", domid);
+		err = buf_append(out, prefix, (size_t)n);
+		if (err)
+			return err;
+	}
+	err = buf_append(out, in, inlen + 1);
+	if (err)
+		return err;
+	out->len--;	/* keep the NUL, exclude it from len */
+
+	if (in[0] == '@') {
+		/* Watch paths: any bytes, only the length is limited. */
+		if (!(flags & PATH_ALLOW_SPECIAL) || inlen > PATH_REL_MAX)
+			return EINVAL;
+		return 0;
+	}
+	return valid_nodename(out->data, out->len, max_rel) ? 0 : EINVAL;
+}
+
+int path_canonicalize(uint32_t domid, const char *in, unsigned int flags,
+		      struct buf *out)
+{
+	return path_canonicalize_limit(domid, in, flags, PATH_REL_MAX, out);
+}
+
+bool path_is_special(const char *path)
+{
+	return path[0] == '@';
+}
+
+int path_domain_home(uint32_t domid, struct buf *out)
+{
+	char tmp[sizeof(LOCAL_DOMAIN) + 12];
+	int n, err;
+
+	n = snprintf(tmp, sizeof(tmp), "/local/domain/%u", domid);
+	buf_reset(out);
+	err = buf_append(out, tmp, (size_t)n + 1);
+	if (err)
+		return err;
+	out->len--;	/* keep the NUL, exclude it from len */
+	return 0;
+}

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * store.c - the store's operations on the committed tree, the special
+ * "@..." nodes, and the dispatch of transactional calls to txn.c.
+ *
+ * Error rules (cxenstored 4.17 get_node()/errno_from_parents()): a node
+ * the caller lacks `want` on is EACCES; a missing node is ENOENT only if
+ * its nearest existing ancestor grants the caller any bit of `want`,
+ * otherwise EACCES, so that existence does not leak.
+ *
+ * Worked example, domain 5 without any access to /secret (perms "n0"):
+ *   READ /secret/x   -> EACCES (missing, and /secret hides it)
+ *   READ /secret     -> EACCES
+ *   RM   /secret/x   -> EACCES (RM of a missing node is OK only if the
+ *                       caller may learn that it is missing)
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *const special_name[SPECIAL_COUNT] = {
+	[SPECIAL_INTRODUCE] = "@introduceDomain",
+	[SPECIAL_RELEASE] = "@releaseDomain",
+};
+
+size_t store_parent_len(const char *path, size_t len)
+{
+	size_t i;
+
+	for (i = len; i > 1; i--)
+		if (path[i - 1] == '/')
+			return i - 1;
+	return 1;
+}
+
+int store_inherit_perms(const struct caller *who, const struct pset *parent,
+			struct pset *out)
+{
+	int err = pset_copy(out, parent);
+
+	if (err)
+		return err;
+	/* An unprivileged creator owns what it creates, whatever the
+	 * parent says; the rest of the list is inherited unchanged. */
+	if (!who->priv && out->n) {
+		if (out->n > PSET_INLINE)
+			out->u.heap[0].domid = who->domid;
+		else
+			out->u.in[0].domid = who->domid;
+	}
+	return 0;
+}
+
+void store_fire(const struct store_event_sink *sink, const char *path,
+		bool exact, const struct perm_list *perms,
+		const struct perm_list *parent_perms,
+		const struct perm_list *old_perms)
+{
+	struct store_event ev;
+
+	if (!sink || !sink->fire)
+		return;
+	ev.path = path;
+	ev.exact = exact;
+	ev.perms = *perms;
+	ev.parent_perms = parent_perms;
+	ev.old_perms = old_perms;
+	sink->fire(sink->ctx, &ev);
+}
+
+/* An event about committed node n (its parent's perms stand for "/"'s
+ * parent, as upstream's get_parent("/") is "/"). */
+static void fire_node(const struct store_event_sink *sink, const char *path,
+		      bool exact, const struct node *n,
+		      const struct perm_list *old_perms)
+{
+	struct perm_list pl = pset_list(&n->perms);
+	struct perm_list ppl = pset_list(n->parent ? &n->parent->perms
+					 : &n->perms);
+
+	store_fire(sink, path, exact, &pl, &ppl, old_perms);
+}
+
+static int special_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < SPECIAL_COUNT; i++)
+		if (strcmp(name, special_name[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* A node of 4.17's initial tree: empty, "n0", generation 1. */
+static struct node *initial_node(struct store *st, struct node *parent,
+				 const char *name)
+{
+	static const struct perm n0 = { 0, PERM_NONE };
+	struct node *n = parent ? tree_node_new(&st->tree, name, strlen(name))
+			 : st->tree.root;
+
+	if (!n)
+		return NULL;
+	n->cgen = n->vgen = n->pgen = n->kgen = 1;
+	(void)pset_set(&n->perms, &n0, 1);	/* inline: cannot fail */
+	if (parent)
+		tree_append(&st->tree, parent, n);
+	return n;
+}
+
+struct store *store_new(void)
+{
+	static const struct perm n0 = { 0, PERM_NONE };
+	struct store *st = calloc(1, sizeof(*st));
+	struct node *tool;
+	int i;
+
+	if (!st)
+		return NULL;
+	/* The index hash is keyed by where ASLR put us: enough to keep a
+	 * guest from planning collisions, and the node quota bounds the
+	 * damage if it does. */
+	if (tree_init(&st->tree, (uint32_t)((uintptr_t)st >> 4) ^ 0x9e3779b9u))
+		goto fail;
+	st->tree.freeze = txn_freeze;
+	st->gen = 1;
+	initial_node(st, NULL, "");
+	tool = initial_node(st, st->tree.root, "tool");
+	if (!tool || !initial_node(st, tool, "xenstored"))
+		goto fail;
+	for (i = 0; i < SPECIAL_COUNT; i++)
+		(void)pset_set(&st->special[i], &n0, 1);
+	return st;
+
+fail:
+	tree_fini(&st->tree);
+	free(st);
+	return NULL;
+}
+
+void store_free(struct store *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	txn_free_all(st);
+	tree_fini(&st->tree);
+	for (i = 0; i < SPECIAL_COUNT; i++)
+		pset_clear(&st->special[i]);
+	buf_free(&st->path);
+	free(st);
+}
+
+/*
+ * get_node() on the committed tree: 0 and *out, or the errno by the rules
+ * at the top.  Thanks to the walk, the nearest existing ancestor of a
+ * missing node costs nothing extra.
+ */
+static int get_node(struct store *st, const struct caller *who,
+		    const char *path, unsigned int want, struct node **out)
+{
+	size_t len = strlen(path), done;
+	struct node *n = tree_walk(&st->tree, path, len, &done);
+	struct perm_list pl;
+
+	*out = NULL;
+	if (!n)
+		return store_invalid_path_errno(st, NULL, who, path, want);
+	pl = pset_list(&n->perms);
+	if (done == len) {
+		if ((perms_for(who, &pl) & want) != want)
+			return EACCES;
+		*out = n;
+		return 0;
+	}
+	return (perms_for(who, &pl) & want) ? ENOENT : EACCES;
+}
+
+int store_invalid_path_errno(struct store *st, struct txn *txn,
+			     const struct caller *who, const char *path,
+			     unsigned int want)
+{
+	size_t len = strlen(path);
+	struct perm_list pl = { 0, NULL };
+	const char *p;
+	struct node *n;
+	bool exists = false;
+	int err;
+
+	/* 4.17 asks the parents by name, one get_parent() at a time, so
+	 * "/a//b" consults "/a/", then "/a". */
+	do {
+		len = store_parent_len(path, len);
+		/* The parent of a name without a "/" after the first
+		 * character ("@x", "/x") is "/". */
+		p = len == 1 ? "/" : path;
+		if (txn) {
+			err = txn_peek_perms(txn, p, len, &exists, &pl);
+			if (err)
+				return err;
+		} else {
+			n = tree_lookup(&st->tree, p, len);
+			exists = n != NULL;
+			if (n)
+				pl = pset_list(&n->perms);
+		}
+	} while (!exists && len > 1);
+	if (!exists)
+		return EACCES;	/* no root: cannot happen */
+	return (perms_for(who, &pl) & want) ? EINVAL : EACCES;
+}
+
+int store_special_perms(const struct store *st, const char *name,
+			struct perm_list *out)
+{
+	int i = special_index(name);
+
+	if (i < 0)
+		return EINVAL;
+	*out = pset_list(&st->special[i]);
+	return 0;
+}
+
+int store_read(struct store *st, struct txn *txn, const struct caller *who,
+	       const char *path, const void **val, size_t *len)
+{
+	struct node *n;
+	int err;
+
+	if (txn)
+		return txn_read(txn, who, path, val, len);
+	err = get_node(st, who, path, PERM_READ, &n);
+	if (err)
+		return err;
+	*val = val_data(n->val);
+	*len = val_len(n->val);
+	return 0;
+}
+
+/*
+ * Create path and its missing ancestors below the deepest existing node,
+ * each inheriting its parent's perms, the last one holding `v` (consumed).
+ * Everything is allocated before anything is linked, so a failure leaves
+ * the tree as it was.
+ */
+static int create_nodes(struct store *st, const struct caller *who,
+			const char *path, struct val *v, struct node **out)
+{
+	size_t len = strlen(path), done, pos, end;
+	struct node *p = tree_walk(&st->tree, path, len, &done);
+	struct node *head = NULL, **tail = &head, *n;
+	const struct pset *pp = &p->perms;
+	uint64_t gen;
+
+	for (pos = done == 1 ? 1 : done + 1; pos < len; pos = end + 1) {
+		const char *slash = memchr(path + pos, '/', len - pos);
+
+		end = slash ? (size_t)(slash - path) : len;
+		n = tree_node_new(&st->tree, path + pos, end - pos);
+		if (!n || store_inherit_perms(who, pp, &n->perms)) {
+			if (n)
+				tree_node_drop(n);
+			goto nomem;
+		}
+		pp = &n->perms;
+		/* Chain the new nodes through ->next until linked. */
+		*tail = n;
+		tail = &n->next;
+	}
+	gen = store_next_gen(st);
+	p->kgen = gen;
+	while (head) {
+		n = head;
+		head = n->next;
+		n->cgen = n->vgen = n->pgen = n->kgen = gen;
+		tree_append(&st->tree, p, n);
+		p = n;
+	}
+	tree_set_val(&st->tree, p, v);
+	*out = p;
+	return 0;
+
+nomem:
+	while (head) {
+		n = head;
+		head = n->next;
+		tree_node_drop(n);
+	}
+	val_put(v);
+	return ENOMEM;
+}
+
+int store_write(struct store *st, struct txn *txn, const struct caller *who,
+		const char *path, const void *val, size_t len,
+		const struct store_event_sink *sink)
+{
+	struct node *n;
+	struct val *v;
+	int err;
+
+	if (txn)
+		return txn_write(txn, who, path, val, len);
+	err = get_node(st, who, path, PERM_WRITE, &n);
+	if (err && err != ENOENT)
+		return err;
+	if (val_new(val, len, &v))
+		return ENOMEM;
+	if (err) {
+		err = create_nodes(st, who, path, v, &n);
+		if (err)
+			return err;
+	} else {
+		tree_set_val(&st->tree, n, v);
+		n->vgen = store_next_gen(st);
+	}
+	fire_node(sink, path, false, n, NULL);
+	return 0;
+}
+
+int store_mkdir(struct store *st, struct txn *txn, const struct caller *who,
+		const char *path, const struct store_event_sink *sink)
+{
+	struct node *n;
+	int err;
+
+	if (txn)
+		return txn_mkdir(txn, who, path);
+	err = get_node(st, who, path, PERM_WRITE, &n);
+	if (err != ENOENT)
+		return err;	/* 0: it exists, leave it alone */
+	err = create_nodes(st, who, path, NULL, &n);
+	if (err)
+		return err;
+	fire_node(sink, path, false, n, NULL);
+	return 0;
+}
+
+struct rm_ctx {
+	const struct store_event_sink *sink;
+	const struct node *top;
+};
+
+static void rm_visit(void *ctx, const struct node *n, const char *path)
+{
+	struct rm_ctx *rc = ctx;
+
+	/* Upstream fires while the node and its parent still exist:
+	 * nodes below the removed one only to exact watches. */
+	fire_node(rc->sink, path, n != rc->top, n, NULL);
+}
+
+int store_rm(struct store *st, struct txn *txn, const struct caller *who,
+	     const char *path, const struct store_event_sink *sink)
+{
+	size_t len = strlen(path), done;
+	struct rm_ctx rc = { sink, NULL };
+	struct node *n, *parent;
+	int err;
+
+	if (txn)
+		return txn_rm(txn, who, path);
+	err = get_node(st, who, path, PERM_WRITE, &n);
+	if (err == ENOENT) {
+		/* Already gone: fine if the parent exists (no perm check
+		 * on the parent, as upstream). */
+		tree_walk(&st->tree, path, len, &done);
+		return done == store_parent_len(path, len) ? 0 : ENOENT;
+	}
+	if (err)
+		return err;
+	if (n == st->tree.root)
+		return EINVAL;
+	buf_reset(&st->path);
+	if (buf_reserve(&st->path, len + tree_subtree_pathmax(n) + 1))
+		return ENOMEM;
+	buf_append(&st->path, path, len + 1);
+	st->path.len = len;
+	parent = n->parent;
+	rc.top = n;
+	tree_remove(&st->tree, n, &st->path, rm_visit, &rc);
+	parent->kgen = store_next_gen(st);
+	return 0;
+}
+
+int store_directory_gen(struct store *st, struct txn *txn,
+			const struct caller *who, const char *path,
+			struct buf *out, uint64_t *gen)
+{
+	size_t start = out->len;
+	struct node *n, *c;
+	int err;
+
+	if (txn)
+		return txn_directory(txn, who, path, out, gen);
+	err = get_node(st, who, path, PERM_READ, &n);
+	if (err)
+		return err;
+	for (c = n->first; c; c = c->next) {
+		if (buf_append(out, c->name, c->namelen + 1)) {
+			out->len = start;
+			return ENOMEM;
+		}
+	}
+	if (gen) {
+		*gen = n->cgen;
+		if (n->vgen > *gen)
+			*gen = n->vgen;
+		if (n->pgen > *gen)
+			*gen = n->pgen;
+		if (n->kgen > *gen)
+			*gen = n->kgen;
+	}
+	return 0;
+}
+
+int store_directory(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path, struct buf *out)
+{
+	return store_directory_gen(st, txn, who, path, out, NULL);
+}
+
+int store_get_perms(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path, struct buf *out)
+{
+	struct perm_list pl;
+	struct node *n;
+	int err;
+
+	/* 4.17 looks "@..." up as an ordinary (invalid) node name. */
+	if (path[0] == '@')
+		return store_invalid_path_errno(st, txn, who, path, PERM_READ);
+	if (txn)
+		return txn_get_perms(txn, who, path, out);
+	err = get_node(st, who, path, PERM_READ, &n);
+	if (err)
+		return err;
+	pl = pset_list(&n->perms);
+	return perms_format(&pl, out);
+}
+
+/* 4.17 set_perms_special(): not transactional, no event. */
+static int set_perms_special(struct store *st, const struct caller *who,
+			     const char *name, const struct perm *perms,
+			     unsigned int n)
+{
+	const unsigned int need = PERM_WRITE | PERM_OWNER;
+	struct perm_list pl;
+	int i = special_index(name);
+
+	if (i < 0)
+		return EINVAL;
+	pl = pset_list(&st->special[i]);
+	if ((perms_for(who, &pl) & need) != need)
+		return EACCES;
+	return pset_set(&st->special[i], perms, n);
+}
+
+int store_set_perms(struct store *st, struct txn *txn,
+		    const struct caller *who, const char *path,
+		    const struct perm *perms, unsigned int n,
+		    const struct store_event_sink *sink)
+{
+	struct pset ps = { 0 }, old;
+	struct perm_list opl;
+	struct node *node;
+	int err;
+
+	if (n == 0)
+		return EINVAL;
+	if (path[0] == '@')
+		return set_perms_special(st, who, path, perms, n);
+	if (txn)
+		return txn_set_perms(txn, who, path, perms, n);
+	err = get_node(st, who, path, PERM_WRITE | PERM_OWNER, &node);
+	if (err)
+		return err;
+	if (!who->priv && perms[0].domid != pset_list(&node->perms).e[0].domid)
+		return EPERM;
+	if (pset_set(&ps, perms, n))
+		return ENOMEM;
+	/* Keep the old list alive for the event's old_perms. */
+	old = node->perms;
+	st->tree.bytes -= pset_heap_bytes(&old);
+	node->perms.n = 0;
+	tree_set_perms(&st->tree, node, &ps);
+	node->pgen = store_next_gen(st);
+	opl = pset_list(&old);
+	fire_node(sink, path, false, node, &opl);
+	pset_clear(&old);
+	return 0;
+}
+
+void store_get_stats(const struct store *st, struct store_stats *out)
+{
+	out->nodes = st->tree.nodes;
+	out->txns = st->ntxns;
+	out->bytes = st->tree.bytes;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * storeproc.h - the store process's one context struct: everything that
+ * lives as long as the process (the ipc channel, the epoll set, the store,
+ * the watch index, the connections, the limits from the command line).
+ * main.c owns it; every other file gets it passed in.
+ */
+#ifndef LIXS_STOREPROC_H
+#define LIXS_STOREPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "store.h"
+#include "watch.h"
+
+struct conn;
+
+/*
+ * cxenstored 4.17's per-domain limits and quotas, by option, with its
+ * defaults.  Unprivileged connections are held to them; dom0 is not.
+ */
+struct storeproc_limits {
+	unsigned int entry_nb;		/* -E: nodes per domain (1000) */
+	unsigned int entry_size;	/* -S: bytes per node (2048) */
+	unsigned int watch_nb;		/* -W: watches per domain (128) */
+	unsigned int transaction;	/* -t: open transactions (10) */
+	unsigned int perm_nb;		/* -A: perms entries per node (5) */
+	unsigned int path_max;		/* -M: relative path length (2048) */
+	unsigned int outstanding;	/* -Q outstanding= (20) */
+	unsigned int trans_nodes;	/* -Q transaction-nodes= (1024) */
+	unsigned int memory;		/* -Q memory= bytes (2.5 MiB) */
+	unsigned int memory_soft;	/* -q memory= bytes (2 MiB) */
+	unsigned int watch_event_s;	/* -w watch-event= seconds (20) */
+};
+
+struct storeproc {
+	int ipc_fd;			/* the broker, LIXS_IPC_FD */
+	int epfd;
+	struct storeproc_limits lim;
+
+	struct store *store;		/* owned */
+	struct watch_index watches;
+	struct store_event_sink sink;	/* store events -> watches */
+
+	/* Live connections, oldest first: the order watch events are
+	 * handed out in, as upstream walks its connection list. */
+	struct conn *first, *last;
+	size_t nconns;
+	uint64_t conn_seq;		/* creation stamps */
+	/* Connections with work to do outside an epoll event (buffered
+	 * requests, output to flush), and closed ones awaiting free(). */
+	struct conn *pending;
+	struct conn *dead;
+
+	/* Per-request scratch, reset for each request and shrunk after a
+	 * big one, so a request's temporaries never outlive it (XSA-416). */
+	struct buf path;
+	struct buf out;
+
+	bool quit;
+	int exit_code;
+	unsigned char ipc_buf[IPC_FRAME_MAX];
+};
+
+#endif

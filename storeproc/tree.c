@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tree.c - the committed node tree: node allocation, the child list and
+ * its hashed index, path walks and iterative subtree removal.  See tree.h.
+ */
+#include "tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Below KIDX_BUILD children a list scan is as fast as hashing; above it
+ * the index keeps a lookup O(1) however large a directory grows.  It is
+ * dropped again under KIDX_DROP (hysteresis against rebuild churn).
+ */
+#define KIDX_BUILD 8u
+#define KIDX_DROP 4u
+#define KIDX_MIN_SLOTS 32u
+
+/* Open addressing, linear probing, load factor <= 1/2. */
+struct kidx {
+	uint32_t mask;
+	uint32_t used;
+	struct node *slot[];
+};
+
+int val_new(const void *data, size_t len, struct val **out)
+{
+	struct val *v;
+
+	*out = NULL;
+	if (len == 0)
+		return 0;
+	if (len > UINT32_MAX)
+		return ENOMEM;
+	v = malloc(sizeof(*v) + len);
+	if (!v)
+		return ENOMEM;
+	v->ref = 1;
+	v->len = (uint32_t)len;
+	memcpy(v->data, data, len);
+	*out = v;
+	return 0;
+}
+
+struct val *val_get(struct val *v)
+{
+	if (v)
+		v->ref++;
+	return v;
+}
+
+void val_put(struct val *v)
+{
+	if (v && --v->ref == 0)
+		free(v);
+}
+
+static const struct perm *pset_entries(const struct pset *ps)
+{
+	return ps->n > PSET_INLINE ? ps->u.heap : ps->u.in;
+}
+
+struct perm_list pset_list(const struct pset *ps)
+{
+	struct perm_list pl = { ps->n, pset_entries(ps) };
+
+	return pl;
+}
+
+int pset_set(struct pset *ps, const struct perm *e, unsigned int n)
+{
+	struct perm *heap = NULL;
+
+	if (n > PSET_INLINE) {
+		heap = malloc(n * sizeof(*heap));
+		if (!heap)
+			return ENOMEM;
+		memcpy(heap, e, n * sizeof(*heap));
+	}
+	pset_clear(ps);
+	ps->n = n;
+	if (heap)
+		ps->u.heap = heap;
+	else if (n)
+		memcpy(ps->u.in, e, n * sizeof(*e));
+	return 0;
+}
+
+int pset_copy(struct pset *dst, const struct pset *src)
+{
+	return pset_set(dst, pset_entries(src), src->n);
+}
+
+void pset_move(struct pset *dst, struct pset *src)
+{
+	pset_clear(dst);
+	*dst = *src;
+	src->n = 0;
+}
+
+void pset_clear(struct pset *ps)
+{
+	if (ps->n > PSET_INLINE)
+		free(ps->u.heap);
+	ps->n = 0;
+}
+
+size_t pset_heap_bytes(const struct pset *ps)
+{
+	return ps->n > PSET_INLINE ? ps->n * sizeof(struct perm) : 0;
+}
+
+/* FNV-1a keyed by the seed, then a murmur3 finalizer to spread the bits
+ * the mask keeps. */
+uint32_t tree_hash(const struct tree *t, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ t->seed;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 16777619u;
+	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static size_t node_bytes(const struct node *n)
+{
+	return sizeof(*n) + n->namelen + 1 + val_len(n->val) +
+	       pset_heap_bytes(&n->perms);
+}
+
+struct node *tree_node_new(const struct tree *t, const char *name,
+			   size_t len)
+{
+	struct node *n;
+
+	if (len > UINT32_MAX - 1)
+		return NULL;
+	n = calloc(1, sizeof(*n) + len + 1);
+	if (!n)
+		return NULL;
+	memcpy(n->name, name, len);
+	n->namelen = (uint32_t)len;
+	n->hash = tree_hash(t, name, len);
+	return n;
+}
+
+void tree_node_drop(struct node *n)
+{
+	val_put(n->val);
+	pset_clear(&n->perms);
+	free(n->idx);
+	free(n);
+}
+
+int tree_init(struct tree *t, uint32_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->seed = seed;
+	t->root = tree_node_new(t, "", 0);
+	if (!t->root)
+		return ENOMEM;
+	t->nodes = 1;
+	t->bytes = node_bytes(t->root);
+	return 0;
+}
+
+void tree_fini(struct tree *t)
+{
+	if (t->root)
+		tree_remove(t, t->root, NULL, NULL, NULL);
+	t->root = NULL;
+}
+
+/* --- child index ---------------------------------------------------- */
+
+static void kidx_put(struct kidx *x, struct node *n)
+{
+	uint32_t i = n->hash & x->mask;
+
+	while (x->slot[i])
+		i = (i + 1) & x->mask;
+	x->slot[i] = n;
+	x->used++;
+}
+
+/* (Re)build p's index from its list; on ENOMEM p simply has none. */
+static void kidx_build(struct node *p)
+{
+	uint32_t slots = KIDX_MIN_SLOTS;
+	struct kidx *x;
+	struct node *c;
+
+	while (slots < 4 * p->nkids && slots < (1u << 31))
+		slots *= 2;
+	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
+	free(p->idx);
+	p->idx = x;
+	if (!x)
+		return;
+	x->mask = slots - 1;
+	for (c = p->first; c; c = c->next)
+		kidx_put(x, c);
+}
+
+static void kidx_del(struct kidx *x, const struct node *n)
+{
+	uint32_t i = n->hash & x->mask, j, k;
+
+	while (x->slot[i] != n)
+		i = (i + 1) & x->mask;
+	x->slot[i] = NULL;
+	x->used--;
+	/* Backward-shift deletion: pull up entries whose probe run
+	 * crossed the freed slot, so no tombstones are needed. */
+	for (j = (i + 1) & x->mask; x->slot[j]; j = (j + 1) & x->mask) {
+		k = x->slot[j]->hash & x->mask;
+		if (((j - k) & x->mask) >= ((j - i) & x->mask)) {
+			x->slot[i] = x->slot[j];
+			x->slot[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+struct node *tree_child(const struct tree *t, const struct node *parent,
+			const char *name, size_t len)
+{
+	struct node *c;
+
+	if (parent->idx) {
+		const struct kidx *x = parent->idx;
+		uint32_t h = tree_hash(t, name, len), i = h & x->mask;
+
+		for (; (c = x->slot[i]); i = (i + 1) & x->mask)
+			if (c->hash == h && c->namelen == len &&
+			    memcmp(c->name, name, len) == 0)
+				return c;
+		return NULL;
+	}
+	for (c = parent->first; c; c = c->next)
+		if (c->namelen == len && memcmp(c->name, name, len) == 0)
+			return c;
+	return NULL;
+}
+
+struct node *tree_walk(const struct tree *t, const char *path, size_t len,
+		       size_t *done)
+{
+	struct node *n = t->root, *c;
+	size_t pos = 1, end;
+
+	*done = 0;
+	if (len == 0 || path[0] != '/')
+		return NULL;
+	*done = 1;
+	while (pos < len) {
+		const char *slash = memchr(path + pos, '/', len - pos);
+
+		end = slash ? (size_t)(slash - path) : len;
+		c = tree_child(t, n, path + pos, end - pos);
+		if (!c)
+			break;
+		n = c;
+		*done = end;
+		pos = end + 1;
+	}
+	return n;
+}
+
+struct node *tree_lookup(const struct tree *t, const char *path, size_t len)
+{
+	size_t done;
+	struct node *n = tree_walk(t, path, len, &done);
+
+	return done == len ? n : NULL;
+}
+
+void tree_ref(struct node *n, struct noderef *r)
+{
+	r->next = n->refs;
+	if (r->next)
+		r->next->pprev = &r->next;
+	r->pprev = &n->refs;
+	n->refs = r;
+}
+
+void tree_unref(struct noderef *r)
+{
+	if (!r->pprev)
+		return;
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
+	r->next = NULL;
+	r->pprev = NULL;
+}
+
+/* n's child list is about to change, or n to go. */
+static void freeze(struct tree *t, struct node *n)
+{
+	if (n->refs && t->freeze)
+		t->freeze(t->freeze_ctx, n);
+}
+
+void tree_append(struct tree *t, struct node *parent, struct node *child)
+{
+	freeze(t, parent);
+	child->parent = parent;
+	child->next = NULL;
+	child->prev = parent->last;
+	if (parent->last)
+		parent->last->next = child;
+	else
+		parent->first = child;
+	parent->last = child;
+	parent->nkids++;
+	t->nodes++;
+	t->bytes += node_bytes(child);
+
+	if (parent->idx) {
+		if ((parent->idx->used + 1) * 2 > parent->idx->mask + 1)
+			kidx_build(parent);
+		else
+			kidx_put(parent->idx, child);
+	} else if (parent->nkids > KIDX_BUILD) {
+		kidx_build(parent);
+	}
+}
+
+/* Take n out of its parent's list and index (n keeps its own children). */
+static void unlink_child(struct node *n)
+{
+	struct node *p = n->parent;
+
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		p->first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		p->last = n->prev;
+	p->nkids--;
+	if (p->idx) {
+		if (p->nkids < KIDX_DROP) {
+			free(p->idx);
+			p->idx = NULL;
+		} else {
+			kidx_del(p->idx, n);
+		}
+	}
+	n->parent = n->prev = n->next = NULL;
+}
+
+size_t tree_subtree_pathmax(const struct node *top)
+{
+	const struct node *n = top;
+	size_t cur = 0, max = 0;
+
+	/* Stackless pre-order walk; cur = length below top of n's path. */
+	for (;;) {
+		if (n->first) {
+			n = n->first;
+			cur += 1 + n->namelen;
+		} else {
+			while (n != top && !n->next) {
+				cur -= 1 + n->namelen;
+				n = n->parent;
+			}
+			if (n == top)
+				break;
+			cur -= 1 + n->namelen;
+			n = n->next;
+			cur += 1 + n->namelen;
+		}
+		if (cur > max)
+			max = cur;
+	}
+	return max;
+}
+
+size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
+		   tree_visit_fn *visit, void *ctx)
+{
+	struct node *n = top, *p;
+	size_t count = 0;
+
+	if (top->parent)
+		freeze(t, top->parent);
+	freeze(t, top);
+	for (;;) {
+		/* Down to the oldest leaf, extending the path; every node
+		 * is frozen before its first child goes. */
+		while (n->first) {
+			n = n->first;
+			freeze(t, n);
+			if (visit) {
+				/* Room was reserved by the caller. */
+				if (path->len > 1)
+					path->data[path->len++] = '/';
+				memcpy(path->data + path->len, n->name,
+				       n->namelen + 1);
+				path->len += n->namelen;
+			}
+		}
+		/* Visited while still linked: its parent is still there. */
+		if (visit)
+			visit(ctx, n, path->data);
+		t->bytes -= node_bytes(n);
+		t->nodes--;
+		count++;
+		if (n == top)
+			break;
+		/* p goes too: skip its index, it dies with p. */
+		p = n->parent;
+		p->first = n->next;
+		if (n->next)
+			n->next->prev = NULL;
+		else
+			p->last = NULL;
+		p->nkids--;
+		if (visit) {
+			path->len -= n->namelen;
+			if (path->len > 1)
+				path->len--;
+			path->data[path->len] = '\0';
+		}
+		tree_node_drop(n);
+		n = p;
+	}
+	if (top->parent)
+		unlink_child(top);
+	if (top == t->root)
+		t->root = NULL;
+	tree_node_drop(top);
+	return count;
+}
+
+void tree_set_val(struct tree *t, struct node *n, struct val *v)
+{
+	t->bytes -= val_len(n->val);
+	val_put(n->val);
+	n->val = v;
+	t->bytes += val_len(v);
+}
+
+void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
+{
+	t->bytes -= pset_heap_bytes(&n->perms);
+	pset_move(&n->perms, ps);
+	t->bytes += pset_heap_bytes(&n->perms);
+}

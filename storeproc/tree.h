@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tree.h - the committed node tree of the store process: compact nodes
+ * (name inline, value shared by reference count, up to two permission
+ * entries inline), children kept in creation order in an intrusive list,
+ * plus a hashed name index once a node has many children, so a lookup
+ * costs O(path depth).  Nothing here recurses: deep trees (XSA-418) are
+ * walked with the parent/sibling links.
+ *
+ * Internal to store.c and txn.c; the protocol side uses store.h.
+ * Generation stamps are the store's business: this file never sets them.
+ */
+#ifndef LIXS_TREE_H
+#define LIXS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "perms.h"
+
+/*
+ * A node's value.  Shared by reference: a transaction that read a value
+ * keeps seeing it after someone else replaced it (cxenstored 4.17 does
+ * the same with its per-transaction copy) without copying the bytes.
+ * A NULL struct val * is the empty value.
+ */
+struct val {
+	uint32_t ref;
+	uint32_t len;
+	char data[];
+};
+
+/* Permission entries: inline for the common one or two. */
+#define PSET_INLINE 2
+struct pset {
+	unsigned int n;
+	union {
+		struct perm in[PSET_INLINE];
+		struct perm *heap;	/* n > PSET_INLINE, owned */
+	} u;
+};
+
+struct kidx;
+
+/*
+ * A reader of a node's live child list (a transaction's view of it).  The
+ * tree calls its freeze hook on a node with readers before the node's
+ * child list changes or the node is freed; the hook must unlink them all.
+ */
+struct noderef {
+	struct noderef *next, **pprev;
+};
+
+struct node {
+	struct node *parent;
+	struct node *first, *last;	/* children, oldest first */
+	struct node *prev, *next;	/* siblings */
+	struct kidx *idx;		/* child index, NULL for small nodes */
+	struct noderef *refs;		/* readers of the live child list */
+	/* Generations (store.c/txn.c): created, value, perms, child list. */
+	uint64_t cgen, vgen, pgen, kgen;
+	struct val *val;		/* owned reference, NULL = empty */
+	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
+	uint32_t nkids;
+	uint32_t hash;			/* tree_hash() of name */
+	uint32_t namelen;
+	char name[];			/* NUL-terminated; "" for "/" */
+};
+
+typedef void tree_freeze_fn(void *ctx, struct node *n);
+
+struct tree {
+	struct node *root;
+	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
+	void *freeze_ctx;
+	uint32_t seed;		/* keys the child index hash */
+	size_t nodes;		/* linked nodes, root included */
+	size_t bytes;		/* approximate heap held by linked nodes */
+};
+
+/* Values.  val_new: len 0 gives *out = NULL; returns 0 or ENOMEM. */
+int val_new(const void *data, size_t len, struct val **out);
+struct val *val_get(struct val *v);	/* another reference; NULL-safe */
+void val_put(struct val *v);		/* drop one; NULL-safe */
+static inline size_t val_len(const struct val *v) { return v ? v->len : 0; }
+static inline const void *val_data(const struct val *v)
+{
+	return v ? v->data : "";
+}
+
+/* Permission sets.  A zeroed struct pset is empty and valid. */
+struct perm_list pset_list(const struct pset *ps);
+int pset_set(struct pset *ps, const struct perm *e, unsigned int n);
+int pset_copy(struct pset *dst, const struct pset *src);
+void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
+void pset_clear(struct pset *ps);
+size_t pset_heap_bytes(const struct pset *ps);
+
+/* A tree holding only "/" (empty value, no perms).  0 or ENOMEM. */
+int tree_init(struct tree *t, uint32_t seed);
+void tree_fini(struct tree *t);		/* frees every node */
+
+uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
+
+/* A node not yet in the tree (zero generations, empty value and perms),
+ * or NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
+struct node *tree_node_new(const struct tree *t, const char *name,
+			   size_t len);
+void tree_node_drop(struct node *n);
+
+struct node *tree_child(const struct tree *t, const struct node *parent,
+			const char *name, size_t len);
+/*
+ * The deepest existing node on an absolute path; *done = how many bytes
+ * of `path` it stands for ("/" = 1).  The node is the path's own node
+ * iff *done == len.  NULL (done 0) if path does not start with "/".
+ */
+struct node *tree_walk(const struct tree *t, const char *path, size_t len,
+		       size_t *done);
+struct node *tree_lookup(const struct tree *t, const char *path, size_t len);
+
+/* Make `child` (from tree_node_new) the youngest child of `parent`.
+ * Cannot fail: if the index cannot grow, lookups fall back to the list. */
+void tree_append(struct tree *t, struct node *parent, struct node *child);
+
+/*
+ * Remove `top` and its subtree, children before parents and in creation
+ * order (cxenstored 4.17's rm order), calling visit() for each node just
+ * before it is freed.  If visit is non-NULL, `path` holds top's absolute
+ * path on entry (it is extended in place; tree_subtree_pathmax() says how
+ * much room to reserve first).  Returns the number of nodes freed.
+ */
+typedef void tree_visit_fn(void *ctx, const struct node *n, const char *path);
+size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
+		   tree_visit_fn *visit, void *ctx);
+size_t tree_subtree_pathmax(const struct node *top);
+
+/* Register / unregister a reader of n's live child list. */
+void tree_ref(struct node *n, struct noderef *r);
+void tree_unref(struct noderef *r);	/* no-op if not registered */
+
+/* Replace the value (reference consumed) or perms (moved), keeping the
+ * byte count right. */
+void tree_set_val(struct tree *t, struct node *n, struct val *v);
+void tree_set_perms(struct tree *t, struct node *n, struct pset *ps);
+
+#endif

@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * txn.c - transactions: what a transaction read, its private changes
+ * over the committed tree, conflict detection and commit.
+ *
+ * Model.  A transaction keeps one entry per node path it touched (read,
+ * checked, created, changed or removed), in first-touch order, found by a
+ * hash of the path.  First touch records the committed node's identity
+ * (its creation generation, or "absent") and its value, perms and child
+ * list generations, and freezes value and perms for the transaction: as
+ * in cxenstored 4.17, a transaction keeps seeing what it first saw.  The
+ * transaction's own changes live in the entry (value, perms, existence)
+ * and in its parent's entry (children appended, committed children
+ * hidden).  Starting a transaction allocates one small struct.
+ *
+ * What counts as read of the committed node (checked at commit):
+ *   existence  - always: every touched node, including missing ones and
+ *                the ancestors consulted to choose ENOENT or EACCES;
+ *   value      - READ, and WRITE of an existing node (4.17 reads it
+ *                first);
+ *   perms      - every permission check on the node, and the nearest
+ *                existing ancestor whose perms a created node inherits
+ *                or whose perms decided ENOENT/EACCES;
+ *   child list - DIRECTORY, and every node of a subtree removed by RM.
+ * Aspects the transaction itself replaced before reading them are not
+ * read.  A parent that only gained or lost children through the
+ * transaction is not read beyond its existence: its child-list changes
+ * are a delta merged into whatever the committed list is at commit.
+ *
+ * The rule.  Commit fails with EAGAIN iff, for some touched node, the
+ * committed node's existence or identity (removed and created again
+ * counts) differs from first touch, or an aspect it read has a newer
+ * generation.  Examples:
+ *   TS; READ /a; (other: WRITE /a); WRITE /a; TE   -> EAGAIN ("ta err")
+ *   TS; READ /a; WRITE /a; TE                      -> OK ("ta rmw")
+ *   TS; WRITE /p/x; (other: WRITE /p/y); TE        -> OK (delta merge)
+ *   TS; WRITE /p/n/x; (other: WRITE /p/n/y); TE    -> EAGAIN when /p/n
+ *       was missing: both created it
+ *   TS; RM /a; (other: WRITE /a/new); TE           -> EAGAIN
+ * 4.17 checks the whole node of everything touched, so it also fails
+ * when a parent gained a child or an ancestor's value changed; lixs
+ * commits those.  Every way the committed tree can diverge from what the
+ * commit would assume (a created node now existing, a removed subtree
+ * having grown) is a conflict by this rule, so applying never meets a
+ * surprise; it still checks, and refuses rather than corrupt.
+ *
+ * A view's child list is the committed list as first seen, minus hidden
+ * plus appended names.  The committed list is read live (no copy at first
+ * touch: /local/domain may be long) until someone is about to change it;
+ * then the tree's freeze hook hands each such view a copy (txn_freeze).
+ *
+ * Events, as 4.17: at most one per touched node, in first-touch order
+ * (so RM inside a transaction reports parents before children), a
+ * non-exact one winning over an exact one, fired once the whole commit
+ * is applied (4.17 interleaves firing with applying, which only shows in
+ * which parent perms a watcher is checked against).  A node created and
+ * removed inside the transaction has no event: 4.17 queues one that no
+ * watcher is permitted to see.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Aspects of the committed node read (tent.rd). */
+#define R_VALUE		0x1u
+#define R_PERMS		0x2u
+#define R_CHILDREN	0x4u
+
+/* The transaction's view of the node (tent.fl). */
+#define T_EXISTS	0x01u	/* exists in the view */
+#define T_BASE		0x02u	/* view children start from the committed list */
+#define T_OWNVAL	0x04u	/* val was written by the transaction */
+#define T_OWNPERMS	0x08u	/* perms were set by the transaction */
+#define T_DELETED	0x10u	/* the committed incarnation is removed */
+#define T_CHANGED	0x20u	/* something to apply at commit */
+#define T_FIRE		0x40u	/* an event is queued */
+#define T_EXACT		0x80u	/* ... for exact watches only */
+#define T_FROZEN	0x100u	/* T_BASE list copied into `frozen` */
+#define T_NOMEM		0x200u	/* ... but the copy failed: commit fails */
+
+#define TAB_MIN 16u
+
+/* Child names, each malloc'ed and NUL-terminated. */
+struct names {
+	uint32_t n, cap;
+	char **v;
+};
+
+/* One touched node. */
+struct tent {
+	struct tent *hnext;	/* hash chain */
+	struct tent *onext;	/* first-touch order */
+	uint32_t hash;
+	uint16_t fl;
+	uint8_t rd;
+	/* The committed node whose live child list the view shows, until
+	 * someone changes that list: then its copy is in `frozen`. */
+	struct node *base;
+	struct noderef ref;
+	struct names frozen;
+	uint64_t cgen;		/* committed node at first touch, 0: absent */
+	uint64_t vgen, pgen, kgen;
+	uint64_t mgen;		/* the transaction's last change */
+	struct val *val;	/* view value (reference owned) */
+	struct pset perms;	/* T_OWNPERMS: the view's perms */
+	struct pset operms;	/* committed perms at first touch */
+	struct names added;	/* children appended to the view, in order */
+	struct names removed;	/* committed children hidden from the view */
+	size_t len;
+	char path[];
+};
+
+/* The RM walk's stack: a node of the view and where its children are. */
+struct frame {
+	struct tent *t;
+	const struct node *c;	/* next live committed child */
+	uint32_t fi;		/* next frozen committed child */
+	uint32_t ai;		/* next appended child */
+	size_t plen;		/* length of t's path */
+};
+
+struct txn {
+	struct store *st;
+	struct txn *prev, *next;	/* the store's open transactions */
+	struct tent **tab;
+	uint32_t mask;
+	uint32_t count;
+	uint32_t limit;		/* most entries allowed, 0: any number */
+	struct tent *first, **last;
+	bool failed;		/* the view is incomplete: commit fails */
+	struct buf path;	/* scratch */
+	struct frame *stack;
+	size_t cap;
+};
+
+/* --- names --------------------------------------------------------------- */
+
+static bool names_find(const struct names *ns, const char *s, size_t len,
+		       uint32_t *at)
+{
+	uint32_t i;
+
+	for (i = 0; i < ns->n; i++) {
+		if (strncmp(ns->v[i], s, len) == 0 && ns->v[i][len] == '\0') {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int names_add(struct names *ns, const char *s, size_t len)
+{
+	char *copy;
+
+	if (ns->n == ns->cap) {
+		uint32_t cap = ns->cap ? ns->cap * 2 : 4;
+		char **v = realloc(ns->v, cap * sizeof(*v));
+
+		if (!v)
+			return ENOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	copy = malloc(len + 1);
+	if (!copy)
+		return ENOMEM;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	ns->v[ns->n++] = copy;
+	return 0;
+}
+
+static void names_del_at(struct names *ns, uint32_t i)
+{
+	free(ns->v[i]);
+	memmove(&ns->v[i], &ns->v[i + 1], (ns->n - i - 1) * sizeof(ns->v[0]));
+	ns->n--;
+}
+
+static void names_clear(struct names *ns)
+{
+	while (ns->n)
+		free(ns->v[--ns->n]);
+	free(ns->v);
+	ns->v = NULL;
+	ns->cap = 0;
+}
+
+/* --- entries --------------------------------------------------------------- */
+
+static void tent_free(struct tent *t)
+{
+	tree_unref(&t->ref);
+	names_clear(&t->frozen);
+	val_put(t->val);
+	pset_clear(&t->perms);
+	pset_clear(&t->operms);
+	names_clear(&t->added);
+	names_clear(&t->removed);
+	free(t);
+}
+
+static struct tent *t_find(const struct txn *x, const char *path, size_t len,
+			   uint32_t h)
+{
+	struct tent *t;
+
+	if (!x->tab)
+		return NULL;
+	for (t = x->tab[h & x->mask]; t; t = t->hnext)
+		if (t->hash == h && t->len == len &&
+		    memcmp(t->path, path, len) == 0)
+			return t;
+	return NULL;
+}
+
+static int t_grow(struct txn *x)
+{
+	uint32_t size = x->tab ? (x->mask + 1) * 2 : TAB_MIN, i;
+	struct tent **tab = calloc(size, sizeof(*tab)), *t;
+
+	if (!tab)
+		return ENOMEM;
+	for (t = x->first; t; t = t->onext) {
+		i = t->hash & (size - 1);
+		t->hnext = tab[i];
+		tab[i] = t;
+	}
+	free(x->tab);
+	x->tab = tab;
+	x->mask = size - 1;
+	return 0;
+}
+
+/* The entry of path[0..len), touching the node first if need be. */
+static int t_get(struct txn *x, const char *path, size_t len,
+		 struct tent **out)
+{
+	uint32_t h = tree_hash(&x->st->tree, path, len);
+	struct tent *t = t_find(x, path, len, h);
+	struct node *n;
+
+	if (t) {
+		*out = t;
+		return 0;
+	}
+	if (x->limit && x->count >= x->limit) {
+		x->failed = true;
+		return ENOSPC;
+	}
+	if ((!x->tab || x->count > x->mask) && t_grow(x))
+		return ENOMEM;
+	t = calloc(1, sizeof(*t) + len + 1);
+	if (!t)
+		return ENOMEM;
+	memcpy(t->path, path, len);
+	t->len = len;
+	t->hash = h;
+	n = tree_lookup(&x->st->tree, path, len);
+	if (n) {
+		if (pset_copy(&t->operms, &n->perms)) {
+			free(t);
+			return ENOMEM;
+		}
+		t->fl = T_EXISTS | T_BASE;
+		t->base = n;
+		tree_ref(n, &t->ref);
+		t->cgen = n->cgen;
+		t->vgen = n->vgen;
+		t->pgen = n->pgen;
+		t->kgen = n->kgen;
+		t->val = val_get(n->val);
+	}
+	t->hnext = x->tab[h & x->mask];
+	x->tab[h & x->mask] = t;
+	*x->last = t;
+	x->last = &t->onext;
+	x->count++;
+	*out = t;
+	return 0;
+}
+
+/* Note that the transaction's outcome depends on these aspects of the
+ * committed incarnation, unless its view no longer shows them. */
+static void t_read(struct tent *t, unsigned int rd)
+{
+	if (!t->cgen || (t->fl & T_DELETED))
+		return;
+	if (t->fl & T_OWNVAL)
+		rd &= ~R_VALUE;
+	if (t->fl & T_OWNPERMS)
+		rd &= ~R_PERMS;
+	if (!(t->fl & T_BASE))
+		rd &= ~R_CHILDREN;
+	t->rd |= rd;
+}
+
+static const struct pset *t_pset(const struct tent *t)
+{
+	return (t->fl & T_OWNPERMS) ? &t->perms : &t->operms;
+}
+
+static struct perm_list t_perms(const struct tent *t)
+{
+	return pset_list(t_pset(t));
+}
+
+static void t_changed(struct txn *x, struct tent *t)
+{
+	t->fl |= T_CHANGED;
+	t->mgen = store_next_gen(x->st);
+}
+
+static void t_queue(struct tent *t, bool exact)
+{
+	if (!(t->fl & T_FIRE))
+		t->fl |= T_FIRE | (exact ? T_EXACT : 0);
+	else if (!exact)
+		t->fl &= ~T_EXACT;
+}
+
+/* 4.17 fails the whole transaction when it cannot record an access. */
+static int t_result(struct txn *x, int err)
+{
+	if (err == ENOMEM)
+		x->failed = true;
+	return err;
+}
+
+/*
+ * The nearest ancestor of path[0..*len) existing in the view, found by
+ * name one get_parent() at a time (touching each, as 4.17's ask_parents()
+ * and construct_node() read them); *len becomes its length.
+ */
+static int t_ancestor(struct txn *x, const char *path, size_t *len,
+		      struct tent **out)
+{
+	int err;
+
+	do {
+		*len = store_parent_len(path, *len);
+		err = t_get(x, path, *len, out);
+		if (err)
+			return err;
+	} while (!((*out)->fl & T_EXISTS) && *len > 1);
+	/* "/" cannot be removed, so this is only a bug's way out. */
+	return ((*out)->fl & T_EXISTS) ? 0 : EINVAL;
+}
+
+/* 4.17's errno_from_parents() over the view: the nearest existing
+ * ancestor's perms decide whether `err` may be told. */
+static int t_errno_from_parents(struct txn *x, const struct caller *who,
+				const char *path, size_t len,
+				unsigned int want, int err)
+{
+	struct perm_list pl;
+	struct tent *t;
+	int e = t_ancestor(x, path, &len, &t);
+
+	if (e)
+		return e;
+	t_read(t, R_PERMS);
+	pl = t_perms(t);
+	return (perms_for(who, &pl) & want) ? err : EACCES;
+}
+
+/* get_node() over the view; on success records `rd` as read. */
+static int t_get_node(struct txn *x, const struct caller *who,
+		      const char *path, size_t len, unsigned int want,
+		      unsigned int rd, struct tent **out)
+{
+	struct perm_list pl;
+	struct tent *t;
+	int err;
+
+	*out = NULL;
+	if (path[0] != '/')
+		return store_invalid_path_errno(x->st, x, who, path, want);
+	err = t_get(x, path, len, &t);
+	if (err)
+		return err;
+	if (t->fl & T_EXISTS) {
+		t_read(t, R_PERMS);
+		pl = t_perms(t);
+		if ((perms_for(who, &pl) & want) == want) {
+			t_read(t, rd);
+			*out = t;
+			return 0;
+		}
+		err = EACCES;
+	} else {
+		err = ENOENT;
+	}
+	return t_errno_from_parents(x, who, path, len, want, err);
+}
+
+int txn_peek_perms(struct txn *x, const char *path, size_t len,
+		   bool *exists, struct perm_list *pl)
+{
+	struct tent *t;
+	int err = t_get(x, path, len, &t);
+
+	if (err)
+		return t_result(x, err);
+	*exists = t->fl & T_EXISTS;
+	if (*exists) {
+		t_read(t, R_PERMS);
+		*pl = t_perms(t);
+	}
+	return 0;
+}
+
+/* --- operations ------------------------------------------------------------ */
+
+int txn_read(struct txn *x, const struct caller *who, const char *path,
+	     const void **val, size_t *len)
+{
+	struct tent *t;
+	int err = t_get_node(x, who, path, strlen(path), PERM_READ, R_VALUE,
+			     &t);
+
+	if (err)
+		return t_result(x, err);
+	*val = val_data(t->val);
+	*len = val_len(t->val);
+	return 0;
+}
+
+/* Make c, missing in the view, a new child `name` of p holding v
+ * (consumed on success). */
+static int t_make(struct txn *x, const struct caller *who, struct tent *p,
+		  struct tent *c, const char *name, size_t namelen,
+		  struct val *v)
+{
+	struct pset ps = { 0 };
+
+	if (store_inherit_perms(who, t_pset(p), &ps))
+		return ENOMEM;
+	if (names_add(&p->added, name, namelen)) {
+		pset_clear(&ps);
+		return ENOMEM;
+	}
+	t_changed(x, p);
+	pset_move(&c->perms, &ps);
+	val_put(c->val);
+	c->val = v;
+	c->fl &= T_DELETED | T_FIRE | T_EXACT;
+	c->fl |= T_EXISTS | T_OWNVAL | T_OWNPERMS;
+	t_changed(x, c);
+	return 0;
+}
+
+/*
+ * 4.17's construct_node(): create path and its missing ancestors (all
+ * touched already by t_get_node's walk), top-down, the last one holding
+ * v (consumed).
+ */
+static int t_create(struct txn *x, const struct caller *who,
+		    const char *path, size_t len, struct val *v,
+		    struct tent **out)
+{
+	size_t plen = len, pos, end;
+	struct tent *p, *c;
+	int err = t_ancestor(x, path, &plen, &p);
+
+	if (err)
+		goto fail;
+	t_read(p, R_PERMS);
+	for (pos = plen == 1 ? 1 : plen + 1; pos < len; pos = end + 1) {
+		const char *slash = memchr(path + pos, '/', len - pos);
+
+		end = slash ? (size_t)(slash - path) : len;
+		err = t_get(x, path, end, &c);
+		if (err)
+			goto fail;
+		err = t_make(x, who, p, c, path + pos, end - pos,
+			     end == len ? v : NULL);
+		if (err)
+			goto fail;
+		p = c;
+	}
+	*out = p;
+	return 0;
+
+fail:
+	/* t_make consumes v only on success, and only in the last step. */
+	val_put(v);
+	return err;
+}
+
+int txn_write(struct txn *x, const struct caller *who, const char *path,
+	      const void *val, size_t len)
+{
+	size_t plen = strlen(path);
+	struct tent *t;
+	struct val *v;
+	int err = t_get_node(x, who, path, plen, PERM_WRITE, R_VALUE, &t);
+
+	if (err && err != ENOENT)
+		return t_result(x, err);
+	if (val_new(val, len, &v))
+		return t_result(x, ENOMEM);
+	if (err) {
+		err = t_create(x, who, path, plen, v, &t);
+		if (err)
+			return t_result(x, err);
+	} else {
+		val_put(t->val);
+		t->val = v;
+		t->fl |= T_OWNVAL;
+		t_changed(x, t);
+	}
+	t_queue(t, false);
+	return 0;
+}
+
+int txn_mkdir(struct txn *x, const struct caller *who, const char *path)
+{
+	size_t plen = strlen(path);
+	struct tent *t;
+	int err = t_get_node(x, who, path, plen, PERM_WRITE, 0, &t);
+
+	if (err != ENOENT)
+		return t_result(x, err);
+	err = t_create(x, who, path, plen, NULL, &t);
+	if (err)
+		return t_result(x, err);
+	t_queue(t, false);
+	return 0;
+}
+
+/* Remove t from the view (its children are gone already). */
+static void t_delete(struct txn *x, struct tent *t, bool exact)
+{
+	val_put(t->val);
+	t->val = NULL;
+	pset_clear(&t->perms);
+	names_clear(&t->added);
+	names_clear(&t->removed);
+	tree_unref(&t->ref);
+	t->base = NULL;
+	names_clear(&t->frozen);
+	if (t->cgen)
+		t->fl |= T_DELETED;
+	t->fl &= ~(T_EXISTS | T_BASE | T_OWNVAL | T_OWNPERMS | T_FROZEN);
+	t_changed(x, t);
+	t_queue(t, exact);
+}
+
+static void frame_init(struct frame *f, struct tent *t)
+{
+	f->t = t;
+	f->c = t->base ? t->base->first : NULL;
+	f->fi = 0;
+	f->ai = 0;
+}
+
+static int push(struct txn *x, size_t *depth, struct tent *t, size_t plen)
+{
+	struct frame *f;
+
+	if (*depth == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+
+		f = realloc(x->stack, cap * sizeof(*f));
+		if (!f)
+			return ENOMEM;
+		x->stack = f;
+		x->cap = cap;
+	}
+	f = &x->stack[(*depth)++];
+	frame_init(f, t);
+	f->plen = plen;
+	t_read(t, R_CHILDREN);
+	return 0;
+}
+
+/* The next child name of f's node in the view, or false. */
+static bool next_child(struct frame *f, const char **name, size_t *len)
+{
+	const struct names *fz = &f->t->frozen;
+	uint32_t i;
+
+	while (f->fi < fz->n) {
+		const char *c = fz->v[f->fi++];
+
+		if (!names_find(&f->t->removed, c, strlen(c), &i)) {
+			*name = c;
+			*len = strlen(c);
+			return true;
+		}
+	}
+	while (f->c) {
+		const struct node *c = f->c;
+
+		f->c = c->next;
+		if (!names_find(&f->t->removed, c->name, c->namelen, &i)) {
+			*name = c->name;
+			*len = c->namelen;
+			return true;
+		}
+	}
+	if (f->ai < f->t->added.n) {
+		*name = f->t->added.v[f->ai++];
+		*len = strlen(*name);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Remove top's subtree from the view: touched in pre-order as 4.17's
+ * walk reads it, removed in post-order.  Iterative: trees may be deep.
+ */
+static int t_rm_walk(struct txn *x, struct tent *top)
+{
+	size_t depth = 0, clen;
+	struct frame *f;
+	const char *name;
+	struct tent *c;
+	int err;
+
+	buf_reset(&x->path);
+	if (buf_append(&x->path, top->path, top->len + 1))
+		return ENOMEM;
+	err = push(x, &depth, top, top->len);
+	while (!err && depth) {
+		f = &x->stack[depth - 1];
+		if (!next_child(f, &name, &clen)) {
+			t_delete(x, f->t, f->t != top);
+			depth--;
+			continue;
+		}
+		x->path.len = f->plen;
+		if ((f->plen > 1 && buf_append(&x->path, "/", 1)) ||
+		    buf_append(&x->path, name, clen)) {
+			err = ENOMEM;
+			break;
+		}
+		err = t_get(x, x->path.data, x->path.len, &c);
+		if (!err && (c->fl & T_EXISTS))
+			err = push(x, &depth, c, x->path.len);
+	}
+	return err;
+}
+
+int txn_rm(struct txn *x, const struct caller *who, const char *path)
+{
+	size_t len = strlen(path), plen = store_parent_len(path, len);
+	const char *name = path + plen + (plen > 1);
+	struct tent *t, *p;
+	uint32_t i;
+	int err = t_get_node(x, who, path, len, PERM_WRITE, 0, &t);
+
+	if (err == ENOENT) {
+		err = t_get(x, path, plen, &p);
+		if (err)
+			return t_result(x, err);
+		return (p->fl & T_EXISTS) ? 0 : ENOENT;
+	}
+	if (err)
+		return t_result(x, err);
+	if (len == 1)
+		return EINVAL;
+	err = t_get(x, path, plen, &p);
+	if (err)
+		return t_result(x, err);
+	if (!(p->fl & T_EXISTS))
+		return EINVAL;	/* as 4.17's rm_node() */
+	err = t_rm_walk(x, t);
+	if (err)
+		return t_result(x, err);
+	if (names_find(&p->added, name, len - (size_t)(name - path), &i))
+		names_del_at(&p->added, i);
+	else if ((p->fl & T_BASE) &&
+		 names_add(&p->removed, name, len - (size_t)(name - path)))
+		return t_result(x, ENOMEM);
+	t_changed(x, p);
+	return 0;
+}
+
+int txn_directory(struct txn *x, const struct caller *who, const char *path,
+		  struct buf *out, uint64_t *gen)
+{
+	size_t start = out->len;
+	struct frame f = { 0 };
+	const char *name;
+	struct tent *t;
+	size_t len;
+	int err = t_get_node(x, who, path, strlen(path), PERM_READ,
+			     R_CHILDREN, &t);
+
+	if (err)
+		return t_result(x, err);
+	frame_init(&f, t);
+	while (next_child(&f, &name, &len)) {
+		if (buf_append(out, name, len + 1)) {
+			out->len = start;
+			return ENOMEM;
+		}
+	}
+	if (gen) {
+		*gen = t->mgen;
+		if (!(t->fl & T_CHANGED)) {
+			*gen = t->cgen;
+			if (t->vgen > *gen)
+				*gen = t->vgen;
+			if (t->pgen > *gen)
+				*gen = t->pgen;
+			if (t->kgen > *gen)
+				*gen = t->kgen;
+		}
+	}
+	return 0;
+}
+
+int txn_get_perms(struct txn *x, const struct caller *who, const char *path,
+		  struct buf *out)
+{
+	struct perm_list pl;
+	struct tent *t;
+	int err = t_get_node(x, who, path, strlen(path), PERM_READ, 0, &t);
+
+	if (err)
+		return t_result(x, err);
+	pl = t_perms(t);
+	return perms_format(&pl, out);
+}
+
+int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
+		  const struct perm *perms, unsigned int n)
+{
+	struct perm_list pl;
+	struct tent *t;
+	int err = t_get_node(x, who, path, strlen(path),
+			     PERM_WRITE | PERM_OWNER, R_PERMS, &t);
+
+	if (err)
+		return t_result(x, err);
+	pl = t_perms(t);
+	if (!who->priv && perms[0].domid != pl.e[0].domid)
+		return EPERM;
+	if (pset_set(&t->perms, perms, n))
+		return t_result(x, ENOMEM);
+	t->fl |= T_OWNPERMS;
+	t_changed(x, t);
+	t_queue(t, false);
+	return 0;
+}
+
+/*
+ * The tree's freeze hook: n's child list is about to change (or n to go)
+ * under views that still read it live; give each its own copy of the list
+ * as it was, which is the list the view first saw.
+ */
+void txn_freeze(void *ctx, struct node *n)
+{
+	const struct node *c;
+	struct tent *t;
+
+	(void)ctx;
+	while (n->refs) {
+		t = (struct tent *)(void *)((char *)n->refs -
+					    offsetof(struct tent, ref));
+		for (c = n->first; c; c = c->next) {
+			if (names_add(&t->frozen, c->name, c->namelen)) {
+				t->fl |= T_NOMEM;
+				break;
+			}
+		}
+		t->fl |= T_FROZEN;
+		t->base = NULL;
+		tree_unref(&t->ref);
+	}
+}
+
+/* --- start, commit, abort ------------------------------------------------ */
+
+struct txn *store_txn_start(struct store *st)
+{
+	struct txn *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->st = st;
+	x->last = &x->first;
+	x->next = st->txns;
+	if (st->txns)
+		st->txns->prev = x;
+	st->txns = x;
+	st->ntxns++;
+	return x;
+}
+
+static void txn_free(struct txn *x)
+{
+	struct store *st = x->st;
+	struct tent *t;
+
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		st->txns = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	st->ntxns--;
+	while ((t = x->first)) {
+		x->first = t->onext;
+		tent_free(t);
+	}
+	free(x->tab);
+	free(x->stack);
+	buf_free(&x->path);
+	free(x);
+}
+
+void store_txn_set_limit(struct txn *x, unsigned int max_nodes)
+{
+	x->limit = max_nodes;
+}
+
+void txn_free_all(struct store *st)
+{
+	while (st->txns)
+		txn_free(st->txns);
+}
+
+void store_txn_abort(struct store *st, struct txn *x)
+{
+	(void)st;
+	txn_free(x);
+}
+
+/* The rule at the top of this file: 0, EAGAIN, or ENOMEM when the view
+ * could not be kept complete. */
+static int t_check(const struct txn *x)
+{
+	const struct tent *t;
+	const struct node *n;
+
+	if (x->failed)
+		return ENOMEM;
+	for (t = x->first; t; t = t->onext) {
+		if (t->fl & T_NOMEM)
+			return ENOMEM;
+		n = tree_lookup(&x->st->tree, t->path, t->len);
+		if (!t->cgen) {
+			if (n)
+				return EAGAIN;
+			continue;
+		}
+		if (!n || n->cgen != t->cgen)
+			return EAGAIN;
+		if (((t->rd & R_VALUE) && n->vgen != t->vgen) ||
+		    ((t->rd & R_PERMS) && n->pgen != t->pgen) ||
+		    ((t->rd & R_CHILDREN) && n->kgen != t->kgen))
+			return EAGAIN;
+	}
+	return 0;
+}
+
+static int by_path_len(const void *a, const void *b)
+{
+	const struct tent *ta = *(struct tent *const *)a;
+	const struct tent *tb = *(struct tent *const *)b;
+
+	return (ta->len > tb->len) - (ta->len < tb->len);
+}
+
+/* The entry of t's appended child `name`, if it really is in the view. */
+static const struct tent *t_child(struct txn *x, const struct tent *t,
+				  const char *name)
+{
+	size_t nlen = strlen(name);
+	const struct tent *c;
+
+	x->path.len = 0;
+	if (buf_append(&x->path, t->path, t->len) ||
+	    (t->len > 1 && buf_append(&x->path, "/", 1)) ||
+	    buf_append(&x->path, name, nlen))
+		return NULL;
+	c = t_find(x, x->path.data, x->path.len,
+		   tree_hash(&x->st->tree, x->path.data, x->path.len));
+	return c && (c->fl & T_EXISTS) ? c : NULL;
+}
+
+/*
+ * Everything that can fail, before anything changes: the changed entries
+ * sorted so parents come before children, and one node for every child
+ * the view appends.
+ */
+static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
+		     struct node ***fresh)
+{
+	size_t n = 0, nf = 0, i, k = 0;
+	struct tent *t, **v;
+	struct node **f;
+	uint32_t j;
+
+	for (t = x->first; t; t = t->onext) {
+		if (!(t->fl & T_CHANGED))
+			continue;
+		n++;
+		if (t->fl & T_EXISTS)
+			nf += t->added.n;
+	}
+	v = malloc((n ? n : 1) * sizeof(*v));
+	f = calloc(nf ? nf : 1, sizeof(*f));
+	if (!v || !f)
+		goto nomem;
+	for (t = x->first, i = 0; t; t = t->onext)
+		if (t->fl & T_CHANGED)
+			v[i++] = t;
+	qsort(v, n, sizeof(*v), by_path_len);
+	for (i = 0; i < n; i++) {
+		if (!(v[i]->fl & T_EXISTS))
+			continue;
+		for (j = 0; j < v[i]->added.n; j++) {
+			const char *name = v[i]->added.v[j];
+
+			if (!t_child(x, v[i], name)) {
+				log_err("txn: %s/%s appended without entry",
+					v[i]->path, name);
+				goto nomem;
+			}
+			f[k] = tree_node_new(&x->st->tree, name, strlen(name));
+			if (!f[k++])
+				goto nomem;
+		}
+	}
+	*chg = v;
+	*nchg = n;
+	*fresh = f;
+	return 0;
+
+nomem:
+	while (k)
+		if (f[--k])
+			tree_node_drop(f[k]);
+	free(v);
+	free(f);
+	return ENOMEM;
+}
+
+static void t_apply(struct txn *x, struct tent **v, size_t n,
+		    struct node **fresh)
+{
+	struct tree *tr = &x->st->tree;
+	uint64_t gen = store_next_gen(x->st);
+	struct node *node, *parent;
+	size_t i, k = 0;
+	uint32_t j;
+
+	/* Removals first, parents before children (whose nodes then go
+	 * with their parent's subtree). */
+	for (i = 0; i < n; i++) {
+		if (!(v[i]->fl & T_DELETED))
+			continue;
+		node = tree_lookup(tr, v[i]->path, v[i]->len);
+		if (!node || node->cgen != v[i]->cgen)
+			continue;
+		parent = node->parent;
+		if (!parent)
+			continue;	/* "/" is never removed */
+		tree_remove(tr, node, NULL, NULL, NULL);
+		parent->kgen = gen;
+	}
+	/* Then what exists in the view, parents first, so each node
+	 * created from its parent's appended names is there to fill. */
+	for (i = 0; i < n; i++) {
+		struct tent *t = v[i];
+
+		if (!(t->fl & T_EXISTS))
+			continue;
+		node = tree_lookup(tr, t->path, t->len);
+		if (!node) {
+			log_err("txn: commit found no node for %s", t->path);
+			for (j = 0; j < t->added.n; j++)
+				tree_node_drop(fresh[k++]);
+			continue;
+		}
+		if (t->fl & T_OWNVAL) {
+			tree_set_val(tr, node, t->val);
+			t->val = NULL;
+			node->vgen = gen;
+		}
+		if (t->fl & T_OWNPERMS) {
+			tree_set_perms(tr, node, &t->perms);
+			node->pgen = gen;
+		}
+		for (j = 0; j < t->added.n; j++) {
+			struct node *c = fresh[k++];
+
+			if (tree_child(tr, node, c->name, c->namelen)) {
+				log_err("txn: %s/%s exists at commit",
+					t->path, c->name);
+				tree_node_drop(c);
+				continue;
+			}
+			c->cgen = c->vgen = c->pgen = c->kgen = gen;
+			tree_append(tr, node, c);
+			node->kgen = gen;
+		}
+		if (t->removed.n)
+			node->kgen = gen;
+	}
+}
+
+static void t_fire(struct txn *x, const struct store_event_sink *sink)
+{
+	const struct perm_list none = { 0, NULL };
+	struct perm_list pl, ppl, opl;
+	const struct tent *t;
+	const struct node *n;
+
+	for (t = x->first; t; t = t->onext) {
+		if (!(t->fl & T_FIRE))
+			continue;
+		n = tree_lookup(&x->st->tree, t->path, t->len);
+		/* Created and removed again: 4.17 queues it, but nobody
+		 * passes its permission check, not even dom0. */
+		if (!n && !t->operms.n)
+			continue;
+		pl = n ? pset_list(&n->perms) : none;
+		ppl = n ? pset_list(n->parent ? &n->parent->perms
+				    : &n->perms) : none;
+		opl = pset_list(&t->operms);
+		store_fire(sink, t->path, t->fl & T_EXACT, &pl,
+			   n ? &ppl : NULL, opl.n ? &opl : NULL);
+	}
+}
+
+int store_txn_commit(struct store *st, struct txn *x,
+		     const struct store_event_sink *sink)
+{
+	struct node **fresh = NULL;
+	struct tent **chg = NULL;
+	size_t nchg = 0;
+	int err = 0;
+
+	struct tent *t;
+
+	(void)st;
+	err = t_check(x);
+	if (!err)
+		err = t_prepare(x, &chg, &nchg, &fresh);
+	if (!err) {
+		/* Its own views need no copies of what it changes. */
+		for (t = x->first; t; t = t->onext)
+			tree_unref(&t->ref);
+		t_apply(x, chg, nchg, fresh);
+		t_fire(x, sink);
+	}
+	free(chg);
+	free(fresh);
+	txn_free(x);
+	return err;
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * test_dispatch.c - the message table, and requests driven through real
+ * connections (a socketpair per client, the store process's own conn.c
+ * and dispatch.c, no broker): header echo, error replies, the order of
+ * replies and watch events, read-only refusals, transaction ids, E2BIG,
+ * oversized headers, and the output bound for a client that never reads.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "path.h"
+#include "storeproc.h"
+
+/* The context is big (ipc buffer inside): static, set up per test. */
+static struct storeproc sp;
+
+static void env_open(void)
+{
+	memset(&sp, 0, sizeof(sp));
+	sp.lim.path_max = PATH_REL_MAX;
+	sp.lim.perm_nb = 5;
+	sp.lim.watch_nb = 128;
+	sp.lim.transaction = 10;
+	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
+	sp.store = store_new();
+	watch_index_init(&sp.watches, 1);
+	sp.sink.fire = ops_watch_sink;
+	sp.sink.ctx = &sp;
+}
+
+static void env_close(void)
+{
+	conn_close_all(&sp);
+	watch_index_fini(&sp.watches);
+	store_free(sp.store);
+	buf_free(&sp.path);
+	buf_free(&sp.out);
+	close(sp.epfd);
+}
+
+struct client {
+	struct conn *c;
+	int fd;			/* our end */
+	uint32_t req;
+	unsigned char in[65536];
+	size_t have;
+};
+
+static void client_open(struct client *cl, bool priv, bool rdonly)
+{
+	struct caller who = { 0, DOMID_NONE, priv };
+	int sv[2];
+
+	memset(cl, 0, sizeof(*cl));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		perror("socketpair");
+	cl->fd = sv[1];
+	cl->c = conn_new(&sp, sv[0], 100 + (uint32_t)sp.nconns, &who, rdonly);
+}
+
+static void pump(struct client *cl)
+{
+	conn_event(&sp, cl->c, EPOLLIN);
+	while (conn_run_pending(&sp))
+		;
+}
+
+static void send_req(struct client *cl, uint32_t type, uint32_t tx,
+		     const void *body, size_t len)
+{
+	struct xsd_sockmsg h = { type, ++cl->req, tx, (uint32_t)len };
+	unsigned char buf[sizeof(h) + 8192];
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), body, len);
+	if (write(cl->fd, buf, sizeof(h) + len) != (ssize_t)(sizeof(h) + len))
+		perror("write");
+}
+
+/* Everything the connection wrote, as "TYPE req tx payload" lines with
+ * NUL shown as '|'; "EOF" once it closed. */
+static const char *drain(struct client *cl)
+{
+	static char text[65536];
+	size_t tl = 0, off = 0;
+	ssize_t n;
+
+	while ((n = recv(cl->fd, cl->in + cl->have, sizeof(cl->in) - cl->have,
+			 MSG_DONTWAIT)) > 0)
+		cl->have += (size_t)n;
+	text[0] = '\0';
+	while (cl->have - off >= sizeof(struct xsd_sockmsg)) {
+		struct xsd_sockmsg h;
+
+		memcpy(&h, cl->in + off, sizeof(h));
+		if (cl->have - off < sizeof(h) + h.len)
+			break;
+		tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%u %u %u ",
+				       h.type, h.req_id, h.tx_id);
+		for (uint32_t i = 0; i < h.len && tl + 3 < sizeof(text); i++) {
+			char ch = (char)cl->in[off + sizeof(h) + i];
+
+			text[tl++] = ch ? ch : '|';
+		}
+		text[tl++] = '\n';
+		text[tl] = '\0';
+		off += sizeof(h) + h.len;
+	}
+	memmove(cl->in, cl->in + off, cl->have - off);
+	cl->have -= off;
+	if (n == 0)
+		snprintf(text + tl, sizeof(text) - tl, "EOF\n");
+	return text;
+}
+
+static int expect(const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0)
+		return 1;
+	printf("    got:\n%s    want:\n%s", got, want);
+	return 0;
+}
+
+#define S(lit) lit, sizeof(lit) - 1
+
+static int t_table(void)
+{
+	static const uint32_t implemented[] = {
+		XS_DIRECTORY, XS_READ, XS_GET_PERMS, XS_WATCH, XS_UNWATCH,
+		XS_TRANSACTION_START, XS_TRANSACTION_END, XS_GET_DOMAIN_PATH,
+		XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS,
+		XS_IS_DOMAIN_INTRODUCED, XS_RESET_WATCHES,
+	};
+	unsigned int nimpl = 0;
+	int ok = 1;
+
+	for (uint32_t t = 0; t < XS_TYPE_COUNT; t++) {
+		const struct dispatch_row *r = dispatch_row(t);
+		bool want = false;
+
+		if (t == 20) {		/* XS_RESTRICT, removed */
+			ok &= r == NULL;
+			continue;
+		}
+		if (!r || !r->name) {
+			printf("    type %u has no row\n", t);
+			ok = 0;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(implemented) / sizeof(implemented[0]); i++)
+			want |= implemented[i] == t;
+		if (want != (r->fn != NULL)) {
+			printf("    %s: handler %s\n", r->name, r->fn ? "set" : "missing");
+			ok = 0;
+		}
+		nimpl += r->fn != NULL;
+		/* Only WATCH and UNWATCH ignore the transaction id. */
+		if (!(r->flags & DF_TXN) != (t == XS_WATCH || t == XS_UNWATCH ||
+					    t == XS_WATCH_EVENT || t == XS_ERROR)) {
+			printf("    %s: DF_TXN wrong\n", r->name);
+			ok = 0;
+		}
+	}
+	ok &= nimpl == sizeof(implemented) / sizeof(implemented[0]);
+	ok &= (dispatch_row(XS_WRITE)->flags & DF_MODIFY) &&
+	      (dispatch_row(XS_SET_PERMS)->flags & DF_MODIFY) &&
+	      !(dispatch_row(XS_READ)->flags & DF_MODIFY) &&
+	      (dispatch_row(XS_IS_DOMAIN_INTRODUCED)->flags & DF_PRIV);
+	ok &= !dispatch_row(XS_TYPE_COUNT) && !dispatch_row(0xffff) &&
+	      !dispatch_row(0xffffffffu);
+	return ok;
+}
+
+static int t_echo_and_errors(void)
+{
+	struct client a;
+	int ok;
+
+	env_open();
+	client_open(&a, true, false);
+	send_req(&a, XS_READ, 0, S("/tool\0"));
+	send_req(&a, XS_READ, 99, S("/tool\0"));
+	send_req(&a, 99, 7, S(""));
+	send_req(&a, XS_WATCH_EVENT, 0, S("/a\0t\0"));
+	send_req(&a, XS_READ, 0, S("/tool"));
+	send_req(&a, XS_GET_DOMAIN_PATH, 0, S("-1\0"));
+	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
+	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("3\0"));
+	pump(&a);
+	ok = expect(drain(&a),
+		    "2 1 0 \n"
+		    "16 2 99 ENOENT|\n"
+		    "16 3 7 ENOSYS|\n"
+		    "16 4 0 ENOSYS|\n"
+		    "16 5 0 EINVAL|\n"
+		    "10 6 0 /local/domain/4294967295|\n"
+		    "17 7 0 T|\n"
+		    "17 8 0 F|\n");
+	env_close();
+	return ok;
+}
+
+static int t_event_order(void)
+{
+	struct client a, b;
+	int ok = 1;
+
+	env_open();
+	client_open(&a, true, false);
+	client_open(&b, true, false);
+	send_req(&b, XS_WATCH, 0, S("/w\0B\0"));
+	pump(&b);
+	send_req(&a, XS_WATCH, 0, S("/w\0A\0"));
+	send_req(&a, XS_WATCH, 0, S("w\0R\0"));
+	send_req(&a, XS_WRITE, 0, S("/w/x\0v"));
+	pump(&a);
+	/* OK before the registration event; events before the WRITE's OK. */
+	ok &= expect(drain(&a),
+		     "4 1 0 OK|\n15 0 0 /w|A|\n"
+		     "4 2 0 OK|\n15 0 0 w|R|\n"
+		     "15 0 0 /w/x|A|\n11 3 0 OK|\n");
+	ok &= expect(drain(&b), "4 1 0 OK|\n15 0 0 /w|B|\n15 0 0 /w/x|B|\n");
+	send_req(&a, XS_WRITE, 0, S("/local/domain/0/w/y\0v"));
+	pump(&a);
+	ok &= expect(drain(&a), "15 0 0 w/y|R|\n11 4 0 OK|\n");
+	send_req(&b, XS_WATCH, 0, S("/w\0B\0"));
+	send_req(&b, XS_UNWATCH, 0, S("/w\0C\0"));
+	send_req(&b, XS_UNWATCH, 0, S("/w\0B\0"));
+	pump(&b);
+	ok &= expect(drain(&b), "16 2 0 EEXIST|\n16 3 0 ENOENT|\n5 4 0 OK|\n");
+	env_close();
+	return ok;
+}
+
+static int t_read_only(void)
+{
+	struct client a;
+	int ok;
+
+	env_open();
+	client_open(&a, true, true);
+	send_req(&a, XS_WRITE, 0, S("/x\0v"));
+	send_req(&a, XS_MKDIR, 0, S("/x\0"));
+	send_req(&a, XS_RM, 0, S("/tool\0"));
+	send_req(&a, XS_SET_PERMS, 0, S("/tool\0n0\0"));
+	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
+	send_req(&a, XS_DIRECTORY, 0, S("/\0"));
+	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
+	pump(&a);
+	ok = expect(drain(&a),
+		    "16 1 0 EACCES|\n16 2 0 EACCES|\n16 3 0 EACCES|\n"
+		    "16 4 0 EACCES|\n16 5 0 EACCES|\n1 6 0 tool|\n6 7 0 1|\n");
+	env_close();
+	return ok;
+}
+
+static int t_transactions(void)
+{
+	struct client a;
+	int ok;
+
+	env_open();
+	client_open(&a, true, false);
+	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
+	send_req(&a, XS_TRANSACTION_START, 0, S(""));
+	send_req(&a, XS_TRANSACTION_START, 1, S("\0"));
+	send_req(&a, XS_TRANSACTION_END, 1, S("X\0"));
+	send_req(&a, XS_TRANSACTION_END, 0, S("T\0"));
+	send_req(&a, XS_WRITE, 1, S("/t\0in"));
+	send_req(&a, XS_READ, 0, S("/t\0"));
+	send_req(&a, XS_TRANSACTION_END, 1, S("T\0"));
+	send_req(&a, XS_READ, 0, S("/t\0"));
+	send_req(&a, XS_READ, 1, S("/t\0"));
+	send_req(&a, XS_TRANSACTION_END, 2, S("F\0"));
+	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
+	pump(&a);
+	ok = expect(drain(&a),
+		    "6 1 0 1|\n6 2 0 2|\n16 3 1 EBUSY|\n16 4 1 EINVAL|\n"
+		    "16 5 0 ENOENT|\n11 6 1 OK|\n16 7 0 ENOENT|\n7 8 1 OK|\n"
+		    "2 9 0 in\n16 10 1 ENOENT|\n7 11 2 OK|\n6 12 0 3|\n");
+	env_close();
+	return ok;
+}
+
+/* XSA-484's shape: RESET_WATCHES naming the transaction it ends. */
+static int t_reset_watches(void)
+{
+	struct client a;
+	int ok;
+
+	env_open();
+	client_open(&a, true, false);
+	send_req(&a, XS_WATCH, 0, S("/r\0t\0"));
+	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
+	send_req(&a, XS_RESET_WATCHES, 1, S("\0"));
+	send_req(&a, XS_WRITE, 1, S("/r\0v"));
+	send_req(&a, XS_WRITE, 0, S("/r\0v"));
+	send_req(&a, XS_RESET_WATCHES, 0, S(""));
+	pump(&a);
+	ok = expect(drain(&a),
+		    "4 1 0 OK|\n15 0 0 /r|t|\n6 2 0 1|\n21 3 1 OK|\n"
+		    "16 4 1 ENOENT|\n11 5 0 OK|\n21 6 0 OK|\n");
+	ok &= a.c->ntxns == 0 && a.c->wo.count == 0;
+	env_close();
+	return ok;
+}
+
+static int t_e2big(void)
+{
+	char body[128];
+	struct client a;
+	int n, ok;
+
+	env_open();
+	client_open(&a, true, false);
+	/* 60 children of 80 characters: a 4860-byte listing. */
+	for (int i = 0; i < 60; i++) {
+		n = snprintf(body, sizeof(body), "/big/%078d", i);
+		send_req(&a, XS_MKDIR, 0, body, (size_t)n + 1);
+		pump(&a);
+	}
+	drain(&a);
+	send_req(&a, XS_DIRECTORY, 0, S("/big\0"));
+	pump(&a);
+	ok = expect(drain(&a), "16 61 0 E2BIG|\n");
+	env_close();
+	return ok;
+}
+
+static int t_oversize_header(void)
+{
+	struct xsd_sockmsg h = { XS_READ, 2, 0, 4097 };
+	struct client a, b;
+	int ok;
+
+	env_open();
+	client_open(&a, true, false);
+	client_open(&b, true, false);
+	send_req(&a, XS_READ, 0, S("/tool\0"));
+	ok = write(a.fd, &h, sizeof(h)) == sizeof(h);
+	pump(&a);
+	/* Closed at the header, and what was queued went with it. */
+	ok &= expect(drain(&a), "EOF\n");
+	ok &= sp.nconns == 1;
+	send_req(&b, XS_READ, 0, S("/tool\0"));
+	pump(&b);
+	ok &= expect(drain(&b), "2 1 0 \n");
+	close(a.fd);
+	env_close();
+	return ok;
+}
+
+/* A client that sends but never reads: served until its queue passes the
+ * bound, then not read any more; the others go on. */
+static int t_never_reads(void)
+{
+	static char value[4000];
+	struct client a, b;
+	int ok = 1, sent = 0;
+
+	env_open();
+	client_open(&a, true, false);
+	client_open(&b, true, false);
+	memset(value, 'v', sizeof(value));
+	memcpy(value, "/v\0", 3);
+	send_req(&b, XS_WRITE, 0, value, sizeof(value));
+	pump(&b);
+	drain(&b);
+	for (int i = 0; i < 2000; i++) {
+		struct xsd_sockmsg h = { XS_READ, (uint32_t)i, 0, 3 };
+		unsigned char buf[sizeof(h) + 3];
+
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), "/v", 3);
+		if (send(a.fd, buf, sizeof(buf), MSG_DONTWAIT) != sizeof(buf))
+			break;
+		sent++;
+		if (!a.c->dead && (a.c->ep_events & EPOLLIN))
+			pump(&a);
+	}
+	ok &= sent > 300;
+	ok &= !a.c->dead && !(a.c->ep_events & EPOLLIN) &&
+	      a.c->out_bytes <= CONN_OUT_SOFT + CONN_MSG_MAX;
+	send_req(&b, XS_READ, 0, S("/tool\0"));
+	pump(&b);
+	ok &= expect(drain(&b), "2 2 0 \n");
+	close(a.fd);
+	env_close();
+	return ok;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "table: a row per type, handlers, flags", t_table },
+	{ "req_id/tx_id echoed, ENOSYS, EINVAL, domain requests", t_echo_and_errors },
+	{ "watch events vs replies, relative, EEXIST, UNWATCH", t_event_order },
+	{ "read-only connection", t_read_only },
+	{ "transaction ids, EBUSY, ENOENT, commit, abort", t_transactions },
+	{ "RESET_WATCHES, also inside the transaction it ends", t_reset_watches },
+	{ "reply over 4096 bytes is E2BIG", t_e2big },
+	{ "len > 4096 closes that connection only", t_oversize_header },
+	{ "a client that never reads stalls only itself", t_never_reads },
+};
+
+int main(void)
+{
+	int passed = 0, failed = 0;
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int ok = tests[i].fn();
+
+		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
+		ok ? passed++ : failed++;
+	}
+	printf("dispatch: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
