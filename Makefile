@@ -35,7 +35,7 @@ endif
 
 CPPFLAGS  += -D_GNU_SOURCE -DLIXS_VERSION='"$(VERSION)"' \
              -DLIXS_LIBEXECDIR='"$(LIBEXECDIR)"' \
-             -Ilib -Iipc -Ipolicy -Iseccomp -Istoreproc -Ibroker
+             -Ilib -Iipc -Ipolicy -Iseccomp -Istoreproc -Ibroker -Itests/unit
 CFLAGS    ?= -g
 CFLAGS    += $(WARN) $(OPT) $(HARDEN)
 LDFLAGS   += $(LDHARDEN)
@@ -116,13 +116,13 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "unit: $$t"; $$t; done
 
 bats: all
-	LIXS_BUILD=$(abspath $(B)) bats tests/bats
+	LIXS_BUILD=$(abspath $(B)) scripts/run-bats.sh bats tests/bats
 
 # The whole suite again on an ASan+UBSan build of both processes.
 asan:
 	$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
 	LIXS_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats tests/bats
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-bats.sh bats-asan tests/bats
 
 check: deps-check
 	@$(MAKE) --no-print-directory all unit

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int daemonize(int *ready_fd)
@@ -32,6 +33,8 @@ int daemonize(int *ready_fd)
 		do
 			n = read(p[0], &c, 1);
 		while (n < 0 && errno == EINTR);
+		/* Reap the middle child, or it lingers where init does not reap. */
+		waitpid(pid, NULL, 0);
 		_exit(n == 1 ? 0 : 1);
 	}
 	close(p[0]);

@@ -146,6 +146,9 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A daemon's store process has no stderr worth writing to. */
+	if (!o->foreground && add_store_arg(o, "--syslog"))
+		return 2;
 	return -1;
 }
 

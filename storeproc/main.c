@@ -35,12 +35,13 @@
 #define EPOLL_BATCH 64
 #define IPC_BATCH 64		/* broker frames handled a turn */
 
-enum { OPT_VERSION = 256 };
+enum { OPT_VERSION = 256, OPT_SYSLOG };
 
 static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "entry-nb", required_argument, NULL, 'E' },
 	{ "entry-size", required_argument, NULL, 'S' },
 	{ "watch-nb", required_argument, NULL, 'W' },
@@ -60,6 +61,7 @@ static void usage(FILE *f)
 "The store process of lixs; lixs-broker runs it with its ipc socket on fd %d.\n"
 "\n"
 "  -V, --verbose              log requests and connections (debug)\n"
+"      --syslog               log to syslog, not stderr (the broker is a daemon)\n"
 "  -h, --help                 show this help and exit\n"
 "      --version              show the version and exit\n"
 "  -E, --entry-nb N           nodes per domain (1000)\n"
@@ -119,8 +121,8 @@ static int set_timeout(struct storeproc_limits *lim, const char *arg)
 }
 
 /* Returns -1 to go on, or the exit status. */
-static int parse_options(struct storeproc *sp, int *verbose, int argc,
-			 char **argv)
+static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
+			 int argc, char **argv)
 {
 	struct storeproc_limits *lim = &sp->lim;
 	int opt, err;
@@ -136,6 +138,7 @@ static int parse_options(struct storeproc *sp, int *verbose, int argc,
 				  long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'V': (*verbose)++; continue;
+		case OPT_SYSLOG: *to_syslog = true; continue;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION:
 			printf("lixs-storeproc %s\n", LIXS_VERSION);
@@ -353,12 +356,13 @@ int main(int argc, char **argv)
 	/* Big (the ipc receive buffer is inside): not on the stack. */
 	static struct storeproc sp;
 	int verbose = 0, ret;
+	bool to_syslog = false;
 
 	sp.epfd = -1;
-	ret = parse_options(&sp, &verbose, argc, argv);
+	ret = parse_options(&sp, &verbose, &to_syslog, argc, argv);
 	if (ret >= 0)
 		return ret;
-	log_open("lixs-storeproc", false, verbose);
+	log_open("lixs-storeproc", to_syslog, verbose);
 	ret = check_ipc_fd();
 	if (ret)
 		return ret;

@@ -18,6 +18,7 @@
 #include "dispatch.h"
 #include "path.h"
 #include "storeproc.h"
+#include "unit.h"
 
 /* The context is big (ipc buffer inside): static, set up per test. */
 static struct storeproc sp;
@@ -397,10 +398,7 @@ static int t_never_reads(void)
 	return ok;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "table: a row per type, handlers, flags", t_table },
 	{ "req_id/tx_id echoed, ENOSYS, EINVAL, domain requests", t_echo_and_errors },
 	{ "watch events vs replies, relative, EEXIST, UNWATCH", t_event_order },
@@ -412,16 +410,4 @@ static const struct {
 	{ "a client that never reads stalls only itself", t_never_reads },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("dispatch: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("dispatch")

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "unit.h"
 
 struct pair {
 	int broker, store;	/* broker's end, store process's end */
@@ -425,10 +426,7 @@ static int t_hello_ranges(void)
 	return ipc_hello_decode(&m, &out) == EINVAL;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "type table is consistent", t_table },
 	{ "HELLO round trip", t_hello_roundtrip },
 	{ "CONN_NEW round trip with fd", t_conn_new_fd_roundtrip },
@@ -453,16 +451,4 @@ static const struct {
 	{ "decode HELLO: version, pid", t_hello_ranges },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("ipc: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("ipc")

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "path.h"
+#include "unit.h"
 
 #define MAX_REL PATH_REL_MAX
 
@@ -161,10 +162,7 @@ static int t_home_and_special(void)
 	return ok;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "valid/invalid table", t_table },
 	{ "length limit, plain path", t_len_plain },
 	{ "length limit below /local/domain/N/", t_len_local },
@@ -173,16 +171,4 @@ static const struct {
 	{ "domain home, special names", t_home_and_special },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("path: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("path")

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "perms.h"
+#include "unit.h"
 
 #define S(lit) lit, sizeof(lit) - 1	/* keeps the embedded NULs */
 
@@ -107,26 +108,11 @@ static int t_for(void)
 	       perms_for(&d6, &empty) == PERM_NONE;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "parse", t_parse },
 	{ "parse errors", t_parse_errors },
 	{ "format", t_format },
 	{ "perms_for", t_for },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("perms: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("perms")

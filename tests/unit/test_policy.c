@@ -11,6 +11,7 @@
 
 #include "ipc.h"
 #include "policy.h"
+#include "unit.h"
 
 /* A frame as ipc_recv would hand it over, checked by the real codec. */
 static int make_msg(uint32_t type, uint32_t conn, const void *payload, uint32_t len,
@@ -108,10 +109,7 @@ static int t_identities(void)
 	       rw->name && ro->name && !policy_identity(POLICY_SOCK_COUNT);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "every store -> broker ipc type has exactly one policy row",
 	  t_every_store_type_has_one_row },
 	{ "every policy row names a store -> broker ipc type", t_every_row_is_a_store_type },
@@ -121,16 +119,4 @@ static const struct {
 	{ "identity table: rw = PRIV dom0, ro = PRIV|RDONLY dom0", t_identities },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("policy: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("policy")

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "watch.h"
+#include "unit.h"
 
 /* What the deliver callback saw, "<owner seq>:<event path>|<token>;"
  * per event: the path is the event's, not the watch's. */
@@ -245,10 +246,7 @@ static int t_many(void)
 	return ok;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct unit_case tests[] = {
 	{ "ancestors, \"/\", exact events, delivery order", t_ancestors_and_order },
 	{ "@ events match their own name and \"/\"", t_special },
 	{ "relative watches: initial event and payloads", t_relative },
@@ -257,16 +255,4 @@ static const struct {
 	{ "5000 unrelated watches", t_many },
 };
 
-int main(void)
-{
-	int passed = 0, failed = 0;
-
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		int ok = tests[i].fn();
-
-		printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
-		ok ? passed++ : failed++;
-	}
-	printf("watch: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
+UNIT_MAIN("watch")
