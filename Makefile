@@ -56,10 +56,17 @@ STORE_OBJ  := $(call obj,$(STORE_SRC))
 BROKER_LIBS :=
 STORE_LIBS  :=
 
+# Module fragments (seccomp/seccomp.mk, tests/xensim/xensim.mk, ...) may add
+# to BROKER_LIBS/STORE_LIBS, EXTRA_BIN (built by `all`) and CHECK_EXTRA
+# (targets `make check` runs after the unit tests and before bats).
+EXTRA_BIN   :=
+CHECK_EXTRA :=
+include $(sort $(wildcard */*.mk tests/*/*.mk))
+
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
-all: $(B)/lixs-broker $(B)/lixs-storeproc $(TOOL_BIN)
+all: $(B)/lixs-broker $(B)/lixs-storeproc $(TOOL_BIN) $(EXTRA_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -125,7 +132,7 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-bats.sh bats-asan tests/bats
 
 check: deps-check
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit $(CHECK_EXTRA)
 	@$(MAKE) --no-print-directory bats
 	@$(MAKE) --no-print-directory asan
 
