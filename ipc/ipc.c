@@ -25,9 +25,21 @@ static const struct ipc_type_info ipc_types[] = {
 	{ IPC_CONN_DATA, "CONN_DATA", IPC_TO_STORE, 1, IPC_PAYLOAD_MAX, 0, true },
 	{ IPC_CONN_GONE, "CONN_GONE", IPC_TO_STORE, 0, 0, 0, true },
 	{ IPC_SHUTDOWN, "SHUTDOWN", IPC_TO_STORE, 0, 0, 0, false },
+	{ IPC_RING_RESULT, "RING_RESULT", IPC_TO_STORE,
+	  sizeof(struct ipc_ring_result), sizeof(struct ipc_ring_result), 0, false },
+	/* Whole entries only; the exact multiple is checked by the decoder. */
+	{ IPC_DOMAIN_STATE, "DOMAIN_STATE", IPC_TO_STORE,
+	  sizeof(struct ipc_domain_state), IPC_PAYLOAD_MAX, 0, false },
+	{ IPC_CONN_SPACE, "CONN_SPACE", IPC_TO_STORE,
+	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
 	{ IPC_HELLO, "HELLO", IPC_TO_BROKER,
 	  sizeof(struct ipc_hello), sizeof(struct ipc_hello), 0, false },
 	{ IPC_REPLY_DATA, "REPLY_DATA", IPC_TO_BROKER, 1, IPC_PAYLOAD_MAX, 0, true },
+	{ IPC_RING_MAP, "RING_MAP", IPC_TO_BROKER,
+	  sizeof(struct ipc_ring_map), sizeof(struct ipc_ring_map), 0, false },
+	{ IPC_RING_UNMAP, "RING_UNMAP", IPC_TO_BROKER, 0, 0, 0, true },
+	{ IPC_CONN_CREDIT, "CONN_CREDIT", IPC_TO_BROKER,
+	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
 };
 
 #define IPC_NTYPES (sizeof(ipc_types) / sizeof(ipc_types[0]))

@@ -27,16 +27,51 @@ enum ipc_type {
 
 	/* broker -> store process */
 	IPC_CONN_NEW = 1,      /* payload struct ipc_conn_new; socket conns carry one fd */
-	IPC_CONN_DATA = 2,     /* raw bytes a ring connection's guest wrote (reserved) */
-	IPC_CONN_GONE = 3,     /* a ring connection went away (reserved) */
+	IPC_CONN_DATA = 2,     /* conn: raw bytes its guest/dom0 kernel wrote to the ring */
+	IPC_CONN_GONE = 3,     /* conn: a ring connection is gone (ring broken, unmapped) */
 	IPC_SHUTDOWN = 4,      /* empty: finish and exit(0) */
+	IPC_RING_RESULT = 5,   /* payload struct ipc_ring_result: answer to IPC_RING_MAP */
+	IPC_DOMAIN_STATE = 6,  /* payload n x struct ipc_domain_state, after VIRQ_DOM_EXC */
+	IPC_CONN_SPACE = 7,    /* conn, payload uint32: reply bytes the guest consumed */
 
 	/* store process -> broker */
 	IPC_HELLO = 64,        /* payload struct ipc_hello: store is ready to serve */
-	IPC_REPLY_DATA = 65,   /* bytes to write to a ring connection (reserved) */
+	IPC_REPLY_DATA = 65,   /* conn: bytes to write to a ring connection */
+	IPC_RING_MAP = 66,     /* payload struct ipc_ring_map: INTRODUCE asks for a ring */
+	IPC_RING_UNMAP = 67,   /* conn: RELEASE / domain death: unmap and unbind */
+	IPC_CONN_CREDIT = 68,  /* conn, payload uint32: the store consumed this many
+				* request bytes; the broker may read that many more */
 
 	IPC_TYPE_LIMIT = 128   /* all numbers are below this */
 };
+
+/*
+ * Ring connections (guests, and dom0's kernel ring), end to end:
+ *
+ * - dom0's xenbus ring: at start the broker maps it and sends CONN_NEW
+ *   {kind RING, domid 0, access PRIV} with a fresh conn id, no fd.
+ * - A guest: the store process's INTRODUCE handler sends RING_MAP; the
+ *   broker checks it against policy/, maps and binds, and answers
+ *   RING_RESULT {domid, err, conn}; conn (non-zero on success) is the
+ *   ring connection's id from then on.  RELEASE or domain death: the
+ *   store sends RING_UNMAP conn; the broker unmaps, unbinds, forgets.
+ * - Bytes in: the broker copies what the guest wrote into CONN_DATA
+ *   frames, but never more than the store has granted: each connection
+ *   starts with IPC_RING_WINDOW bytes of credit, and CONN_CREDIT n from
+ *   the store (sent as it consumes requests) allows n more.  So a guest
+ *   that floods stalls in its own ring, as upstream's "stop reading".
+ * - Bytes out: REPLY_DATA frames; the store keeps at most
+ *   IPC_RING_WINDOW reply bytes unacknowledged per connection, and the
+ *   broker answers CONN_SPACE n as the guest consumes n bytes of them,
+ *   so the broker's per-connection queue is bounded by the window.  A
+ *   store that overruns the window has broken policy (it is restarted).
+ * - The broker ends a connection on its own (bad ring index: error field
+ *   set as upstream) with CONN_GONE conn.
+ * - VIRQ_DOM_EXC: the broker asks the hypervisor once for all domains
+ *   and sends DOMAIN_STATE with an entry per mapped domain whose state
+ *   changed; the store fires @releaseDomain and unmaps dead ones.
+ */
+#define IPC_RING_WINDOW 65536u
 
 enum ipc_dir {
 	IPC_TO_STORE = 1,      /* sent by the broker */
@@ -77,6 +112,30 @@ struct ipc_conn_new {
 	int32_t pid;           /* SO_PEERCRED of a socket peer, else -1 */
 	uint32_t uid;
 	uint32_t gid;
+};
+
+/* IPC_RING_MAP: map domid's ring page and bind its event channel. */
+struct ipc_ring_map {
+	uint32_t domid;        /* 1..DOMID_FIRST_RESERVED-1, never dom0 */
+	uint32_t port;         /* the guest's unbound event channel port */
+	uint64_t gfn;          /* ring frame, used when the grant map fails */
+};
+
+/* IPC_RING_RESULT: conn is the new ring connection's id, or 0 with err set. */
+struct ipc_ring_result {
+	uint32_t domid;
+	uint32_t err;          /* 0 or a positive errno value */
+	uint32_t conn;
+	uint32_t pad;          /* zero */
+};
+
+/* IPC_DOMAIN_STATE entry: the hypervisor's view of one domain. */
+#define IPC_DOM_SHUTDOWN 0x1u  /* shut down (any reason) or crashed */
+#define IPC_DOM_DYING 0x2u     /* being destroyed */
+#define IPC_DOM_GONE 0x4u      /* no longer exists */
+struct ipc_domain_state {
+	uint32_t domid;
+	uint32_t flags;        /* IPC_DOM_* */
 };
 
 #define IPC_PROTO_VERSION 1u

@@ -14,7 +14,7 @@ static int check_hello(const struct policy_state *st, const struct ipc_msg *msg)
 	return ipc_hello_decode(msg, &h) ? EINVAL : 0;
 }
 
-static int check_reply_data(const struct policy_state *st, const struct ipc_msg *msg)
+static int check_no_rings(const struct policy_state *st, const struct ipc_msg *msg)
 {
 	(void)msg;
 	/*
@@ -36,7 +36,22 @@ static const struct policy_row policy_rows[] = {
 	  "conn names a live ring connection of this broker (reserved: "
 	  "refused until ring connections exist)",
 	  "copy the bytes into that connection's ring and notify its event channel",
-	  check_reply_data },
+	  check_no_rings },
+	{ IPC_RING_MAP,
+	  "domid exists, is not dom0, is not mapped yet, is not dying "
+	  "(reserved: refused until ring connections exist)",
+	  "map the guest's ring page and bind its event channel",
+	  check_no_rings },
+	{ IPC_RING_UNMAP,
+	  "conn names a live guest ring connection (reserved: refused until "
+	  "ring connections exist)",
+	  "unmap that ring and unbind its event channel",
+	  check_no_rings },
+	{ IPC_CONN_CREDIT,
+	  "conn names a live ring connection (reserved: refused until ring "
+	  "connections exist)",
+	  "read up to that many more request bytes from its ring",
+	  check_no_rings },
 };
 
 #define POLICY_NROWS (sizeof(policy_rows) / sizeof(policy_rows[0]))
