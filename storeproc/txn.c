@@ -48,6 +48,15 @@
  * plus appended names.  The committed list is read live (no copy at first
  * touch: /local/domain may be long) until someone is about to change it;
  * then the tree's freeze hook hands each such view a copy (txn_freeze).
+ * A child the view has not touched yet is looked up in the committed tree,
+ * as 4.17 does, so the list may still name a child removed since, and
+ * miss one created since.  The list then behaves as 4.17's copy of it,
+ * which DIRECTORY shows: creating a child it still names appends the
+ * name again, RM takes out the first occurrence; an RM of a child it
+ * does not name completes (4.17: EIO, leaving its RM half done).  A
+ * transaction that lists such a parent read a changed child list and
+ * cannot commit; one that does not commits only the nodes its view
+ * holds, each once (t_prepare).
  *
  * Events, as 4.17: at most one per touched node, in first-touch order
  * (so RM inside a transaction reports parents before children), a
@@ -82,6 +91,7 @@
 #define T_EXACT		0x80u	/* ... for exact watches only */
 #define T_FROZEN	0x100u	/* T_BASE list copied into `frozen` */
 #define T_NOMEM		0x200u	/* ... but the copy failed: commit fails */
+#define T_MADE		0x400u	/* commit: a node to create is allocated */
 
 #define TAB_MIN 16u
 
@@ -650,12 +660,43 @@ static int t_rm_walk(struct txn *x, struct tent *top)
 	return err;
 }
 
+/* Whether the committed list the view of t starts from names `name`. */
+static bool t_base_has(const struct txn *x, const struct tent *t,
+		       const char *name, size_t len)
+{
+	uint32_t i;
+
+	if (!(t->fl & T_BASE))
+		return false;
+	if (t->fl & T_FROZEN)
+		return names_find(&t->frozen, name, len, &i);
+	return t->base && tree_child(&x->st->tree, t->base, name, len);
+}
+
+/*
+ * Take `name` out of the view's child list of p, as 4.17's delete_child()
+ * does: its first occurrence.  That is the committed entry unless hidden
+ * already, else an appended one.  A name the list does not hold (p's list
+ * was frozen before the child was created elsewhere) is nothing to take
+ * out; 4.17 answers EIO there, lixs completes the RM.
+ */
+static int t_unlist(const struct txn *x, struct tent *p, const char *name,
+		    size_t len)
+{
+	uint32_t i;
+
+	if (t_base_has(x, p, name, len) && !names_find(&p->removed, name, len, &i))
+		return names_add(&p->removed, name, len);
+	if (names_find(&p->added, name, len, &i))
+		names_del_at(&p->added, i);
+	return 0;
+}
+
 int txn_rm(struct txn *x, const struct caller *who, const char *path)
 {
 	size_t len = strlen(path), plen = store_parent_len(path, len);
 	const char *name = path + plen + (plen > 1);
 	struct tent *t, *p;
-	uint32_t i;
 	int err = t_get_node(x, who, path, len, PERM_WRITE, 0, &t);
 
 	if (err == ENOENT) {
@@ -676,11 +717,9 @@ int txn_rm(struct txn *x, const struct caller *who, const char *path)
 	err = t_rm_walk(x, t);
 	if (err)
 		return t_result(x, err);
-	if (names_find(&p->added, name, len - (size_t)(name - path), &i))
-		names_del_at(&p->added, i);
-	else if ((p->fl & T_BASE) &&
-		 names_add(&p->removed, name, len - (size_t)(name - path)))
-		return t_result(x, ENOMEM);
+	err = t_unlist(x, p, name, len - (size_t)(name - path));
+	if (err)
+		return t_result(x, err);
 	t_changed(x, p);
 	return 0;
 }
@@ -874,11 +913,11 @@ static int by_path_len(const void *a, const void *b)
 }
 
 /* The entry of t's appended child `name`, if it really is in the view. */
-static const struct tent *t_child(struct txn *x, const struct tent *t,
-				  const char *name)
+static struct tent *t_child(struct txn *x, const struct tent *t,
+			    const char *name)
 {
 	size_t nlen = strlen(name);
-	const struct tent *c;
+	struct tent *c;
 
 	x->path.len = 0;
 	if (buf_append(&x->path, t->path, t->len) ||
@@ -892,14 +931,17 @@ static const struct tent *t_child(struct txn *x, const struct tent *t,
 
 /*
  * Everything that can fail, before anything changes: the changed entries
- * sorted so parents come before children, and one node for every child
- * the view appends.
+ * sorted so parents come before children, and a node for each child the
+ * view appends, at the index of its name in the parents' `added` lists
+ * taken in that order.  The lists may name a child twice, or one the
+ * view no longer holds (see txn_rm): such entries get NULL, so each
+ * node of the view is created once and no other.
  */
 static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 		     struct node ***fresh)
 {
 	size_t n = 0, nf = 0, i, k = 0;
-	struct tent *t, **v;
+	struct tent *t, **v, *c;
 	struct node **f;
 	uint32_t j;
 
@@ -921,17 +963,16 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 	for (i = 0; i < n; i++) {
 		if (!(v[i]->fl & T_EXISTS))
 			continue;
-		for (j = 0; j < v[i]->added.n; j++) {
+		for (j = 0; j < v[i]->added.n; j++, k++) {
 			const char *name = v[i]->added.v[j];
 
-			if (!t_child(x, v[i], name)) {
-				log_err("txn: %s/%s appended without entry",
-					v[i]->path, name);
-				goto nomem;
-			}
+			c = t_child(x, v[i], name);
+			if (!c || (c->fl & T_MADE))
+				continue;
 			f[k] = tree_node_new(&x->st->tree, name, strlen(name));
-			if (!f[k++])
+			if (!f[k])
 				goto nomem;
+			c->fl |= T_MADE;
 		}
 	}
 	*chg = v;
@@ -981,8 +1022,9 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		node = tree_lookup(tr, t->path, t->len);
 		if (!node) {
 			log_err("txn: commit found no node for %s", t->path);
-			for (j = 0; j < t->added.n; j++)
-				tree_node_drop(fresh[k++]);
+			for (j = 0; j < t->added.n; j++, k++)
+				if (fresh[k])
+					tree_node_drop(fresh[k]);
 			continue;
 		}
 		if (t->fl & T_OWNVAL) {
@@ -997,6 +1039,8 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		for (j = 0; j < t->added.n; j++) {
 			struct node *c = fresh[k++];
 
+			if (!c)
+				continue;
 			if (tree_child(tr, node, c->name, c->namelen)) {
 				log_err("txn: %s/%s exists at commit",
 					t->path, c->name);
@@ -1007,8 +1051,6 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			tree_append(tr, node, c);
 			node->kgen = gen;
 		}
-		if (t->removed.n)
-			node->kgen = gen;
 	}
 }
 

@@ -758,6 +758,117 @@ static int t_txn_frozen(void)
 	return ok;
 }
 
+/*
+ * The three transaction views reported as differing from cxenstored 4.17
+ * (conn 2 = outside).  Each expected answer, and the EAGAIN of each
+ * commit, is what a running cxenstored 4.17 gives.
+ */
+static int t_txn_view_reported(void)
+{
+	struct store *st = store_new();
+	struct txn *t;
+	int ok = 1;
+
+	/* 1: T creates /d/a/b, then the outside creates it too. */
+	CHECK(wr(st, NULL, &dom0, "/d/a", "") == 0);
+	t = store_txn_start(st);
+	CHECK(wr(st, t, &dom0, "/d/a/b/c", "v") == 0);
+	CHECK(wr(st, NULL, &dom0, "/d/a/b", "o") == 0);
+	STR(dir(st, t, &dom0, "/d/a"), "b");
+	STR(dir(st, t, &dom0, "/d/a/b"), "c");
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);
+	STR(dir(st, NULL, &dom0, "/d/a"), "b");
+	STR(dir(st, NULL, &dom0, "/d/a/b"), "");
+	CHECK(store_rm(st, NULL, &dom0, "/d", &sink) == 0);
+
+	/* 2: T writes /d/a, then the outside removes it: T keeps the
+	 * node as first seen, child list included. */
+	CHECK(wr(st, NULL, &dom0, "/d/a/b/c", "") == 0);
+	t = store_txn_start(st);
+	CHECK(wr(st, t, &dom0, "/d/a", "x") == 0);
+	CHECK(store_rm(st, NULL, &dom0, "/d/a", &sink) == 0);
+	STR(dir(st, t, &dom0, "/d/a"), "b");
+	STR(rd(st, t, &dom0, "/d/a"), "x");
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);
+	STR(dir(st, NULL, &dom0, "/d"), "");
+	CHECK(store_rm(st, NULL, &dom0, "/d", &sink) == 0);
+
+	/* 3: T writes /d/b, then the outside creates /d/a/b/c: T keeps
+	 * the child list it first saw of /d plus its own changes. */
+	CHECK(wr(st, NULL, &dom0, "/d", "") == 0);
+	t = store_txn_start(st);
+	CHECK(wr(st, t, &dom0, "/d/b", "x") == 0);
+	CHECK(wr(st, NULL, &dom0, "/d/a/b/c", "") == 0);
+	STR(dir(st, t, &dom0, "/d"), "b");
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);	/* read /d's list */
+	STR(dir(st, NULL, &dom0, "/d"), "a");
+	/* Without the DIRECTORY, lixs merges (4.17: EAGAIN). */
+	t = store_txn_start(st);
+	CHECK(wr(st, t, &dom0, "/d/b", "x") == 0);
+	CHECK(wr(st, NULL, &dom0, "/d/c", "") == 0);
+	CHECK(store_txn_commit(st, t, &sink) == 0);
+	STR(dir(st, NULL, &dom0, "/d"), "a,c,b");
+	store_free(st);
+	return ok;
+}
+
+/*
+ * A child the transaction's list of /d still names after the outside
+ * removed it (found by the differential test against cxenstored 4.17):
+ * the view lists /d as a list it edits, as 4.17 does: re-creating the
+ * name appends it again, RM takes out the first occurrence.  Whatever
+ * the view showed, the commit creates each node once.
+ */
+static int t_txn_stale_child(void)
+{
+	static const char *const seqs[] = { "w", "wr", "wrw", "wrwr", "r", "ww" };
+	static const char *const after[] = { "k,m", "k", "k,m", "k", "k", "k,m" };
+	struct store *st = store_new();
+	struct txn *t;
+	int ok = 1;
+	size_t i;
+
+	CHECK(wr(st, NULL, &dom0, "/d/m", "") == 0);
+	CHECK(wr(st, NULL, &dom0, "/d/k", "") == 0);
+	t = store_txn_start(st);
+	STR(rd(st, t, &dom0, "/d/x"), "<2>");		/* touches /d */
+	CHECK(store_rm(st, NULL, &dom0, "/d/m", &sink) == 0);
+	STR(dir(st, t, &dom0, "/d"), "m,k");
+	STR(rd(st, t, &dom0, "/d/m"), "<2>");
+	CHECK(wr(st, t, &dom0, "/d/m", "v") == 0);
+	STR(dir(st, t, &dom0, "/d"), "m,k,m");
+	CHECK(store_rm(st, t, &dom0, "/d/m", &sink) == 0);
+	STR(dir(st, t, &dom0, "/d"), "k,m");
+	STR(rd(st, t, &dom0, "/d/m"), "<2>");
+	CHECK(wr(st, t, &dom0, "/d/m", "w") == 0);
+	STR(dir(st, t, &dom0, "/d"), "k,m,m");
+	CHECK(store_rm(st, t, &dom0, "/d/m", &sink) == 0);
+	STR(dir(st, t, &dom0, "/d"), "k,m");
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);	/* read /d's list */
+	STR(dir(st, NULL, &dom0, "/d"), "k");
+
+	/* The same edits unseen: lixs commits (4.17: EAGAIN), and each
+	 * node the view holds exists once. */
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+		const char *s;
+
+		CHECK(wr(st, NULL, &dom0, "/d/m", "") == 0);
+		t = store_txn_start(st);
+		STR(rd(st, t, &dom0, "/d/x"), "<2>");
+		CHECK(store_rm(st, NULL, &dom0, "/d/m", &sink) == 0);
+		for (s = seqs[i]; *s; s++)
+			CHECK((*s == 'w' ? wr(st, t, &dom0, "/d/m", "v")
+			       : store_rm(st, t, &dom0, "/d/m", &sink)) == 0);
+		CHECK(store_txn_commit(st, t, &sink) == 0);
+		STR(dir(st, NULL, &dom0, "/d"), after[i]);
+		STR(rd(st, NULL, &dom0, "/d/m"), strchr(after[i], 'm') ? "v" : "<2>");
+		CHECK(store_rm(st, NULL, &dom0, "/d/m", &sink) == 0);
+	}
+	CHECK(nodes(st) == 3 + 2);
+	store_free(st);
+	return ok;
+}
+
 /* 4.17's quota_trans_nodes: ENOSPC, then the commit fails. */
 static int t_txn_limit(void)
 {
@@ -808,6 +919,8 @@ static const struct {
 	{ "txn: open at store_free", t_txn_leftover },
 	{ "txn: child lists frozen at first sight", t_txn_frozen },
 	{ "txn: node limit", t_txn_limit },
+	{ "txn: views reported against cxenstored 4.17", t_txn_view_reported },
+	{ "txn: stale child names in a frozen list", t_txn_stale_child },
 };
 
 int main(void)
