@@ -2,7 +2,8 @@
 /*
  * broker.h - lixs-broker's one context struct and the interfaces between
  * its files: options.c (command line), listener.c (unix sockets),
- * supervise.c (the store process), pidfile.c, daemonize.c, main.c (loop).
+ * supervise.c (the store process), pidfile.c, daemonize.c, main.c (loop);
+ * the Xen channels' files declare theirs in xen.h.
  */
 #ifndef LIXS_BROKER_H
 #define LIXS_BROKER_H
@@ -16,6 +17,7 @@
 
 #include "ipc.h"
 #include "policy.h"
+#include "xen.h"
 
 #define BROKER_IDENT "lixs-broker"
 #define BROKER_STORE_ARGV_MAX 64
@@ -27,14 +29,24 @@ enum broker_tag {
 	TAG_IPC,
 	TAG_STORE_TIMER,       /* restart backoff, or HELLO deadline */
 	TAG_ACCEPT_TIMER,      /* end of an EMFILE pause */
+	TAG_EVTCHN,            /* the Xen event channel handle */
 	TAG_LISTEN,            /* + enum policy_listener */
 };
 
+/* Channels (-x, -i, -u).  None named: all, the Xen ones only if the host has Xen. */
+#define CHAN_XENBUS 0x1u       /* dom0's kernel ring */
+#define CHAN_VIRQ 0x2u         /* VIRQ_DOM_EXC */
+#define CHAN_UNIX 0x4u         /* the unix sockets */
+#define CHAN_ALL (CHAN_XENBUS | CHAN_VIRQ | CHAN_UNIX)
+
 /* The command line; strings are borrowed from argv. */
 struct broker_opts {
+	unsigned int channels;            /* CHAN_* named; 0: none named */
+	bool no_domain_init;              /* --no-domain-init: not dom0's ring */
 	bool foreground;                  /* -N */
 	int verbosity;                    /* -V count */
 	const char *pidfile;              /* -F; NULL: default when daemonized */
+	const char *tracefile;            /* -T; NULL: no wire trace */
 	const char *storeproc;            /* --storeproc; NULL: search */
 	const char *sock_path[POLICY_SOCK_COUNT];  /* NULL: xenstored's defaults */
 	/* argv for the store process; [0] is filled in at spawn time. */
@@ -55,12 +67,15 @@ struct broker {
 
 	int epfd, sigfd, store_tfd, accept_tfd;
 	int ready_fd;                     /* daemonize pipe, -1 once told or in -N */
+	int trace_fd;                     /* -T file, handed to each store process; or -1 */
 	int listen_fd[POLICY_SOCK_COUNT]; /* -1 until the first HELLO */
 	bool serving;                     /* sockets exist: the first HELLO came */
 	bool accepting;                   /* listeners are in the epoll set */
 	bool accept_paused;               /* out of fds: wait for accept_tfd */
 	struct timespec warned;           /* last rate-limited warning */
 	uint32_t next_conn;               /* connection ids, never 0 */
+	unsigned int chan;                /* CHAN_* in use */
+	struct xen_chan xen;
 
 	pid_t store_pid;                  /* -1: no store process */
 	int ipc_fd;                       /* broker's end of the socketpair, or -1 */
@@ -91,6 +106,7 @@ void store_readable(struct broker *b);
 void store_reap(struct broker *b);
 void store_timer(struct broker *b);
 void store_stop(struct broker *b);
+void store_kill(struct broker *b);
 
 /* pidfile.c */
 int pidfile_write(const char *path);
@@ -100,7 +116,14 @@ void pidfile_remove(const char *path);
 int daemonize(int *ready_fd);
 void daemonize_ready(int *ready_fd);
 
+/* tracefile.c (-T): open it (0, or an errno after logging), hand it to
+ * a store process that said HELLO, open it again on SIGHUP. */
+int tracefile_open(struct broker *b);
+void tracefile_send(struct broker *b);
+void tracefile_reopen(struct broker *b);
+
 /* main.c */
+uint32_t broker_new_conn(struct broker *b);
 int broker_watch(struct broker *b, int fd, uint32_t tag, uint32_t events);
 void broker_timer(int tfd, unsigned int ms);
 void broker_serving(struct broker *b);

@@ -167,9 +167,7 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 		cn.pid = cr.pid;
 		cn.uid = cr.uid;
 		cn.gid = cr.gid;
-		if (++b->next_conn == 0)
-			b->next_conn = 1;
-		ret = ipc_send(b->ipc_fd, IPC_CONN_NEW, b->next_conn, &cn, sizeof(cn), fd);
+		ret = ipc_send(b->ipc_fd, IPC_CONN_NEW, broker_new_conn(b), &cn, sizeof(cn), fd);
 	}
 	if (!ret)
 		log_debug("conn %u: pid %d uid %u on the %s socket", b->next_conn,

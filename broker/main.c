@@ -16,11 +16,20 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "log.h"
 
 #define DEFAULT_DAEMON_PIDFILE "/run/xenstored.pid"
+
+/* Sockets and rings share one id space, so no id is ever both. */
+uint32_t broker_new_conn(struct broker *b)
+{
+	if (++b->next_conn == 0)
+		b->next_conn = 1;
+	return b->next_conn;
+}
 
 int broker_watch(struct broker *b, int fd, uint32_t tag, uint32_t events)
 {
@@ -43,7 +52,7 @@ void broker_timer(int tfd, unsigned int ms)
 void broker_serving(struct broker *b)
 {
 	if (!b->serving) {
-		if (listener_open(b))
+		if ((b->chan & CHAN_UNIX) && listener_open(b))
 			broker_exit(b, 1);
 		if (b->pidfile) {
 			if (pidfile_write(b->pidfile))
@@ -51,11 +60,15 @@ void broker_serving(struct broker *b)
 			b->pidfile_written = true;
 		}
 		b->serving = true;
-		log_info("serving on %s (%s), %s (%s)",
-			 b->sock_path[POLICY_SOCK_RW], policy_identity(POLICY_SOCK_RW)->name,
-			 b->sock_path[POLICY_SOCK_RO], policy_identity(POLICY_SOCK_RO)->name);
+		if (b->chan & CHAN_UNIX)
+			log_info("serving on %s (%s), %s (%s)", b->sock_path[POLICY_SOCK_RW],
+				 policy_identity(POLICY_SOCK_RW)->name, b->sock_path[POLICY_SOCK_RO],
+				 policy_identity(POLICY_SOCK_RO)->name);
 		daemonize_ready(&b->ready_fd);
+		/* Type=notify units (and upstream's launch-xenstore) wait for this. */
+		sd_notify(0, "READY=1");
 	}
+	tracefile_send(b);
 	listener_update(b);
 }
 
@@ -81,6 +94,8 @@ static void on_signals(struct broker *b)
 		}
 		if (si.ssi_signo == SIGCHLD)
 			store_reap(b);
+		else if (si.ssi_signo == SIGHUP)
+			tracefile_reopen(b);
 		else
 			log_debug("SIG%s ignored", sigabbrev_np((int)si.ssi_signo));
 	}
@@ -96,16 +111,21 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	b->epfd = b->sigfd = b->store_tfd = b->accept_tfd = b->ready_fd = b->ipc_fd = -1;
 	b->listen_fd[POLICY_SOCK_RW] = b->listen_fd[POLICY_SOCK_RO] = -1;
 	b->store_pid = -1;
+	b->trace_fd = -1;
 	ret = options_parse(&b->o, argc, argv);
 	if (ret >= 0)
 		return ret;
 	log_open(BROKER_IDENT, !b->o.foreground, b->o.verbosity);
 	options_log_ignored(&b->o);
+	tracefile_open(b);
 	b->pidfile = b->o.pidfile ? b->o.pidfile :
 		     b->o.foreground ? NULL : DEFAULT_DAEMON_PIDFILE;
 	if (listener_paths(b))
 		return 1;
 	store_find(b);
+	b->chan = b->o.channels ? b->o.channels : CHAN_ALL;
+	if (xen_open(b))
+		return 1;
 	/* Keep 0-2 taken, so no socket of ours can land there and be dup2'ed over. */
 	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
 		;
@@ -129,7 +149,8 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	if (b->sigfd < 0 || b->epfd < 0 || b->store_tfd < 0 || b->accept_tfd < 0 ||
 	    broker_watch(b, b->sigfd, TAG_SIGNAL, EPOLLIN) ||
 	    broker_watch(b, b->store_tfd, TAG_STORE_TIMER, EPOLLIN) ||
-	    broker_watch(b, b->accept_tfd, TAG_ACCEPT_TIMER, EPOLLIN)) {
+	    broker_watch(b, b->accept_tfd, TAG_ACCEPT_TIMER, EPOLLIN) ||
+	    (xen_fd(b) >= 0 && broker_watch(b, xen_fd(b), TAG_EVTCHN, EPOLLIN))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -159,6 +180,8 @@ int main(int argc, char **argv)
 				on_signals(&b);
 			else if (tag == TAG_IPC)
 				store_readable(&b);
+			else if (tag == TAG_EVTCHN)
+				xen_events(&b);
 			else if (tag == TAG_STORE_TIMER)
 				store_timer(&b);
 			else if (tag == TAG_ACCEPT_TIMER)

@@ -20,7 +20,10 @@ enum {
 	OPT_SOCKET_PATH = 256,
 	OPT_SOCKET_RO_PATH,
 	OPT_STOREPROC,
+	OPT_STORE_USER,        /* passed through to the store process */
+	OPT_SECCOMP_PROFILE,
 	OPT_VERSION,
+	OPT_NO_DOMAIN_INIT,
 	OPT_IGNORED,           /* long-only options that do nothing yet */
 };
 
@@ -44,13 +47,16 @@ static const struct option long_opts[] = {
 	{ "quota", required_argument, NULL, 'Q' },
 	{ "quota-soft", required_argument, NULL, 'q' },
 	{ "timeout", required_argument, NULL, 'w' },
-	/* accepted, not implemented yet */
-	{ "daemon", no_argument, NULL, 'D' },
-	{ "no-domain-init", no_argument, NULL, OPT_IGNORED },
+	{ "store-user", required_argument, NULL, OPT_STORE_USER },
+	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
+	/* channels */
 	{ "xenbus", no_argument, NULL, 'x' },
 	{ "unix-socket", no_argument, NULL, 'u' },
 	{ "unix-sockets", no_argument, NULL, 'u' },
 	{ "virq-dom-exc", no_argument, NULL, 'i' },
+	{ "no-domain-init", no_argument, NULL, OPT_NO_DOMAIN_INIT },
+	/* accepted, not implemented yet */
+	{ "daemon", no_argument, NULL, 'D' },
 	{ "trace-file", required_argument, NULL, 'T' },
 	{ "keep-orphans", no_argument, NULL, 'K' },
 	{ "internal-db", optional_argument, NULL, 'I' },
@@ -59,8 +65,6 @@ static const struct option long_opts[] = {
 	{ "master-domid", required_argument, NULL, OPT_IGNORED },
 	{ "priv-domid", required_argument, NULL, OPT_IGNORED },
 	{ "event", required_argument, NULL, OPT_IGNORED },
-	{ "seccomp-profile", required_argument, NULL, OPT_IGNORED },
-	{ "store-user", required_argument, NULL, OPT_IGNORED },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -70,20 +74,48 @@ static const char short_opts[] = "hHNF:VE:S:W:t:A:M:Q:q:w:DxuiT:KI::PR";
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: lixs-broker [options]\n"
+"Usage: lixs-broker [OPTION]...\n"
+"The privileged half of lixs: owns the xenstore sockets and Xen channels and\n"
+"runs lixs-storeproc, which holds the store.  See lixs-broker(8).\n"
+"\n"
 "  -N, --no-fork              stay in the foreground, log to stderr\n"
+"  -D, --daemon               fork into the background (the default; LiXS's name)\n"
 "  -F, --pid-file FILE        pid file (daemonized default /run/xenstored.pid)\n"
+"  -T, --trace-file FILE      write a wire trace there, as cxenstored; SIGHUP\n"
+"                             reopens it\n"
+"  -V, --verbose              debug logging, here and in the store process\n"
+"  -h, -H, --help             show this help and exit\n"
+"      --version              show the version and exit\n"
+"Sockets:\n"
 "      --socket-path PATH     read-write socket (default $XENSTORED_PATH, else\n"
 "                             $XENSTORED_RUNDIR/socket; rundir /run/xenstored)\n"
 "      --socket-ro-path PATH  read-only socket (default $XENSTORED_RUNDIR/socket_ro)\n"
-"      --storeproc PATH       the store process binary\n"
-"  -V, --verbose              debug logging, here and in the store process\n"
-"  -h, --help / --version\n"
-"Passed to the store process: -E -S -W -t -A -M N, -Q -q WHAT=N, -w WHAT=SECONDS\n"
-"  (cxenstored's limits and quotas, long names as there)\n"
-"Accepted, no effect yet: -D -x -u -i -K -I[ARG] -P -R, -T FILE, --no-domain-init,\n"
-"  --master-domid N, --priv-domid N, --event N, --seccomp-profile FILE,\n"
-"  --store-user NAME\n");
+"      --socket_ro-path PATH  the same (LiXS's spelling)\n"
+"Channels; none named: all of them, the Xen ones only where there is Xen:\n"
+"  -x, --xenbus               dom0's kernel ring\n"
+"  -i, --virq-dom-exc         VIRQ_DOM_EXC (domains that die)\n"
+"  -u, --unix-socket, --unix-sockets\n"
+"                             the unix sockets\n"
+"      --no-domain-init       not dom0's kernel ring\n"
+"The store process (limits and quotas as cxenstored's; lixs-storeproc(8)):\n"
+"      --storeproc PATH       its binary\n"
+"      --store-user NAME      its user (default lixs)\n"
+"      --seccomp-profile FILE its seccomp profile, read by it at each start\n"
+"                             (default: built in); lixs-seccomp(5)\n"
+"  -E, --entry-nb N           nodes per domain\n"
+"  -S, --entry-size N         bytes per node\n"
+"  -W, --watch-nb N           watches per domain\n"
+"  -t, --transaction N        open transactions per domain\n"
+"  -A, --perm-nb N            permission entries per node\n"
+"  -M, --path-max N           path length below a domain's home\n"
+"  -Q, --quota WHAT=N         outstanding, transaction-nodes or memory\n"
+"  -q, --quota-soft memory=N  memory use that logs a warning\n"
+"  -w, --timeout watch-event=SECONDS\n"
+"                             how long a domain's watch event may wait\n"
+"  -K, --keep-orphans         a dead domain's nodes go to dom0, not away\n"
+"Accepted for compatibility, no effect: -I, --internal-db[=on|off],\n"
+"  -P, --output-pid, -R, --no-recovery, --master-domid N, --priv-domid N,\n"
+"  --event PORT\n");
 }
 
 static int add_store_arg(struct broker_opts *o, const char *arg)
@@ -102,6 +134,7 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 	static const char flag_str[][3] = {
 		['E'] = "-E", ['S'] = "-S", ['W'] = "-W", ['t'] = "-t", ['A'] = "-A",
 		['M'] = "-M", ['Q'] = "-Q", ['q'] = "-q", ['w'] = "-w", ['V'] = "-V",
+		['K'] = "-K",
 	};
 	int opt, li = -1;
 
@@ -118,6 +151,10 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 		case OPT_SOCKET_PATH: o->sock_path[POLICY_SOCK_RW] = optarg; break;
 		case OPT_SOCKET_RO_PATH: o->sock_path[POLICY_SOCK_RO] = optarg; break;
 		case OPT_STOREPROC: o->storeproc = optarg; break;
+		case 'x': o->channels |= CHAN_XENBUS; break;
+		case 'i': o->channels |= CHAN_VIRQ; break;
+		case 'u': o->channels |= CHAN_UNIX; break;
+		case OPT_NO_DOMAIN_INIT: o->no_domain_init = true; break;
 		case 'V':
 			o->verbosity++;
 			if (add_store_arg(o, flag_str['V']))
@@ -128,8 +165,19 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 			if (add_store_arg(o, flag_str[opt]) || add_store_arg(o, optarg))
 				return 2;
 			break;
-		case 'D': case 'x': case 'u': case 'i': case 'T':
-		case 'K': case 'I': case 'P': case 'R': case OPT_IGNORED:
+		case OPT_STORE_USER: case OPT_SECCOMP_PROFILE:
+			if (add_store_arg(o, opt == OPT_STORE_USER ? "--store-user"
+							  : "--seccomp-profile") ||
+			    add_store_arg(o, optarg))
+				return 2;
+			break;
+		case 'T': o->tracefile = optarg; break;
+		case 'D': break;  /* LiXS's "daemonize": the default already */
+		case 'K':
+			if (add_store_arg(o, flag_str['K']))
+				return 2;
+			break;
+		case 'I': case 'P': case 'R': case OPT_IGNORED:
 			if (o->n_ignored < BROKER_IGNORED_MAX) {
 				o->ignored[o->n_ignored].val = opt;
 				o->ignored[o->n_ignored++].longindex = li;

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -87,6 +88,8 @@ static _Noreturn void store_exec(struct broker *b, int fd, pid_t broker_pid)
 	if (fd == LIXS_IPC_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, LIXS_IPC_FD) < 0)
 		_exit(127);
 	close_range(LIXS_IPC_FD + 1, ~0u, 0);
+	/* Only the broker speaks for the service to systemd. */
+	unsetenv("NOTIFY_SOCKET");
 	b->o.store_argv[0] = b->storeproc;
 	execv(b->storeproc, (char *const *)b->o.store_argv);
 	log_err("cannot run %s: %s", b->storeproc, strerror(errno));
@@ -151,7 +154,7 @@ void store_spawn(struct broker *b)
 }
 
 /* Cut the channel and kill; store_reap() logs the death and restarts. */
-static void store_kill(struct broker *b)
+void store_kill(struct broker *b)
 {
 	if (b->ipc_fd >= 0)
 		close(b->ipc_fd);
@@ -172,6 +175,7 @@ static void store_hello(struct broker *b, const struct ipc_msg *m)
 	if (h.pid != (uint32_t)b->store_pid)
 		log_debug("store process %d calls itself %u", (int)b->store_pid, h.pid);
 	broker_serving(b);
+	ring_store_ready(b);
 }
 
 void store_readable(struct broker *b)
@@ -188,6 +192,10 @@ void store_readable(struct broker *b)
 			ret = policy_check(&b->pst, &m);
 			if (!ret && m.hdr.type == IPC_HELLO) {
 				store_hello(b, &m);
+				continue;
+			}
+			if (!ret) {
+				ring_frame(b, &m);
 				continue;
 			}
 		}

@@ -32,6 +32,7 @@ static const struct ipc_type_info ipc_types[] = {
 	  sizeof(struct ipc_domain_state), IPC_PAYLOAD_MAX, 0, false },
 	{ IPC_CONN_SPACE, "CONN_SPACE", IPC_TO_STORE,
 	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
+	{ IPC_TRACE_FD, "TRACE_FD", IPC_TO_STORE, 0, 0, IPC_F_FD, false },
 	{ IPC_HELLO, "HELLO", IPC_TO_BROKER,
 	  sizeof(struct ipc_hello), sizeof(struct ipc_hello), 0, false },
 	{ IPC_REPLY_DATA, "REPLY_DATA", IPC_TO_BROKER, 1, IPC_PAYLOAD_MAX, 0, true },

@@ -33,6 +33,8 @@ enum ipc_type {
 	IPC_RING_RESULT = 5,   /* payload struct ipc_ring_result: answer to IPC_RING_MAP */
 	IPC_DOMAIN_STATE = 6,  /* payload n x struct ipc_domain_state, after VIRQ_DOM_EXC */
 	IPC_CONN_SPACE = 7,    /* conn, payload uint32: reply bytes the guest consumed */
+	IPC_TRACE_FD = 8,      /* empty + one fd: write the wire trace (-T) there from now
+				* on (sent after each HELLO and after SIGHUP); no fd: stop */
 
 	/* store process -> broker */
 	IPC_HELLO = 64,        /* payload struct ipc_hello: store is ready to serve */

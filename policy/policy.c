@@ -3,6 +3,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <string.h>
 
 static int check_hello(const struct policy_state *st, const struct ipc_msg *msg)
 {
@@ -14,16 +15,67 @@ static int check_hello(const struct policy_state *st, const struct ipc_msg *msg)
 	return ipc_hello_decode(msg, &h) ? EINVAL : 0;
 }
 
-static int check_no_rings(const struct policy_state *st, const struct ipc_msg *msg)
+/* conn is a ring connection the store process was told about; EPERM if not. */
+static int ring_of(const struct policy_state *st, const struct ipc_msg *msg,
+		   struct policy_ring *r)
+{
+	if (st->awaiting_hello || !st->oracle)
+		return EPERM;
+	return st->oracle->ring(st->oracle->ctx, msg->hdr.conn, r) ? EPERM : 0;
+}
+
+static int check_reply_data(const struct policy_state *st, const struct ipc_msg *msg)
+{
+	struct policy_ring r;
+
+	if (ring_of(st, msg, &r))
+		return EPERM;
+	/* The window bounds what the broker queues for a guest that never reads. */
+	return msg->hdr.len > IPC_RING_WINDOW - r.reply_unacked ? EPERM : 0;
+}
+
+static int check_credit(const struct policy_state *st, const struct ipc_msg *msg)
+{
+	struct policy_ring r;
+	uint32_t n;
+
+	if (ring_of(st, msg, &r))
+		return EPERM;
+	memcpy(&n, msg->payload, sizeof(n));
+	/* Crediting bytes it was never sent would let a guest flood the store. */
+	return n > IPC_RING_WINDOW - r.credit ? EPERM : 0;
+}
+
+static int check_unmap(const struct policy_state *st, const struct ipc_msg *msg)
+{
+	struct policy_ring r;
+
+	/* dom0's kernel ring lives as long as the broker. */
+	return ring_of(st, msg, &r) || !r.guest ? EPERM : 0;
+}
+
+static int check_ring_map(const struct policy_state *st, const struct ipc_msg *msg)
 {
 	(void)msg;
-	/*
-	 * The connection id must name one of the broker's live ring
-	 * connections.  Until ring support lands there are none, so the
-	 * answer is always no.
-	 */
-	(void)st;
-	return EPERM;
+	/* The domain rules are answered, not punished: see policy_ring_map. */
+	return st->awaiting_hello ? EPERM : 0;
+}
+
+int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm,
+		    struct policy_domain *d)
+{
+	int ret;
+
+	if (rm->domid == 0 || rm->domid >= POLICY_DOMID_LIMIT || rm->port == 0)
+		return EINVAL;
+	if (!st->oracle)
+		return ENOSYS;
+	ret = st->oracle->domain(st->oracle->ctx, rm->domid, d);
+	if (ret)
+		return ret;
+	if (d->mapped)
+		return EEXIST;
+	return d->exists && !d->dying ? 0 : ENOENT;
 }
 
 static const struct policy_row policy_rows[] = {
@@ -33,25 +85,27 @@ static const struct policy_row policy_rows[] = {
 	  "start serving: create the sockets (first start) or resume accepting",
 	  check_hello },
 	{ IPC_REPLY_DATA,
-	  "conn names a live ring connection of this broker (reserved: "
-	  "refused until ring connections exist)",
-	  "copy the bytes into that connection's ring and notify its event channel",
-	  check_no_rings },
+	  "conn names a ring connection the store was told about; its "
+	  "unacknowledged reply bytes stay within IPC_RING_WINDOW",
+	  "queue the bytes, copy them into that ring as it has room, notify the guest",
+	  check_reply_data },
 	{ IPC_RING_MAP,
-	  "domid exists, is not dom0, is not mapped yet, is not dying "
-	  "(reserved: refused until ring connections exist)",
-	  "map the guest's ring page and bind its event channel",
-	  check_no_rings },
+	  "sent after HELLO; then (answered with RING_RESULT err, the store is not "
+	  "ended) domid in 1..0x7fef, port non-zero, the domain exists "
+	  "(xc_domain_getinfolist), is not dying, is not mapped yet",
+	  "map grant ref GNTTAB_RESERVED_XENSTORE of domid (else foreign map of "
+	  "gfn), bind its port, reset the ring, write connection = 0, notify",
+	  check_ring_map },
 	{ IPC_RING_UNMAP,
-	  "conn names a live guest ring connection (reserved: refused until "
-	  "ring connections exist)",
-	  "unmap that ring and unbind its event channel",
-	  check_no_rings },
+	  "conn names a guest's ring connection the store was told about "
+	  "(never dom0's kernel ring)",
+	  "unbind its event channel, unmap its page, forget it",
+	  check_unmap },
 	{ IPC_CONN_CREDIT,
-	  "conn names a live ring connection (reserved: refused until ring "
-	  "connections exist)",
-	  "read up to that many more request bytes from its ring",
-	  check_no_rings },
+	  "conn names a ring connection the store was told about; the credit "
+	  "it holds stays within IPC_RING_WINDOW",
+	  "copy up to that many more request bytes from its ring",
+	  check_credit },
 };
 
 #define POLICY_NROWS (sizeof(policy_rows) / sizeof(policy_rows[0]))

@@ -23,10 +23,37 @@
 
 #include "ipc.h"
 
+/* What the broker knows about one of its ring connections. */
+struct policy_ring {
+	bool guest;               /* a guest's ring, not dom0's kernel ring */
+	uint32_t credit;          /* request bytes the store may still be sent */
+	uint32_t reply_unacked;   /* reply bytes it sent that CONN_SPACE has not returned */
+};
+
+/* The hypervisor's view of one domain, for RING_MAP. */
+struct policy_domain {
+	bool exists, dying;
+	bool mapped;              /* the broker serves its ring already */
+	uint8_t handle[16];       /* Xen's domain handle, to tell a reused domid */
+};
+
+/* Read-only questions the ring rows ask the broker. */
+struct policy_oracle {
+	void *ctx;
+	/* 0 with *out filled when conn is an announced ring connection, else ENOENT. */
+	int (*ring)(void *ctx, uint32_t conn, struct policy_ring *out);
+	/* 0 with *out filled, or an errno value when the hypervisor cannot say. */
+	int (*domain)(void *ctx, uint32_t domid, struct policy_domain *out);
+};
+
 /* What the broker knows about the store process when a frame arrives. */
 struct policy_state {
 	bool awaiting_hello;      /* spawned, IPC_HELLO not yet received */
+	const struct policy_oracle *oracle;  /* NULL: no ring connections exist */
 };
+
+/* DOMID_FIRST_RESERVED: domids from here on are never guests. */
+#define POLICY_DOMID_LIMIT 0x7ff0u
 
 struct policy_row {
 	uint32_t type;            /* a store -> broker enum ipc_type */
@@ -47,6 +74,16 @@ const struct policy_row *policy_row_at(size_t i);
  * payload that does not decode).  Any non-zero answer ends the store process.
  */
 int policy_check(const struct policy_state *st, const struct ipc_msg *msg);
+
+/*
+ * RING_MAP's domain rules, after policy_check allowed the frame: 0 when
+ * the broker may map (*d says what Xen said), else the errno its
+ * RING_RESULT carries.  A refusal does not end the store process: any
+ * privileged client can INTRODUCE any domid, so a bad one is the
+ * client's mistake, not the store's.
+ */
+int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm,
+		    struct policy_domain *d);
 
 /* The listening sockets, and the identity each gives its clients. */
 enum policy_listener {

@@ -21,7 +21,11 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "domain.h"
+#include "ipc_out.h"
 #include "log.h"
+#include "quota.h"
+#include "wiretrace.h"
 
 #define HDR_SIZE sizeof(struct xsd_sockmsg)
 #define REQ_BUDGET 32u		/* requests served a turn per connection */
@@ -58,6 +62,40 @@ struct conn *conn_of_owner(struct watch_owner *o)
 	return (struct conn *)((char *)o - offsetof(struct conn, wo));
 }
 
+static void link_conn(struct storeproc *sp, struct conn *c)
+{
+	c->prev = sp->last;
+	if (sp->last)
+		sp->last->next = c;
+	else
+		sp->first = c;
+	sp->last = c;
+	sp->nconns++;
+	wiretrace_conn(sp, c, true);
+}
+
+struct conn *conn_new_ring(struct storeproc *sp, uint32_t id,
+			   const struct caller *who)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->in = malloc(CONN_MSG_MAX);
+	if (!c || !c->in) {
+		log_err("ring conn %u: out of memory; not served", id);
+		free(c);
+		return NULL;
+	}
+	c->in_cap = CONN_MSG_MAX;
+	c->ring = true;
+	c->fd = -1;
+	c->id = id;
+	c->who = *who;
+	watch_owner_init(&c->wo, who, ++sp->conn_seq);
+	link_conn(sp, c);
+	return c;
+}
+
 struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 		      const struct caller *who, bool rdonly)
 {
@@ -72,7 +110,8 @@ struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 		close(fd);
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
+	/* The input buffer lives right after the struct. */
+	c = calloc(1, sizeof(*c) + CONN_IN_SIZE);
 	if (!c) {
 		log_err("conn %u: out of memory; dropped", id);
 		close(fd);
@@ -80,6 +119,8 @@ struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 	}
 	c->fd = fd;
 	c->id = id;
+	c->in = (unsigned char *)(c + 1);
+	c->in_cap = CONN_IN_SIZE;
 	c->who = *who;
 	c->rdonly = rdonly;
 	c->ep_events = EPOLLIN;
@@ -91,13 +132,7 @@ struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 		free(c);
 		return NULL;
 	}
-	c->prev = sp->last;
-	if (sp->last)
-		sp->last->next = c;
-	else
-		sp->first = c;
-	sp->last = c;
-	sp->nconns++;
+	link_conn(sp, c);
 	return c;
 }
 
@@ -146,8 +181,43 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id,
 	return m;
 }
 
+/* A reply (not a watch event): what 4.17's outstanding quota counts. */
+static bool is_reply(const struct outmsg *m)
+{
+	struct xsd_sockmsg h;
+
+	memcpy(&h, m->data, HDR_SIZE);
+	return h.type != XS_WATCH_EVENT;
+}
+
+/*
+ * Queued output counts for the receiving domain's memory quota, queued
+ * replies for its outstanding quota, as 4.17's send_reply() and
+ * send_event() charge them.  The counts follow c's at the end of each
+ * turn of c (and at its close), not at each message.
+ */
+static void quota_sync(struct storeproc *sp, struct conn *c)
+{
+	quota_add(sp->quota, c->who.domid, QUOTA_OUTSTANDING,
+		  (long)c->outstanding - (long)c->q_outstanding);
+	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
+		  (long)c->out_bytes - (long)c->q_memory);
+	c->q_outstanding = c->outstanding;
+	c->q_memory = c->out_bytes;
+}
+
+/* 4.17 stops reading a domain's ring while it has this many replies
+ * waiting (-Q outstanding); dom0 is exempt. */
+static bool outstanding_full(const struct storeproc *sp, const struct conn *c)
+{
+	return sp->quota && !c->who.priv && sp->lim.outstanding &&
+	       c->outstanding >= sp->lim.outstanding;
+}
+
 static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)
 {
+	if (is_reply(m))
+		c->outstanding++;
 	if (c->out_tail)
 		c->out_tail->next = m;
 	else
@@ -155,12 +225,15 @@ static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)
 	c->out_tail = m;
 	c->out_bytes += m->len;
 	mark_pending(sp, c);
+	wiretrace_msg(sp, c, true, (const struct xsd_sockmsg *)m->data, m->data + HDR_SIZE);
 }
 
 static void dequeue_head(struct conn *c)
 {
 	struct outmsg *m = c->out_head;
 
+	if (is_reply(m))
+		c->outstanding--;
 	c->out_head = m->next;
 	if (!c->out_head)
 		c->out_tail = NULL;
@@ -285,6 +358,46 @@ static int flush(struct conn *c)
 	return 0;
 }
 
+/*
+ * A ring's output: REPLY_DATA frames, packed across messages, while the
+ * broker holds less than IPC_RING_WINDOW unacknowledged bytes of it.
+ * 0, or ENOMEM when a frame could not even be queued.
+ */
+static int flush_ring(struct storeproc *sp, struct conn *c)
+{
+	unsigned char frame[IPC_PAYLOAD_MAX];
+
+	while (c->out_head && c->unacked < IPC_RING_WINDOW) {
+		size_t room = IPC_RING_WINDOW - c->unacked, n = 0;
+		int err;
+
+		if (room > sizeof(frame))
+			room = sizeof(frame);
+		while (c->out_head && n < room) {
+			struct outmsg *m = c->out_head;
+			size_t take = m->len - c->out_off;
+
+			if (take > room - n)
+				take = room - n;
+			memcpy(frame + n, m->data + c->out_off, take);
+			n += take;
+			c->out_off += take;
+			if (c->out_off == m->len)
+				dequeue_head(c);
+		}
+		err = ipc_out_send(sp, IPC_REPLY_DATA, c->id, frame, (uint32_t)n);
+		if (err)
+			return err;
+		c->unacked += (uint32_t)n;
+	}
+	return 0;
+}
+
+static int flush_any(struct storeproc *sp, struct conn *c)
+{
+	return c->ring ? flush_ring(sp, c) : flush(c);
+}
+
 /* --- closing ------------------------------------------------------------ */
 
 void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
@@ -292,14 +405,20 @@ void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
 	if (c->dead)
 		return;
 	if (flush_first)
-		(void)flush(c);
+		(void)flush_any(sp, c);
+	conn_quota_drop(sp, c);
 	watch_remove_all(&sp->watches, &c->wo);
 	conn_txn_abort_all(sp, c);
 	drop_output(c);
-	epoll_ctl(sp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	quota_sync(sp, c);
+	domain_conn_closed(sp, c);
+	if (c->fd >= 0) {
+		epoll_ctl(sp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
 	c->fd = -1;
 	log_debug("conn %u closed", c->id);
+	wiretrace_conn(sp, c, false);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -332,6 +451,8 @@ static void free_dead(struct storeproc *sp)
 		struct conn *c = sp->dead;
 
 		sp->dead = c->dnext;
+		if (c->in != (unsigned char *)(c + 1))
+			free(c->in);
 		free(c);
 	}
 }
@@ -348,7 +469,7 @@ void conn_close_all(struct storeproc *sp)
 
 static bool can_read(const struct conn *c)
 {
-	return !c->eof && c->in_len < sizeof(c->in) &&
+	return !c->eof && c->in_len < c->in_cap &&
 	       c->out_bytes <= CONN_OUT_SOFT;
 }
 
@@ -357,7 +478,7 @@ static void read_some(struct conn *c)
 	ssize_t n;
 
 	do
-		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
 		c->in_len += (size_t)n;
@@ -394,7 +515,7 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 	size_t off = 0;
 	bool more = false;
 
-	while (!c->dead) {
+	while (!c->dead && !c->waiting) {
 		struct xsd_sockmsg h;
 
 		if (c->in_len - off < HDR_SIZE)
@@ -412,6 +533,12 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 			more = true;
 			break;
 		}
+		if (outstanding_full(sp, c)) {
+			(void)quota_refuse(sp->quota, c->who.domid,
+					   QUOTA_OUTSTANDING, c->outstanding, 0);
+			more = true;
+			break;
+		}
 		budget--;
 		dispatch_request(sp, c, &h, (const char *)c->in + off + HDR_SIZE);
 		off += HDR_SIZE + h.len;
@@ -421,6 +548,7 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 	if (off) {
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
+		c->credit_owed += (uint32_t)off;
 	}
 	return more;
 }
@@ -429,6 +557,8 @@ static void set_epoll(struct storeproc *sp, struct conn *c)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = c };
 
+	if (c->ring)
+		return;
 	if (can_read(c))
 		ev.events |= EPOLLIN;
 	if (c->out_head)
@@ -443,6 +573,29 @@ static void set_epoll(struct storeproc *sp, struct conn *c)
 	c->ep_events = ev.events;
 }
 
+/*
+ * Give the broker back the request bytes consumed, so it reads more of
+ * the ring; not while the output is over its bound, so a guest that
+ * never reads its replies stalls in its own ring.  A big buffer grown
+ * for a burst is given back once drained.
+ */
+static void ring_grant(struct storeproc *sp, struct conn *c)
+{
+	uint32_t n = c->credit_owed;
+
+	if (n && c->out_bytes <= CONN_OUT_SOFT &&
+	    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n)))
+		c->credit_owed = 0;
+	if (c->in_cap > CONN_IN_SIZE && c->in_len <= CONN_MSG_MAX) {
+		unsigned char *p = realloc(c->in, CONN_MSG_MAX);
+
+		if (p) {
+			c->in = p;
+			c->in_cap = CONN_MSG_MAX;
+		}
+	}
+}
+
 /* Serve c once; true if it has more to do next turn. */
 static bool serve(struct storeproc *sp, struct conn *c)
 {
@@ -451,13 +604,16 @@ static bool serve(struct storeproc *sp, struct conn *c)
 
 	if (c->dead)
 		return false;
-	err = flush(c);
+	err = flush_any(sp, c);
 	if (err) {
 		log_debug("conn %u: write: %s", c->id, strerror(err));
 		conn_close(sp, c, false);
 		return false;
 	}
-	if (c->eof && !more) {
+	quota_sync(sp, c);
+	if (c->ring)
+		ring_grant(sp, c);
+	if (c->eof && !more && !c->waiting) {
 		/* Everything it sent is answered; write what fits and go
 		 * (upstream's destroy_conn flushes without blocking, too). */
 		conn_close(sp, c, true);
@@ -465,8 +621,10 @@ static bool serve(struct storeproc *sp, struct conn *c)
 	}
 	set_epoll(sp, c);
 	/* Held back by the budget, or by output that has drained since:
-	 * go on next turn.  Still over the bound: EPOLLOUT brings it back. */
-	return more && !c->dead && c->out_bytes <= CONN_OUT_SOFT;
+	 * go on next turn.  Still over the bound (or the outstanding
+	 * quota): EPOLLOUT (or the ring's CONN_SPACE) brings it back. */
+	return more && !c->dead && c->out_bytes <= CONN_OUT_SOFT &&
+	       !outstanding_full(sp, c);
 }
 
 bool conn_run_pending(struct storeproc *sp)
@@ -491,6 +649,110 @@ bool conn_run_pending(struct storeproc *sp)
 	}
 	free_dead(sp);
 	return sp->pending != NULL;
+}
+
+/* --- rings, waiting requests, reset ------------------------------------------ */
+
+int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
+		    size_t len)
+{
+	size_t need = c->in_len + len;
+
+	if (c->dead)
+		return 0;
+	/* Unconsumed plus consumed-but-not-granted is what the broker has
+	 * of its credit outstanding: never more than the window. */
+	if (need + c->credit_owed > IPC_RING_WINDOW) {
+		log_err("ring conn %u: the broker sent beyond its credit; ending it",
+			c->id);
+		conn_close(sp, c, false);
+		return EPROTO;
+	}
+	if (need > c->in_cap) {
+		size_t cap = c->in_cap * 2 > need ? c->in_cap * 2 : need;
+		unsigned char *p;
+
+		if (cap > IPC_RING_WINDOW)
+			cap = IPC_RING_WINDOW;
+		p = realloc(c->in, cap);
+		if (!p) {
+			log_err("ring conn %u: out of memory; ending it", c->id);
+			conn_close(sp, c, false);
+			return 0;
+		}
+		c->in = p;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, data, len);
+	c->in_len = need;
+	mark_pending(sp, c);
+	return 0;
+}
+
+void conn_ring_space(struct storeproc *sp, struct conn *c, uint32_t n)
+{
+	if (c->dead)
+		return;
+	if (n > c->unacked) {
+		log_err("ring conn %u: the broker acknowledged %u bytes of %u sent",
+			c->id, n, c->unacked);
+		n = c->unacked;
+	}
+	c->unacked -= n;
+	mark_pending(sp, c);
+}
+
+void conn_wait(struct conn *c, const struct xsd_sockmsg *hdr)
+{
+	c->waiting = true;
+	c->wait_hdr = *hdr;
+}
+
+void conn_wait_done(struct storeproc *sp, struct conn *c, uint32_t type,
+		    const void *data, size_t len)
+{
+	if (c->dead || !c->waiting)
+		return;
+	c->waiting = false;
+	if (conn_queue_reply(sp, c, &c->wait_hdr, type, data, len)) {
+		log_err("conn %u: no memory for a reply; closing it", c->id);
+		conn_close(sp, c, false);
+	}
+}
+
+void conn_reset(struct storeproc *sp, struct conn *c)
+{
+	struct outmsg *keep = c->out_head;
+	size_t keep_off = c->out_off;
+
+	conn_quota_drop(sp, c);
+	watch_remove_all(&sp->watches, &c->wo);
+	conn_txn_abort_all(sp, c);
+	/* A message partly out already must end whole on the wire. */
+	if (keep && keep_off) {
+		evtab_unlink(c, keep);
+		c->out_head = keep->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		c->out_bytes -= keep->len;
+		keep->next = NULL;
+	} else {
+		keep = NULL;
+	}
+	drop_output(c);
+	if (keep) {
+		c->out_head = c->out_tail = keep;
+		c->out_bytes = keep->len;
+		c->out_off = keep_off;
+	}
+	/* Unread input is dropped unless c is handling it right now (it
+	 * introduced itself); dropped bytes count as consumed. */
+	if (!c->on_pending) {
+		c->credit_owed += (uint32_t)c->in_len;
+		c->in_len = 0;
+	}
+	quota_sync(sp, c);
+	mark_pending(sp, c);
 }
 
 /* --- transactions --------------------------------------------------------- */
@@ -519,6 +781,16 @@ int conn_txn_add(struct conn *c, struct txn *txn, uint32_t *id)
 	c->ntxns++;
 	*id = t->id;
 	return 0;
+}
+
+void conn_quota_drop(struct storeproc *sp, struct conn *c)
+{
+	quota_add(sp->quota, c->who.domid, QUOTA_WATCHES, -(long)c->wo.count);
+	quota_add(sp->quota, c->who.domid, QUOTA_TRANSACTIONS,
+		  -(long)c->ntxns);
+	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
+		  -(long)c->q_watch_mem);
+	c->q_watch_mem = 0;
 }
 
 void conn_txn_abort_all(struct storeproc *sp, struct conn *c)

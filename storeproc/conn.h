@@ -15,6 +15,12 @@
  * never reads stalls only itself; watch events beyond CONN_OUT_HARD are
  * dropped (upstream drops them at the memory quota).  A watch event
  * identical to one still queued is dropped, as upstream's send_event().
+ *
+ * Rings (guests, dom0's kernel) use the same reader and queue; only the
+ * transport differs (ipc.h, "Ring connections, end to end"): input comes
+ * in CONN_DATA frames within the credit the store grants back as it
+ * consumes requests (none while the output is over CONN_OUT_SOFT), output
+ * leaves in REPLY_DATA frames, at most IPC_RING_WINDOW bytes unacknowledged.
  */
 #ifndef LIXS_CONN_H
 #define LIXS_CONN_H
@@ -45,6 +51,13 @@ struct conn {
 	bool eof;			/* the peer will send nothing more */
 	bool rdonly;			/* modifying requests get EACCES */
 	bool warned_drop;		/* logged dropping events once */
+	/* A ring (guest or dom0 kernel): no fd, bytes travel over ipc as
+	 * CONN_DATA in, REPLY_DATA out (conn_ring_* below). */
+	bool ring;
+	/* A request waits for the broker (INTRODUCE): later requests wait
+	 * too, so replies stay in order.  wait_hdr is its header. */
+	bool waiting;
+	struct xsd_sockmsg wait_hdr;
 
 	int fd;				/* owned; -1 once closed */
 	uint32_t id;			/* the broker's connection id */
@@ -52,14 +65,29 @@ struct conn {
 	struct caller who;
 	struct watch_owner wo;		/* its watches */
 
-	/* Input: in[0..in_len) read, not yet handled. */
+	/* Input: in[0..in_len) read, not yet handled; in_cap bytes of room
+	 * (sockets: CONN_IN_SIZE after the struct; rings: grown on demand
+	 * up to IPC_RING_WINDOW, all the broker may send unconsumed). */
 	size_t in_len;
-	unsigned char in[CONN_IN_SIZE];
+	size_t in_cap;
+	unsigned char *in;
+
+	/* Rings: reply bytes sent, not yet acknowledged by CONN_SPACE (at
+	 * most IPC_RING_WINDOW), and request bytes consumed but not yet
+	 * granted back with CONN_CREDIT. */
+	uint32_t unacked;
+	uint32_t credit_owed;
 
 	/* Output queue; out_off bytes of the head are already written. */
 	struct outmsg *out_head, *out_tail;
 	size_t out_off;
 	size_t out_bytes;		/* queued, not yet written */
+	unsigned int outstanding;	/* replies queued, not yet written */
+	/* What the domain's quota counts hold of the two above (synced at
+	 * the end of each turn of c, and when it closes). */
+	unsigned int q_outstanding;
+	size_t q_memory;
+	size_t q_watch_mem;		/* its watches' path and token bytes */
 	struct outmsg **evtab;		/* queued events by hash (dedup) */
 
 	/* Open transactions, newest first, and 4.17's id counter. */
@@ -75,6 +103,34 @@ struct conn {
  */
 struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 		      const struct caller *who, bool rdonly);
+
+/*
+ * A ring connection with the broker's id `id`, acting as `who`, appended
+ * to sp's list (no fd, nothing for epoll).  NULL on ENOMEM (logged).
+ */
+struct conn *conn_new_ring(struct storeproc *sp, uint32_t id,
+			   const struct caller *who);
+
+/* CONN_DATA: `len` request bytes arrived for ring c.  0, or EPROTO when
+ * the broker sent more than the credit it was given (c is closed). */
+int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
+		    size_t len);
+
+/* CONN_SPACE: the guest consumed n reply bytes of ring c. */
+void conn_ring_space(struct storeproc *sp, struct conn *c, uint32_t n);
+
+/*
+ * The request `hdr` of c waits for the broker: no reply now, and c
+ * handles no further request until conn_wait_done() queues the reply
+ * (type XS_ERROR for an error) with the saved header.
+ */
+void conn_wait(struct conn *c, const struct xsd_sockmsg *hdr);
+void conn_wait_done(struct storeproc *sp, struct conn *c, uint32_t type,
+		    const void *data, size_t len);
+
+/* 4.17's domain_conn_reset() for a second INTRODUCE: drop c's watches,
+ * transactions, unread input and output not yet begun. */
+void conn_reset(struct storeproc *sp, struct conn *c);
 
 /* epoll reported `events` for c. */
 void conn_event(struct storeproc *sp, struct conn *c, uint32_t events);
@@ -123,5 +179,9 @@ int conn_txn_add(struct conn *c, struct txn *txn, uint32_t *id);
 struct txn *conn_txn_take(struct conn *c, uint32_t id);
 /* Abort and forget every open transaction of c (the id counter goes on). */
 void conn_txn_abort_all(struct storeproc *sp, struct conn *c);
+
+/* c's watches and transactions are about to go all at once: take them
+ * off its domain's quota counts (quota.h). */
+void conn_quota_drop(struct storeproc *sp, struct conn *c);
 
 #endif

@@ -12,14 +12,15 @@
 #include "log.h"
 #include "path.h"
 #include "xserr.h"
+#include "wiretrace.h"
 
 /* Requests with a transaction id consult it; WATCH and UNWATCH ignore
  * it (4.17's XS_FLAG_NOTID). */
 #define RD DF_TXN
 #define WR (DF_TXN | DF_MODIFY)
 
-static const struct dispatch_row table[XS_TYPE_COUNT] = {
-	[XS_CONTROL]		= { "CONTROL", NULL, DF_PRIV | DF_TXN },
+static const struct dispatch_row table[DISPATCH_NTYPES] = {
+	[XS_CONTROL]		= { "CONTROL", op_control, DF_PRIV | DF_TXN },
 	[XS_DIRECTORY]		= { "DIRECTORY", op_directory, RD },
 	[XS_READ]		= { "READ", op_read, RD },
 	[XS_GET_PERMS]		= { "GET_PERMS", op_get_perms, RD },
@@ -27,8 +28,8 @@ static const struct dispatch_row table[XS_TYPE_COUNT] = {
 	[XS_UNWATCH]		= { "UNWATCH", op_unwatch, 0 },
 	[XS_TRANSACTION_START]	= { "TRANSACTION_START", op_transaction_start, RD },
 	[XS_TRANSACTION_END]	= { "TRANSACTION_END", op_transaction_end, RD },
-	[XS_INTRODUCE]		= { "INTRODUCE", NULL, DF_PRIV | WR },
-	[XS_RELEASE]		= { "RELEASE", NULL, DF_PRIV | WR },
+	[XS_INTRODUCE]		= { "INTRODUCE", op_introduce, DF_PRIV | WR },
+	[XS_RELEASE]		= { "RELEASE", op_release, DF_PRIV | WR },
 	[XS_GET_DOMAIN_PATH]	= { "GET_DOMAIN_PATH", op_get_domain_path, RD },
 	[XS_WRITE]		= { "WRITE", op_write, WR },
 	[XS_MKDIR]		= { "MKDIR", op_mkdir, WR },
@@ -39,11 +40,17 @@ static const struct dispatch_row table[XS_TYPE_COUNT] = {
 	[XS_ERROR]		= { "ERROR", NULL, 0 },
 	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED",
 				      op_is_domain_introduced, DF_PRIV | RD },
-	[XS_RESUME]		= { "RESUME", NULL, DF_PRIV | WR },
-	[XS_SET_TARGET]		= { "SET_TARGET", NULL, DF_PRIV | WR },
+	[XS_RESUME]		= { "RESUME", op_resume, DF_PRIV | WR },
+	[XS_SET_TARGET]		= { "SET_TARGET", op_set_target, DF_PRIV | WR },
 	/* 20 was XS_RESTRICT, removed upstream: no row, ENOSYS. */
 	[XS_RESET_WATCHES]	= { "RESET_WATCHES", op_reset_watches, DF_TXN },
-	[XS_DIRECTORY_PART]	= { "DIRECTORY_PART", NULL, RD },
+	[XS_DIRECTORY_PART]	= { "DIRECTORY_PART", op_directory_part, RD },
+	/* Xen 4.21/4.22's; cxenstored 4.17 answers ENOSYS.  GET_FEATURE
+	 * of one's own connection is for everyone. */
+	[XS_GET_FEATURE]	= { "GET_FEATURE", op_get_feature, RD },
+	[XS_SET_FEATURE]	= { "SET_FEATURE", op_set_feature, DF_PRIV | WR },
+	[XS_GET_QUOTA]		= { "GET_QUOTA", op_get_quota, DF_PRIV | RD },
+	[XS_SET_QUOTA]		= { "SET_QUOTA", op_set_quota, DF_PRIV | WR },
 };
 
 /* Scratch buffers above this size are released after the request. */
@@ -51,7 +58,7 @@ static const struct dispatch_row table[XS_TYPE_COUNT] = {
 
 const struct dispatch_row *dispatch_row(uint32_t type)
 {
-	if (type >= XS_TYPE_COUNT || !table[type].name)
+	if (type >= DISPATCH_NTYPES || !table[type].name)
 		return NULL;
 	return &table[type];
 }
@@ -93,6 +100,12 @@ static void reply_error(struct req *r, int err)
 void req_reply(struct req *r, const void *data, size_t len)
 {
 	send_reply(r, r->hdr->type, data, len);
+}
+
+void req_defer(struct req *r)
+{
+	r->replied = true;
+	conn_wait(r->conn, r->hdr);
 }
 
 void req_ack(struct req *r)
@@ -164,7 +177,12 @@ void dispatch_request(struct storeproc *sp, struct conn *c,
 	struct req r = { .sp = sp, .conn = c, .hdr = hdr, .body = body };
 	int err;
 
-	if (log_debug_enabled())
+	wiretrace_msg(sp, c, false, hdr, body);
+	if (sp->trace)
+		log_info("conn %u: %s req %u tx %u len %u", c->id,
+			 row ? row->name : "unknown", hdr->req_id, hdr->tx_id,
+			 hdr->len);
+	else if (log_debug_enabled())
 		log_debug("conn %u: %s req %u tx %u len %u", c->id,
 			  row ? row->name : "unknown", hdr->req_id, hdr->tx_id,
 			  hdr->len);

@@ -22,6 +22,16 @@
 
 #include "storeproc.h"
 
+/* Message types newer than the installed (4.17) xs_wire.h knows; values
+ * from Xen 4.21/4.22's.  The table has a row for each. */
+#ifndef XS_GET_FEATURE
+#define XS_GET_FEATURE 23
+#define XS_SET_FEATURE 24
+#define XS_GET_QUOTA 25
+#define XS_SET_QUOTA 26
+#endif
+#define DISPATCH_NTYPES (XS_SET_QUOTA + 1)
+
 struct conn;
 
 #define DF_PRIV 0x1u	/* privileged callers only */
@@ -60,6 +70,9 @@ void dispatch_request(struct storeproc *sp, struct conn *c,
 void req_reply(struct req *r, const void *data, size_t len);
 /* Reply "OK\0". */
 void req_ack(struct req *r);
+/* No reply now: the request waits for the broker, and so do the
+ * connection's later ones, until conn_wait_done() answers it. */
+void req_defer(struct req *r);
 
 /* Argument helpers, 4.17's onearg()/get_strings():
  * req_onearg: the payload if it is one string whose NUL is its last
@@ -84,5 +97,9 @@ op_fn op_read, op_write, op_mkdir, op_rm, op_directory, op_get_perms,
 op_fn op_transaction_start, op_transaction_end;
 op_fn op_watch, op_unwatch, op_reset_watches;
 op_fn op_get_domain_path, op_is_domain_introduced;
+op_fn op_introduce, op_release, op_resume, op_set_target;
+op_fn op_control;			/* ops_control.c */
+op_fn op_directory_part;		/* ops_dirpart.c */
+op_fn op_get_feature, op_set_feature, op_get_quota, op_set_quota; /* ops_feature.c */
 
 #endif

@@ -27,21 +27,28 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "ipc.h"
+#include "ipc_out.h"
 #include "log.h"
 #include "path.h"
+#include "quota.h"
+#include "sandbox.h"
 #include "storeproc.h"
+#include "wiretrace.h"
 
 #define EPOLL_BATCH 64
 #define IPC_BATCH 64		/* broker frames handled a turn */
 
-enum { OPT_VERSION = 256, OPT_SYSLOG };
+enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE };
 
 static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "store-user", required_argument, NULL, OPT_STORE_USER },
+	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
 	{ "entry-nb", required_argument, NULL, 'E' },
 	{ "entry-size", required_argument, NULL, 'S' },
 	{ "watch-nb", required_argument, NULL, 'W' },
@@ -51,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "quota", required_argument, NULL, 'Q' },
 	{ "quota-soft", required_argument, NULL, 'q' },
 	{ "timeout", required_argument, NULL, 'w' },
+	{ "keep-orphans", no_argument, NULL, 'K' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -62,6 +70,9 @@ static void usage(FILE *f)
 "\n"
 "  -V, --verbose              log requests and connections (debug)\n"
 "      --syslog               log to syslog, not stderr (the broker is a daemon)\n"
+"      --store-user NAME      run as this user once sandboxed (lixs)\n"
+"      --seccomp-profile FILE seccomp profile instead of the built-in one;\n"
+"                             see lixs-seccomp(5)\n"
 "  -h, --help                 show this help and exit\n"
 "      --version              show the version and exit\n"
 "  -E, --entry-nb N           nodes per domain (1000)\n"
@@ -73,7 +84,9 @@ static void usage(FILE *f)
 "  -Q, --quota WHAT=N         outstanding, transaction-nodes or memory\n"
 "  -q, --quota-soft memory=N  memory use that logs a warning\n"
 "  -w, --timeout watch-event=SECONDS\n"
-"                             how long a domain's watch event may wait\n",
+"                             how long a domain's watch event may wait\n"
+"  -K, --keep-orphans         give the nodes of a dead domain to dom0\n"
+"                             instead of deleting them\n",
 		LIXS_IPC_FD);
 }
 
@@ -134,11 +147,14 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 		.memory = 2 * 1024 * 1024 + 512 * 1024,
 		.memory_soft = 2 * 1024 * 1024, .watch_event_s = 20,
 	};
-	while ((opt = getopt_long(argc, argv, "VhE:S:W:t:A:M:Q:q:w:",
+	while ((opt = getopt_long(argc, argv, "VhKE:S:W:t:A:M:Q:q:w:",
 				  long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'V': (*verbose)++; continue;
 		case OPT_SYSLOG: *to_syslog = true; continue;
+		case OPT_STORE_USER: sp->sandbox.user = optarg; continue;
+		case OPT_SECCOMP_PROFILE: sp->sandbox.profile = optarg; continue;
+		case 'K': sp->keep_orphans = true; continue;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION:
 			printf("lixs-storeproc %s\n", LIXS_VERSION);
@@ -225,9 +241,8 @@ static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
 		stop(sp, 1);
 		return;
 	}
-	if (cn.kind != IPC_KIND_SOCKET) {
-		log_warn("conn %u: ring connections are not served yet; ignored",
-			 msg->hdr.conn);
+	if (cn.kind == IPC_KIND_RING) {
+		domain_ring_announced(sp, msg->hdr.conn, &cn);
 		return;
 	}
 	who.domid = cn.domid;
@@ -264,13 +279,26 @@ static void ipc_input(struct storeproc *sp)
 		case IPC_CONN_NEW:
 			conn_new_frame(sp, &msg);
 			break;
+		case IPC_TRACE_FD:
+			wiretrace_set_fd(sp, msg.fd);
+			break;
 		case IPC_SHUTDOWN:
 			log_debug("shutdown requested by the broker");
 			stop(sp, 0);
 			break;
+		case IPC_CONN_DATA:
+		case IPC_CONN_SPACE:
+		case IPC_CONN_GONE:
+		case IPC_RING_RESULT:
+		case IPC_DOMAIN_STATE:
+			if (domain_frame(sp, &msg)) {
+				log_err("malformed %s frame from the broker",
+					ipc_type_lookup(msg.hdr.type)->name);
+				stop(sp, 1);
+			}
+			break;
 		default:
-			/* Ring traffic (CONN_DATA, CONN_GONE) is reserved. */
-			log_warn("ignoring %s frame for conn %u: rings are not served yet",
+			log_warn("ignoring %s frame for conn %u",
 				 ipc_type_lookup(msg.hdr.type)->name, msg.hdr.conn);
 			if (msg.fd >= 0)
 				close(msg.fd);
@@ -295,14 +323,20 @@ static int setup(struct storeproc *sp)
 		return 1;
 	}
 	sp->store = store_new();
-	if (!sp->store) {
+	sp->quota = quota_new(&sp->lim);
+	if (!sp->store || !sp->quota) {
 		log_err("no memory for the store");
 		return 1;
 	}
+	store_set_quota(sp->store, sp->quota);
 	watch_index_init(&sp->watches, random_seed());
+	domain_table_init(&sp->domains);
 	sp->sink.fire = ops_watch_sink;
 	sp->sink.ctx = sp;
 
+	/* Confined before the broker can hand over the first client. */
+	if (sandbox_enter(&sp->sandbox, sp->ipc_fd, sp->epfd))
+		return 1;
 	err = ipc_send(sp->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1);
 	if (err == EPIPE) {
 		log_info("the broker went away; exiting");
@@ -314,10 +348,28 @@ static int setup(struct storeproc *sp)
 	return 0;
 }
 
+/* Also wait for room on the ipc socket while frames for it are queued. */
+static void ipc_watch_out(struct storeproc *sp, bool *watching)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	bool want = ipc_out_waiting(sp);
+
+	if (want == *watching)
+		return;
+	if (want)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_MOD, sp->ipc_fd, &ev) < 0) {
+		log_err("epoll: %s", strerror(errno));
+		stop(sp, 1);
+		return;
+	}
+	*watching = want;
+}
+
 static void run(struct storeproc *sp)
 {
 	struct epoll_event evs[EPOLL_BATCH];
-	bool busy = false;
+	bool busy = false, watching_out = false;
 
 	while (!sp->quit) {
 		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH, busy ? 0 : -1);
@@ -332,19 +384,27 @@ static void run(struct storeproc *sp)
 		for (int i = 0; i < n && !sp->quit; i++) {
 			if (evs[i].data.ptr)
 				conn_event(sp, evs[i].data.ptr, evs[i].events);
-			else
+			else if (evs[i].events & EPOLLOUT)
+				ipc_out_flush(sp);
+			if (!evs[i].data.ptr && (evs[i].events & ~EPOLLOUT))
 				ipc_input(sp);
 		}
 		busy = conn_run_pending(sp);
+		ipc_out_flush(sp);
+		ipc_watch_out(sp, &watching_out);
 	}
 }
 
 static void teardown(struct storeproc *sp)
 {
 	conn_close_all(sp);
+	ipc_out_flush(sp);
+	ipc_out_free(sp);
+	domain_table_fini(&sp->domains);
 	watch_index_fini(&sp->watches);
 	if (sp->store)
 		store_free(sp->store);
+	quota_free(sp->quota);
 	buf_free(&sp->path);
 	buf_free(&sp->out);
 	if (sp->epfd >= 0)
@@ -363,6 +423,8 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	log_open("lixs-storeproc", to_syslog, verbose);
+	sp.sandbox.to_syslog = to_syslog;
+	sp.sandbox.verbosity = verbose;
 	ret = check_ipc_fd();
 	if (ret)
 		return ret;

@@ -17,6 +17,7 @@
 #include "dispatch.h"
 #include "path.h"
 #include "perms.h"
+#include "quota.h"
 #include "store.h"
 
 /* The single path argument, canonicalized into sp->path. */
@@ -134,8 +135,9 @@ int op_set_perms(struct req *r)
 	if (n < 2)
 		return EINVAL;
 	n--;
-	if (!r->conn->who.priv && n > r->sp->lim.perm_nb)
-		return ENOSPC;
+	if (!r->conn->who.priv && r->sp->lim.perm_nb && n > r->sp->lim.perm_nb)
+		return quota_refuse(r->sp->quota, r->conn->who.domid,
+				    QUOTA_PERMISSIONS, n, ENOSPC);
 	last = memrchr(body, '\0', r->hdr->len);
 	perms = malloc(n * sizeof(*perms));
 	if (!perms)

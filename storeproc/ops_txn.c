@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "quota.h"
 #include "store.h"
 
 int op_transaction_start(struct req *r)
@@ -26,9 +27,12 @@ int op_transaction_start(struct req *r)
 	/* No nesting. */
 	if (r->txn)
 		return EBUSY;
-	/* 4.17 compares the count before this one with ">". */
-	if (!c->who.priv && c->ntxns > r->sp->lim.transaction)
-		return ENOSPC;
+	/* 4.17 compares the count before this one with ">", per
+	 * connection. */
+	if (!c->who.priv && r->sp->lim.transaction &&
+	    c->ntxns > r->sp->lim.transaction)
+		return quota_refuse(r->sp->quota, c->who.domid,
+				    QUOTA_TRANSACTIONS, c->ntxns, ENOSPC);
 	txn = store_txn_start(r->sp->store);
 	if (!txn)
 		return ENOMEM;
@@ -36,6 +40,10 @@ int op_transaction_start(struct req *r)
 		store_txn_abort(r->sp->store, txn);
 		return ENOMEM;
 	}
+	quota_add(r->sp->quota, c->who.domid, QUOTA_TRANSACTIONS, 1);
+	store_txn_set_domid(txn, c->who.domid);
+	if (!c->who.priv)
+		store_txn_set_limit(txn, r->sp->lim.trans_nodes);
 	n = snprintf(id_str, sizeof(id_str), "%u", id);
 	req_reply(r, id_str, (size_t)n + 1);
 	return 0;
@@ -53,6 +61,7 @@ int op_transaction_end(struct req *r)
 		return ENOENT;
 	txn = conn_txn_take(r->conn, r->hdr->tx_id);
 	r->txn = NULL;
+	quota_add(r->sp->quota, r->conn->who.domid, QUOTA_TRANSACTIONS, -1);
 	if (arg[0] == 'T')
 		err = store_txn_commit(r->sp->store, txn, &r->sp->sink);
 	else

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "path.h"
+#include "quota.h"
 #include "watch.h"
 
 static void deliver(void *ctx, struct watch_owner *o, const char *data,
@@ -35,6 +36,7 @@ int op_watch(struct req *r)
 	struct conn *c = r->conn;
 	const struct watch *w;
 	const char *token;
+	unsigned long use;
 	size_t off[2];
 	bool relative;
 	int err;
@@ -46,14 +48,23 @@ int op_watch(struct req *r)
 	err = req_path(r, r->body, PATH_ALLOW_SPECIAL);
 	if (err)
 		return err;
-	/* 4.17 reports a duplicate before the quota. */
-	if (!c->who.priv && c->wo.count > sp->lim.watch_nb)
+	/* 4.17 reports a duplicate before the quota, which counts the
+	 * domain's watches (its connection's without a quota table). */
+	use = sp->quota ? quota_use(sp->quota, c->who.domid, QUOTA_WATCHES) :
+	      c->wo.count;
+	if (!c->who.priv && sp->lim.watch_nb && use > sp->lim.watch_nb)
 		return watch_has(&sp->watches, &c->wo, sp->path.data, token) ?
-		       EEXIST : E2BIG;
+		       EEXIST : quota_refuse(sp->quota, c->who.domid,
+					     QUOTA_WATCHES, use, E2BIG);
 	err = watch_add(&sp->watches, &c->wo, sp->path.data, relative, token,
 			&w);
 	if (err)
 		return err;
+	/* 4.17 charges a watch's strings to the domain's memory. */
+	quota_add(sp->quota, c->who.domid, QUOTA_WATCHES, 1);
+	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
+		  (long)(sp->path.len + strlen(token)));
+	c->q_watch_mem += sp->path.len + strlen(token);
 	req_ack(r);
 	/* The event every new watch fires, after the "OK". */
 	if (!watch_initial_payload(w, &sp->out))
@@ -76,6 +87,10 @@ int op_unwatch(struct req *r)
 			   r->body + off[1]);
 	if (err)
 		return err;
+	quota_add(r->sp->quota, r->conn->who.domid, QUOTA_WATCHES, -1);
+	quota_add(r->sp->quota, r->conn->who.domid, QUOTA_MEMORY,
+		  -(long)(r->sp->path.len + strlen(r->body + off[1])));
+	r->conn->q_watch_mem -= r->sp->path.len + strlen(r->body + off[1]);
 	req_ack(r);
 	return 0;
 }
@@ -88,6 +103,7 @@ int op_unwatch(struct req *r)
  */
 int op_reset_watches(struct req *r)
 {
+	conn_quota_drop(r->sp, r->conn);
 	watch_remove_all(&r->sp->watches, &r->conn->wo);
 	conn_txn_abort_all(r->sp, r->conn);
 	r->txn = NULL;

@@ -150,11 +150,35 @@ void store_free(struct store *st)
 	if (!st)
 		return;
 	txn_free_all(st);
+	/* Whoever owns the quota table may free it before or after us. */
+	tree_set_acct(&st->tree, NULL, NULL);
 	tree_fini(&st->tree);
 	for (i = 0; i < SPECIAL_COUNT; i++)
 		pset_clear(&st->special[i]);
 	buf_free(&st->path);
 	free(st);
+}
+
+void store_set_quota(struct store *st, struct quota *q)
+{
+	st->quota = q;
+	tree_set_acct(&st->tree, q ? quota_tree_acct : NULL, q);
+}
+
+int store_check_record(struct store *st, const struct caller *who,
+		       uint32_t owner, size_t size, long grow)
+{
+	int err = 0;
+
+	if (!st->quota)
+		return 0;
+	/* 4.17's write_node_raw(): the size limit binds unprivileged
+	 * writers, the memory limit unprivileged owners, whoever writes. */
+	if (!who->priv)
+		err = quota_check_node_size(st->quota, who->domid, size);
+	if (!err && grow > 0)
+		err = quota_check_memory(st->quota, owner, (size_t)grow);
+	return err;
 }
 
 /*
@@ -243,6 +267,63 @@ int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	return 0;
 }
 
+/* The end of the path component starting at path[pos]. */
+static size_t seg_end(const char *path, size_t pos, size_t len)
+{
+	const char *slash = memchr(path + pos, '/', len - pos);
+
+	return slash ? (size_t)(slash - path) : len;
+}
+
+/*
+ * The quotas a creation below p of the nodes named by path[pos..len)
+ * must pass (4.17's create_node(): the node count of an unprivileged
+ * creator, then each record written, new nodes and p with its new child
+ * name; all or nothing, XSA-414).  0, ENOSPC or EIO.
+ */
+static int create_quota(struct store *st, const struct caller *who,
+			const struct node *p, const char *path, size_t pos,
+			size_t len, size_t vlen)
+{
+	uint32_t owner = who->priv ? tree_owner(p) : who->domid;
+	size_t nperm = p->perms.n, plen = p->parent ? p->pathlen : 0;
+	size_t first = 0, mem = 0, end, i;
+	unsigned int k = 0;
+	int err;
+
+	if (!st->quota || pos >= len)
+		return 0;
+	for (i = pos; i < len; i = end + 1, k++)
+		end = seg_end(path, i, len);
+	if (!who->priv) {
+		err = quota_check_create(st->quota, who->domid, k);
+		if (err)
+			return err;
+	}
+	for (; pos < len; pos = end + 1) {
+		size_t rec = QUOTA_RECORD_HDR + nperm * QUOTA_RECORD_PERM;
+
+		end = seg_end(path, pos, len);
+		/* A new inner node's only child is the next name. */
+		rec += end < len ? seg_end(path, end + 1, len) - end : vlen;
+		if (!first)
+			first = end - pos;
+		plen += 1 + (end - pos);
+		if (!who->priv) {
+			err = quota_check_node_size(st->quota, who->domid, rec);
+			if (err)
+				return err;
+		}
+		mem += rec + plen;
+	}
+	err = store_check_record(st, who, tree_owner(p),
+				 tree_record_size(p) + first + 1,
+				 (long)first + 1);
+	if (!err && owner != DOMID_NONE)
+		err = quota_check_memory(st->quota, owner, mem);
+	return err;
+}
+
 /*
  * Create path and its missing ancestors below the deepest existing node,
  * each inheriting its parent's perms, the last one holding `v` (consumed).
@@ -257,7 +338,13 @@ static int create_nodes(struct store *st, const struct caller *who,
 	struct node *head = NULL, **tail = &head, *n;
 	const struct pset *pp = &p->perms;
 	uint64_t gen;
+	int err = create_quota(st, who, p, path, done == 1 ? 1 : done + 1, len,
+			       val_len(v));
 
+	if (err) {
+		val_put(v);
+		return err;
+	}
 	for (pos = done == 1 ? 1 : done + 1; pos < len; pos = end + 1) {
 		const char *slash = memchr(path + pos, '/', len - pos);
 
@@ -309,6 +396,15 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_WRITE, &n);
 	if (err && err != ENOENT)
 		return err;
+	if (!err) {
+		size_t old = tree_record_size(n);
+		int qerr = store_check_record(st, who, tree_owner(n),
+					      old - val_len(n->val) + len,
+					      (long)len - (long)val_len(n->val));
+
+		if (qerr)
+			return qerr;
+	}
 	if (val_new(val, len, &v))
 		return ENOMEM;
 	if (err) {
@@ -469,6 +565,8 @@ int store_set_perms(struct store *st, struct txn *txn,
 	struct pset ps = { 0 }, old;
 	struct perm_list opl;
 	struct node *node;
+	size_t size;
+	long dperm;
 	int err;
 
 	if (n == 0)
@@ -482,12 +580,23 @@ int store_set_perms(struct store *st, struct txn *txn,
 		return err;
 	if (!who->priv && perms[0].domid != pset_list(&node->perms).e[0].domid)
 		return EPERM;
+	/* The owner may change (dom0 only): then the whole record moves. */
+	dperm = ((long)n - (long)node->perms.n) * (long)QUOTA_RECORD_PERM;
+	size = (size_t)((long)tree_record_size(node) + dperm);
+	err = store_check_record(st, who, perms[0].domid, size,
+				 perms[0].domid == tree_owner(node) ? dperm :
+				 (long)(size + node->pathlen));
+	if (err)
+		return err;
 	if (pset_set(&ps, perms, n))
 		return ENOMEM;
-	/* Keep the old list alive for the event's old_perms. */
-	old = node->perms;
-	st->tree.bytes -= pset_heap_bytes(&old);
-	node->perms.n = 0;
+	/* Keep the old list alive for the event's old_perms (a copy: the
+	 * tree's accounting must see the old owner go). */
+	old = (struct pset){ 0 };
+	if (pset_copy(&old, &node->perms)) {
+		pset_clear(&ps);
+		return ENOMEM;
+	}
 	tree_set_perms(&st->tree, node, &ps);
 	node->pgen = store_next_gen(st);
 	opl = pset_list(&old);

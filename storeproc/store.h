@@ -77,6 +77,16 @@ struct store_event_sink {
 struct store *store_new(void);
 void store_free(struct store *st);
 
+struct quota;
+
+/*
+ * Enforce cxenstored 4.17's per-domain quotas (quota.h) and account every
+ * node for its owner in `q` (not owned; must outlive the store or be
+ * detached with NULL first).  Without it (the default) nothing is
+ * limited or counted.  The store's existing nodes are counted at once.
+ */
+void store_set_quota(struct store *st, struct quota *q);
+
 /* READ: *val and *len = the node's value (may be empty; not NUL-terminated). */
 int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	       const char *path, const void **val, size_t *len);
@@ -154,6 +164,8 @@ void store_txn_abort(struct store *st, struct txn *txn);
  * request fails with ENOSPC and so does the commit (ENOMEM, as 4.17).
  */
 void store_txn_set_limit(struct txn *txn, unsigned int max_nodes);
+/* The domain a transaction's refusals are logged for (quota.h). */
+void store_txn_set_domid(struct txn *txn, uint32_t domid);
 
 /*
  * The error cxenstored 4.17 sends for a path path_canonicalize() refused

@@ -6,6 +6,7 @@
 #ifndef LIXS_STORE_INT_H
 #define LIXS_STORE_INT_H
 
+#include "quota.h"
 #include "store.h"
 #include "tree.h"
 
@@ -18,6 +19,7 @@ struct store {
 	struct txn *txns;	/* open transactions (txn.c's list) */
 	size_t ntxns;
 	struct buf path;	/* scratch: paths of removed nodes */
+	struct quota *quota;	/* not owned; NULL: no quotas */
 };
 
 /* A fresh generation for one modification (or one commit). */
@@ -34,6 +36,12 @@ size_t store_parent_len(const char *path, size_t len);
  * a copy, owned by an unprivileged creator.  0 or ENOMEM. */
 int store_inherit_perms(const struct caller *who, const struct pset *parent,
 			struct pset *out);
+
+/* Node size (-S) and memory (-Q memory) checks of a node write that
+ * makes n's record `size` bytes (tree_record_size()), adding `grow`
+ * bytes to its owner `owner`: 0, ENOSPC or EIO (logged). */
+int store_check_record(struct store *st, const struct caller *who,
+		       uint32_t owner, size_t size, long grow);
 
 /* Fire one event (sink may be NULL: nothing to tell). */
 void store_fire(const struct store_event_sink *sink, const char *path,

@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "domain.h"
 #include "ipc.h"
 #include "store.h"
+#include "sandbox.h"
 #include "watch.h"
 
 struct conn;
@@ -41,8 +43,10 @@ struct storeproc {
 	int ipc_fd;			/* the broker, LIXS_IPC_FD */
 	int epfd;
 	struct storeproc_limits lim;
+	struct sandbox_opts sandbox;	/* --store-user, --seccomp-profile */
 
 	struct store *store;		/* owned */
+	struct quota *quota;		/* owned; usage per domid (quota.h) */
 	struct watch_index watches;
 	struct store_event_sink sink;	/* store events -> watches */
 
@@ -61,6 +65,19 @@ struct storeproc {
 	struct buf path;
 	struct buf out;
 
+	/* Guests and dom0's ring (domain.h); -K keeps what a dead domain
+	 * owned, given to dom0, instead of deleting it. */
+	struct domain_table domains;
+	bool keep_orphans;
+	/* Frames for the broker that its socket did not take yet, oldest
+	 * first (ipc_out.h). */
+	struct ipc_outq *ipcq_head, *ipcq_tail;
+	size_t ipcq_bytes;
+
+	/* CONTROL "log on": every request is logged at LOG_INFO. */
+	bool trace;
+	/* -T: the wire trace the broker handed over (wiretrace.h); 0 or -1: none. */
+	int trace_fd;
 	bool quit;
 	int exit_code;
 	unsigned char ipc_buf[IPC_FRAME_MAX];

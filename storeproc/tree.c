@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quota.h"
+
 /*
  * Below KIDX_BUILD children a list scan is as fast as hashing; above it
  * the index keeps a lookup O(1) however large a directory grows.  It is
@@ -137,6 +139,53 @@ static size_t node_bytes(const struct node *n)
 	       pset_heap_bytes(&n->perms);
 }
 
+size_t tree_record_size(const struct node *n)
+{
+	return QUOTA_RECORD_HDR + n->perms.n * QUOTA_RECORD_PERM +
+	       val_len(n->val) + n->childlen;
+}
+
+uint32_t tree_owner(const struct node *n)
+{
+	return n->perms.n ? pset_list(&n->perms).e[0].domid : DOMID_NONE;
+}
+
+/* Report n's record entering (+1) or leaving (-1) its owner's count;
+ * only linked nodes count. */
+static void acct(const struct tree *t, const struct node *n, int sign)
+{
+	uint32_t owner;
+
+	if (!t->acct || (n != t->root && !n->parent))
+		return;
+	owner = tree_owner(n);
+	if (owner != DOMID_NONE)
+		t->acct(t->acct_ctx, owner, sign,
+			tree_record_size(n) + n->pathlen);
+}
+
+void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
+{
+	const struct node *n = t->root;
+
+	t->acct = fn;
+	t->acct_ctx = ctx;
+	if (!fn)
+		return;
+	/* Stackless pre-order walk over everything linked. */
+	while (n) {
+		acct(t, n, 1);
+		if (n->first) {
+			n = n->first;
+			continue;
+		}
+		while (n && !n->next)
+			n = n->parent;
+		if (n)
+			n = n->next;
+	}
+}
+
 struct node *tree_node_new(const struct tree *t, const char *name,
 			   size_t len)
 {
@@ -168,6 +217,7 @@ int tree_init(struct tree *t, uint32_t seed)
 	t->root = tree_node_new(t, "", 0);
 	if (!t->root)
 		return ENOMEM;
+	t->root->pathlen = 1;
 	t->nodes = 1;
 	t->bytes = node_bytes(t->root);
 	return 0;
@@ -314,6 +364,7 @@ static void freeze(struct tree *t, struct node *n)
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
 	freeze(t, parent);
+	acct(t, parent, -1);
 	child->parent = parent;
 	child->next = NULL;
 	child->prev = parent->last;
@@ -323,8 +374,13 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		parent->first = child;
 	parent->last = child;
 	parent->nkids++;
+	parent->childlen += child->namelen + 1;
+	child->pathlen = (parent->parent ? parent->pathlen : 0) + 1 +
+			 child->namelen;
 	t->nodes++;
 	t->bytes += node_bytes(child);
+	acct(t, parent, 1);
+	acct(t, child, 1);
 
 	if (parent->idx) {
 		if ((parent->idx->used + 1) * 2 > parent->idx->mask + 1)
@@ -415,6 +471,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		/* Visited while still linked: its parent is still there. */
 		if (visit)
 			visit(ctx, n, path->data);
+		acct(t, n, -1);
 		t->bytes -= node_bytes(n);
 		t->nodes--;
 		count++;
@@ -437,8 +494,13 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		tree_node_drop(n);
 		n = p;
 	}
-	if (top->parent)
+	if (top->parent) {
+		p = top->parent;
+		acct(t, p, -1);
 		unlink_child(top);
+		p->childlen -= top->namelen + 1;
+		acct(t, p, 1);
+	}
 	if (top == t->root)
 		t->root = NULL;
 	tree_node_drop(top);
@@ -447,15 +509,21 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 
 void tree_set_val(struct tree *t, struct node *n, struct val *v)
 {
+	acct(t, n, -1);
 	t->bytes -= val_len(n->val);
 	val_put(n->val);
 	n->val = v;
 	t->bytes += val_len(v);
+	acct(t, n, 1);
 }
 
+/* An owner change moves the node's count from one domain to the other
+ * (4.17's SET_PERMS domain_entry_dec/inc). */
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
 {
+	acct(t, n, -1);
 	t->bytes -= pset_heap_bytes(&n->perms);
 	pset_move(&n->perms, ps);
 	t->bytes += pset_heap_bytes(&n->perms);
+	acct(t, n, 1);
 }

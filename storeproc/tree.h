@@ -64,6 +64,8 @@ struct node {
 	struct val *val;		/* owned reference, NULL = empty */
 	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
 	uint32_t nkids;
+	uint32_t childlen;		/* child names and their NULs, bytes */
+	uint32_t pathlen;		/* strlen of its path, once linked */
 	uint32_t hash;			/* tree_hash() of name */
 	uint32_t namelen;
 	char name[];			/* NUL-terminated; "" for "/" */
@@ -71,10 +73,22 @@ struct node {
 
 typedef void tree_freeze_fn(void *ctx, struct node *n);
 
+/*
+ * Quota accounting (quota.h's quota_tree_acct): a linked node's record of
+ * `bytes` (tree_record_size() plus its path) enters (+1) or leaves (-1)
+ * the count of `owner`, its first perm entry.  Every change of a linked
+ * node's owner, perms, value or child list goes through this file and
+ * reports the record before (-1) and after (+1), so the counts follow the
+ * tree exactly.  Nodes without perms count for nobody.
+ */
+typedef void tree_acct_fn(void *ctx, uint32_t owner, int sign, size_t bytes);
+
 struct tree {
 	struct node *root;
 	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
 	void *freeze_ctx;
+	tree_acct_fn *acct;	/* may be NULL; set with tree_set_acct */
+	void *acct_ctx;
 	uint32_t seed;		/* keys the child index hash */
 	size_t nodes;		/* linked nodes, root included */
 	size_t bytes;		/* approximate heap held by linked nodes */
@@ -140,6 +154,16 @@ size_t tree_subtree_pathmax(const struct node *top);
 /* Register / unregister a reader of n's live child list. */
 void tree_ref(struct node *n, struct noderef *r);
 void tree_unref(struct noderef *r);	/* no-op if not registered */
+
+/* cxenstored 4.17's record size of n (what -S limits): header, perms,
+ * value, child names. */
+size_t tree_record_size(const struct node *n);
+/* n's owner (first perm entry), DOMID_NONE without perms. */
+uint32_t tree_owner(const struct node *n);
+
+/* Attach (acct non-NULL: every linked node is reported +1 now) or detach
+ * the accounting hook. */
+void tree_set_acct(struct tree *t, tree_acct_fn *acct, void *ctx);
 
 /* Replace the value (reference consumed) or perms (moved), keeping the
  * byte count right. */

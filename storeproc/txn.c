@@ -141,6 +141,7 @@ struct txn {
 	uint32_t mask;
 	uint32_t count;
 	uint32_t limit;		/* most entries allowed, 0: any number */
+	uint32_t domid;		/* whose refusals these are (quota.h) */
 	struct tent *first, **last;
 	bool failed;		/* the view is incomplete: commit fails */
 	struct buf path;	/* scratch */
@@ -262,7 +263,8 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	}
 	if (x->limit && x->count >= x->limit) {
 		x->failed = true;
-		return ENOSPC;
+		return quota_refuse(x->st->quota, x->domid, QUOTA_TXN_NODES,
+				    x->count, ENOSPC);
 	}
 	if ((!x->tab || x->count > x->mask) && t_grow(x))
 		return ENOMEM;
@@ -466,6 +468,58 @@ static int t_make(struct txn *x, const struct caller *who, struct tent *p,
 	return 0;
 }
 
+static size_t t_record(const struct tent *t);
+
+/*
+ * The node size quota (-S) on a record of `size` bytes the view is about
+ * to hold, for an unprivileged writer.  As 4.17's write_node(), a refusal
+ * also fails the transaction: what it wrote before cannot be taken back
+ * (XSA-415).
+ */
+static int t_size_quota(struct txn *x, const struct caller *who, size_t size)
+{
+	int err;
+
+	if (who->priv || !x->st->quota)
+		return 0;
+	err = quota_check_node_size(x->st->quota, who->domid, size);
+	if (err)
+		x->failed = true;
+	return err;
+}
+
+/*
+ * The quotas of t_create(), in 4.17's bottom-up order: the node count
+ * (the committed one: the commit checks the total), then each new
+ * record, the deepest first, then the parent's with its new child name.
+ */
+static int t_create_quota(struct txn *x, const struct caller *who,
+			  const struct tent *p, const char *path, size_t pos,
+			  size_t len, size_t vlen)
+{
+	size_t rec0 = QUOTA_RECORD_HDR + t_pset(p)->n * QUOTA_RECORD_PERM;
+	size_t end = len, start;
+	int err;
+
+	if (who->priv || !x->st->quota || pos >= len)
+		return 0;
+	err = quota_check_create_txn(x->st->quota, who->domid);
+	if (!err)
+		err = t_size_quota(x, who, rec0 + vlen);
+	/* Upwards: the new node above path[start..end) holds its name. */
+	for (;;) {
+		if (err)
+			return err;
+		for (start = end; start > pos && path[start - 1] != '/'; start--)
+			;
+		if (start <= pos)
+			break;
+		err = t_size_quota(x, who, rec0 + (end - start) + 1);
+		end = start - 1;
+	}
+	return t_size_quota(x, who, t_record(p) + (end - start) + 1);
+}
+
 /*
  * 4.17's construct_node(): create path and its missing ancestors (all
  * touched already by t_get_node's walk), top-down, the last one holding
@@ -482,6 +536,10 @@ static int t_create(struct txn *x, const struct caller *who,
 	if (err)
 		goto fail;
 	t_read(p, R_PERMS);
+	err = t_create_quota(x, who, p, path, plen == 1 ? 1 : plen + 1, len,
+			     val_len(v));
+	if (err)
+		goto fail;
 	for (pos = plen == 1 ? 1 : plen + 1; pos < len; pos = end + 1) {
 		const char *slash = memchr(path + pos, '/', len - pos);
 
@@ -514,6 +572,12 @@ int txn_write(struct txn *x, const struct caller *who, const char *path,
 
 	if (err && err != ENOENT)
 		return t_result(x, err);
+	/* (t_record() walks the child list: only when it is needed.) */
+	if (!err && !who->priv && x->st->quota) {
+		err = t_size_quota(x, who, t_record(t) - val_len(t->val) + len);
+		if (err)
+			return err;
+	}
 	if (val_new(val, len, &v))
 		return t_result(x, ENOMEM);
 	if (err) {
@@ -622,6 +686,20 @@ static bool next_child(struct frame *f, const char **name, size_t *len)
 		return true;
 	}
 	return false;
+}
+
+/* 4.17's record size of t's node in the view (tree_record_size()). */
+static size_t t_record(const struct tent *t)
+{
+	size_t size = QUOTA_RECORD_HDR + t_pset(t)->n * QUOTA_RECORD_PERM +
+		      val_len(t->val), len;
+	struct frame f = { 0 };
+	const char *name;
+
+	frame_init(&f, (struct tent *)(uintptr_t)t);
+	while (next_child(&f, &name, &len))
+		size += len + 1;
+	return size;
 }
 
 /*
@@ -785,6 +863,12 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
 	pl = t_perms(t);
 	if (!who->priv && perms[0].domid != pl.e[0].domid)
 		return EPERM;
+	if (!who->priv && x->st->quota) {
+		err = t_size_quota(x, who, t_record(t) +
+				   ((size_t)n - pl.n) * QUOTA_RECORD_PERM);
+		if (err)
+			return err;
+	}
 	if (pset_set(&t->perms, perms, n))
 		return t_result(x, ENOMEM);
 	t->fl |= T_OWNPERMS;
@@ -862,6 +946,11 @@ static void txn_free(struct txn *x)
 void store_txn_set_limit(struct txn *x, unsigned int max_nodes)
 {
 	x->limit = max_nodes;
+}
+
+void store_txn_set_domid(struct txn *x, uint32_t domid)
+{
+	x->domid = domid;
 }
 
 void txn_free_all(struct store *st)
@@ -1078,6 +1167,76 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 	}
 }
 
+/* A domain's node count change by a commit. */
+struct qdelta {
+	uint32_t domid;
+	long delta;
+};
+
+static int qdelta_add(struct qdelta **v, size_t *n, uint32_t domid,
+		      long delta)
+{
+	struct qdelta *nv;
+	size_t i;
+
+	if (domid == DOMID_NONE)
+		return 0;
+	for (i = 0; i < *n; i++) {
+		if ((*v)[i].domid == domid) {
+			(*v)[i].delta += delta;
+			return 0;
+		}
+	}
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return ENOMEM;
+	nv[*n].domid = domid;
+	nv[*n].delta = delta;
+	*v = nv;
+	(*n)++;
+	return 0;
+}
+
+static uint32_t pset_owner(const struct pset *ps)
+{
+	return ps->n ? pset_list(ps).e[0].domid : DOMID_NONE;
+}
+
+/*
+ * 4.17's transaction_fix_domains() before the commit: each domain whose
+ * node count the transaction changes (created, removed, given away; a
+ * net change of 0 included) must stay below -E.  Counted from the view
+ * against the committed counts; the tree's accounting makes the real
+ * change when t_apply() runs.  A count that would go negative because
+ * someone else removed the nodes first is no error: the conflict check
+ * that follows answers EAGAIN (XSA-440).
+ */
+static int t_commit_quota(const struct txn *x)
+{
+	struct qdelta *v = NULL;
+	const struct tent *t;
+	size_t n = 0, i;
+	int err = 0;
+
+	if (!x->st->quota)
+		return 0;
+	for (t = x->first; t && !err; t = t->onext) {
+		uint32_t o1 = pset_owner(&t->operms), o2 = pset_owner(t_pset(t));
+		bool exists = t->fl & T_EXISTS, gone = t->fl & T_DELETED;
+
+		if (!(t->fl & T_CHANGED))
+			continue;
+		if (t->cgen && (gone || (exists && o1 != o2)))
+			err = qdelta_add(&v, &n, o1, -1);
+		if (!err && exists && (!t->cgen || gone || o1 != o2))
+			err = qdelta_add(&v, &n, o2, 1);
+	}
+	for (i = 0; i < n && !err; i++)
+		err = quota_check_commit(x->st->quota, v[i].domid, v[i].delta);
+	free(v);
+	return err;
+}
+
 int store_txn_commit(struct store *st, struct txn *x,
 		     const struct store_event_sink *sink)
 {
@@ -1089,7 +1248,10 @@ int store_txn_commit(struct store *st, struct txn *x,
 	struct tent *t;
 
 	(void)st;
-	err = t_check(x);
+	/* 4.17's order: a failed transaction, the node quota, conflicts. */
+	err = x->failed ? ENOMEM : t_commit_quota(x);
+	if (!err)
+		err = t_check(x);
 	if (!err)
 		err = t_prepare(x, &chg, &nchg, &fresh);
 	if (!err) {

@@ -139,11 +139,14 @@ static int t_table(void)
 		XS_TRANSACTION_START, XS_TRANSACTION_END, XS_GET_DOMAIN_PATH,
 		XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS,
 		XS_IS_DOMAIN_INTRODUCED, XS_RESET_WATCHES,
+		XS_INTRODUCE, XS_RELEASE, XS_RESUME, XS_SET_TARGET,
+		XS_CONTROL, XS_DIRECTORY_PART, XS_GET_FEATURE, XS_SET_FEATURE,
+		XS_GET_QUOTA, XS_SET_QUOTA,
 	};
 	unsigned int nimpl = 0;
 	int ok = 1;
 
-	for (uint32_t t = 0; t < XS_TYPE_COUNT; t++) {
+	for (uint32_t t = 0; t < DISPATCH_NTYPES; t++) {
 		const struct dispatch_row *r = dispatch_row(t);
 		bool want = false;
 
@@ -175,7 +178,7 @@ static int t_table(void)
 	      (dispatch_row(XS_SET_PERMS)->flags & DF_MODIFY) &&
 	      !(dispatch_row(XS_READ)->flags & DF_MODIFY) &&
 	      (dispatch_row(XS_IS_DOMAIN_INTRODUCED)->flags & DF_PRIV);
-	ok &= !dispatch_row(XS_TYPE_COUNT) && !dispatch_row(0xffff) &&
+	ok &= !dispatch_row(DISPATCH_NTYPES) && !dispatch_row(0xffff) &&
 	      !dispatch_row(0xffffffffu);
 	return ok;
 }

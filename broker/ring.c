@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ring.c - ring connections: the table, and the pump that moves bytes
+ * between a ring page and ipc frames under the flow-control rules of
+ * ipc.h ("Ring connections, end to end").  The broker never looks inside
+ * the bytes.
+ *
+ * Requests: never more than the store's credit is read from a ring, so a
+ * guest that floods stalls in its own ring; a byte is consumed (req_cons
+ * moved) only once the frame carrying it was sent.  Replies are queued
+ * and copied into the ring as the guest makes room; CONN_SPACE gives the
+ * written bytes back to the store's window, which policy/ enforces, so
+ * the queue is bounded.
+ *
+ * A restarted store process learns every ring again (CONN_NEW, then
+ * CONN_GONE for a broken one) with a fresh window.  Reply bytes an
+ * earlier store queued still go to the guest but are not reported.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xen/io/xs_wire.h>
+
+#include "log.h"
+#include "ringbuf.h"
+
+#define STORE_STALL_MS 2000
+
+/* The ring with this conn id, or (conn 0) on this local port. */
+static struct ring *find(const struct xen_chan *x, uint32_t conn, uint32_t port)
+{
+	for (uint32_t i = 0; i < x->nrings; i++)
+		if (conn ? x->rings[i]->conn == conn : x->rings[i]->port == port)
+			return x->rings[i];
+	return NULL;
+}
+
+/* policy/'s question: a ring the store process was told about? */
+static int oracle_ring(void *ctx, uint32_t conn, struct policy_ring *out)
+{
+	struct broker *b = ctx;
+	const struct ring *r = find(&b->xen, conn, 0);
+
+	if (!r || !r->told)
+		return ENOENT;
+	*out = (struct policy_ring){ r->domid != 0, r->credit, r->unacked };
+	return 0;
+}
+
+void ring_insert(struct broker *b, struct ring *r)
+{
+	struct xen_chan *x = &b->xen;
+
+	r->conn = broker_new_conn(b);
+	r->credit = IPC_RING_WINDOW;
+	r->index = x->nrings;
+	x->rings[x->nrings++] = r;
+	x->by_domid[r->domid] = r;
+}
+
+static void drop_queue(struct ring *r)
+{
+	free(r->out);
+	r->out = NULL;
+	r->out_len = 0;
+}
+
+static void ring_remove(struct broker *b, struct ring *r)
+{
+	struct xen_chan *x = &b->xen;
+	struct ring *last = x->rings[--x->nrings];
+
+	x->rings[r->index] = last;
+	last->index = r->index;
+	x->by_domid[r->domid] = NULL;
+	drop_queue(r);
+	free(r);
+}
+
+/* As upstream's "ignored" connection: error field set, served no more. */
+static void ring_break(struct ring *r, uint32_t error, const char *why)
+{
+	log_warn("domain %u: %s; ring connection %u cut off", r->domid, why, r->conn);
+	r->intf->error = error;
+	r->broken = true;
+	r->tell_gone = true;
+	drop_queue(r);
+}
+
+bool ring_to_store(struct broker *b, uint32_t type, uint32_t conn, const void *p,
+		   uint32_t len)
+{
+	struct pollfd pfd = { .fd = b->ipc_fd, .events = POLLOUT };
+	int ret = store_ready(b) ? ipc_send(b->ipc_fd, type, conn, p, len, -1) : EPIPE;
+
+	/*
+	 * The store never blocks and keeps reading, so a full socket drains
+	 * soon: waiting paces the rings by the store.  One that stops reading
+	 * is hung, and ended like one that stops answering HELLO.
+	 */
+	while (ret == EAGAIN && poll(&pfd, 1, STORE_STALL_MS) == 1)
+		ret = ipc_send(b->ipc_fd, type, conn, p, len, -1);
+	if (ret == EAGAIN) {
+		log_err("store process %d reads no frames for %d ms; killing it",
+			(int)b->store_pid, STORE_STALL_MS);
+		store_kill(b);
+	}
+	/* EPIPE: the store is dying, store_reap() restarts it; others are bugs. */
+	return !ret;
+}
+
+/* Queued reply bytes into the ring as far as it has room; true when any moved. */
+static bool pump_out(struct broker *b, struct ring *r)
+{
+	uint32_t n, fresh;
+
+	if (!r->out_len || r->broken)
+		return false;
+	if (ringbuf_write(r->intf, r->out, r->out_len, &n)) {
+		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad reply ring index");
+		return false;
+	}
+	fresh = n > r->stale ? n - r->stale : 0;
+	r->stale -= n - fresh;
+	/* The queue is rarely more than a reply or two: moving it is cheap. */
+	r->out_len -= n;
+	memmove(r->out, r->out + n, r->out_len);
+	if (!r->out_len)
+		drop_queue(r);
+	/* Unsent, the store is gone, and its successor starts with a fresh window. */
+	if (fresh && ring_to_store(b, IPC_CONN_SPACE, r->conn, &fresh, sizeof(fresh)))
+		r->unacked -= fresh;
+	return n > 0;
+}
+
+/* Tell the store, in order, what it does not know yet; true when all told. */
+static bool pump_tell(struct broker *b, struct ring *r)
+{
+	struct ipc_conn_new cn = {
+		.kind = IPC_KIND_RING, .domid = r->domid, .pid = -1,
+		.access = r->domid ? 0 : IPC_ACCESS_PRIV,
+	};
+
+	if (!r->told && !ring_to_store(b, IPC_CONN_NEW, r->conn, &cn, sizeof(cn)))
+		return false;
+	r->told = true;
+	if (r->tell_gone && !ring_to_store(b, IPC_CONN_GONE, r->conn, NULL, 0))
+		return false;
+	r->tell_gone = false;
+	return true;
+}
+
+/* Request bytes to the store, within its credit; true when any moved. */
+static bool pump_in(struct broker *b, struct ring *r)
+{
+	uint8_t buf[XENSTORE_RING_SIZE];
+	uint32_t n, cons;
+
+	/* One pass takes the whole ring; what the guest adds later, it notifies. */
+	if (!r->credit || r->broken)
+		return false;
+	if (ringbuf_peek(r->intf, buf, r->credit < sizeof(buf) ? r->credit : sizeof(buf),
+			 &n, &cons)) {
+		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad request ring index");
+		return false;
+	}
+	if (!n || !ring_to_store(b, IPC_CONN_DATA, r->conn, buf, n))
+		return false;
+	ringbuf_consume(r->intf, cons, n);
+	r->credit -= n;
+	return true;
+}
+
+static void pump(struct broker *b, struct ring *r)
+{
+	bool kick = pump_out(b, r);
+
+	if (pump_tell(b, r))
+		kick |= pump_in(b, r);
+	if (r->tell_gone)
+		pump_tell(b, r);
+	/* The guest waits for this after its own writes and our reads, as upstream. */
+	if (kick)
+		xen_notify(b, r);
+}
+
+static void queue_reply(struct ring *r, const uint8_t *p, uint32_t len)
+{
+	uint8_t *out;
+
+	if (r->broken)
+		return;  /* sent before the store read our CONN_GONE */
+	out = realloc(r->out, r->out_len + len);
+	if (!out) {
+		ring_break(r, XENSTORE_ERROR_COMM, "no memory for replies");
+		return;
+	}
+	memcpy(out + r->out_len, p, len);
+	r->out = out;
+	r->out_len += len;
+	r->unacked += len;
+}
+
+static void map_request(struct broker *b, const struct ipc_msg *m)
+{
+	struct ipc_ring_map rm;
+	struct ipc_ring_result res = { 0 };
+	struct policy_domain d;
+	struct ring *r = NULL;
+	int err;
+
+	memcpy(&rm, m->payload, sizeof(rm));
+	res.domid = rm.domid;
+	err = policy_ring_map(&b->pst, &rm, &d);
+	if (!err && !(r = calloc(1, sizeof(*r))))
+		err = ENOMEM;
+	if (!err) {
+		r->domid = rm.domid;
+		memcpy(r->handle, d.handle, sizeof(r->handle));
+		err = xen_map_guest(b, r, rm.gfn, rm.port);
+	}
+	if (err) {
+		free(r);
+		log_warn("domain %u: ring not mapped: %s", rm.domid, strerror(err));
+		res.err = (uint32_t)err;
+		ring_to_store(b, IPC_RING_RESULT, 0, &res, sizeof(res));
+		return;
+	}
+	ring_insert(b, r);
+	log_info("domain %u: ring %s, port %u, connection %u", r->domid,
+		 r->how == RING_GRANT ? "granted" : "foreign-mapped", r->port, r->conn);
+	res.conn = r->conn;
+	/* Unsent, the store is gone: its successor hears of the ring by CONN_NEW. */
+	r->told = ring_to_store(b, IPC_RING_RESULT, 0, &res, sizeof(res));
+	pump(b, r);
+}
+
+void ring_frame(struct broker *b, const struct ipc_msg *m)
+{
+	struct ring *r = find(&b->xen, m->hdr.conn, 0);
+	uint32_t n;
+
+	if (m->hdr.type == IPC_RING_MAP) {
+		map_request(b, m);
+		return;
+	}
+	if (!r)
+		return;  /* policy_check let no such frame through */
+	if (m->hdr.type == IPC_RING_UNMAP) {
+		log_info("domain %u: ring connection %u released", r->domid, r->conn);
+		xen_unmap(b, r);
+		ring_remove(b, r);
+		return;
+	}
+	if (m->hdr.type == IPC_CONN_CREDIT) {
+		memcpy(&n, m->payload, sizeof(n));
+		r->credit += n;
+	} else if (m->hdr.type == IPC_REPLY_DATA) {
+		queue_reply(r, m->payload, m->hdr.len);
+	}
+	pump(b, r);
+}
+
+void ring_event(struct broker *b, uint32_t port)
+{
+	struct ring *r = find(&b->xen, 0, port);
+
+	if (r)  /* else an event that raced RING_UNMAP */
+		pump(b, r);
+}
+
+void ring_store_ready(struct broker *b)
+{
+	struct xen_chan *x = &b->xen;
+
+	x->oracle = (struct policy_oracle){ b, oracle_ring, domains_query };
+	b->pst.oracle = &x->oracle;
+	for (uint32_t i = 0; i < x->nrings; i++) {
+		struct ring *r = x->rings[i];
+
+		r->told = false;
+		r->tell_gone = r->broken;
+		r->credit = IPC_RING_WINDOW;
+		r->unacked = r->dom_flags = 0;
+		r->stale = r->out_len;
+		pump(b, r);
+	}
+	if (x->virq_port >= 0)
+		domains_scan(b);
+}

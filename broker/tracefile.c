@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tracefile.c - -T/--trace-file: the wire trace cxenstored writes.
+ *
+ * The store process writes the trace but has no filesystem, so the
+ * broker opens the file (as root, mode 0600 and appending, as 4.17) and
+ * hands the descriptor over with IPC_TRACE_FD after every HELLO.  SIGHUP
+ * opens the path again, so that a log rotation that moved the file away
+ * gets a fresh one, and hands the new descriptor over.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int tracefile_open(struct broker *b)
+{
+	int fd, err;
+
+	if (!b->o.tracefile)
+		return 0;
+	fd = open(b->o.tracefile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		/* As 4.17: a missing trace is no reason to leave the host without xenstore. */
+		err = errno;
+		log_err("cannot open the trace file %s: %s", b->o.tracefile, strerror(err));
+		return err;
+	}
+	if (b->trace_fd >= 0)
+		close(b->trace_fd);
+	b->trace_fd = fd;
+	return 0;
+}
+
+void tracefile_send(struct broker *b)
+{
+	int ret;
+
+	if (b->trace_fd < 0 || !store_ready(b))
+		return;
+	ret = ipc_send(b->ipc_fd, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd);
+	if (ret)
+		log_warn("cannot hand the trace file to the store process: %s", strerror(ret));
+}
+
+void tracefile_reopen(struct broker *b)
+{
+	if (!b->o.tracefile || tracefile_open(b))
+		return;
+	log_info("trace file %s reopened", b->o.tracefile);
+	tracefile_send(b);
+}

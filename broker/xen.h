@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xen.h - the broker's Xen channels: the handles and dom0's kernel ring
+ * (xen.c), ring connections and their byte pumps (ring.c), and the
+ * VIRQ_DOM_EXC domain scan (domains.c).
+ *
+ * A ring connection lives from its mapping (dom0's at start, a guest's on
+ * IPC_RING_MAP) to its IPC_RING_UNMAP; only the store process ends a
+ * guest's.  A ring found broken is kept mapped but no longer served, as
+ * upstream keeps an "ignored" domain until it dies.
+ */
+#ifndef LIXS_BROKER_XEN_H
+#define LIXS_BROKER_XEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipc.h"
+#include "policy.h"
+
+struct broker;
+struct xenstore_domain_interface;
+
+/* One ring connection; owned by struct xen_chan (freed on RING_UNMAP). */
+struct ring {
+	uint32_t conn, domid, port;      /* port: the local event channel port */
+	struct xenstore_domain_interface *intf;  /* the mapped page */
+	enum { RING_KVA, RING_GRANT, RING_FOREIGN } how;
+	bool told;                       /* the store knows it, else owes a CONN_NEW */
+	/* broken: bad index, error field set, not served; tell_gone: owes a CONN_GONE */
+	bool broken, tell_gone;
+	uint8_t handle[16];              /* the domain's handle at map time */
+	uint32_t dom_flags, scan_flags;  /* IPC_DOM_*: last told; found by this scan */
+	uint32_t credit;                 /* request bytes the store will still take */
+	uint32_t unacked;                /* its reply bytes not yet returned by CONN_SPACE */
+	uint32_t stale;                  /* queued bytes from an earlier store process */
+	uint32_t index;                  /* position in xen_chan.rings */
+	uint8_t *out;                    /* out_len reply bytes waiting for room */
+	uint32_t out_len;
+};
+
+/* Part of struct broker: every Xen resource the broker holds. */
+struct xen_chan {
+	struct xenevtchn_handle *xce;    /* NULL: no Xen channels */
+	struct xengntdev_handle *xgt;
+	struct xenforeignmemory_handle *fmem;  /* NULL: no foreign-map fallback */
+	struct xc_interface_core *xch;
+	void *scan_buf;                  /* domains.c's getinfolist batch */
+	int virq_port;                   /* -1: VIRQ_DOM_EXC not bound */
+	/* rings[0 .. nrings-1] in any order; by_domid has DOMID_FIRST_RESERVED entries. */
+	struct ring **rings, **by_domid;
+	uint32_t nrings;
+	struct policy_oracle oracle;     /* what policy/ asks about rings and domains */
+};
+
+/* xen.c: 0, or 1 when a Xen channel that was asked for cannot be had. */
+int xen_open(struct broker *b);
+int xen_fd(const struct broker *b);     /* the event channel fd, or -1 */
+void xen_events(struct broker *b);
+void xen_notify(struct broker *b, const struct ring *r);
+/* Map domid's page (grant, else foreign map of gfn) and bind; 0 or errno. */
+int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port);
+void xen_unmap(struct broker *b, struct ring *r);
+
+/* ring.c */
+void ring_insert(struct broker *b, struct ring *r);  /* gives it a fresh conn id */
+void ring_frame(struct broker *b, const struct ipc_msg *m);  /* policy_check allowed it */
+void ring_event(struct broker *b, uint32_t port);
+void ring_store_ready(struct broker *b);   /* a store process said HELLO */
+/* One frame to a ready store process, waiting a bounded time for room. */
+bool ring_to_store(struct broker *b, uint32_t type, uint32_t conn, const void *p,
+		   uint32_t len);
+
+/* domains.c */
+int domains_open(struct broker *b);
+void domains_scan(struct broker *b);
+int domains_query(void *ctx, uint32_t domid, struct policy_domain *out);
+
+#endif

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# default.profile - the syscalls lixs-storeproc may make once its sandbox
+# is in force (from just before it greets the broker until it exits).
+# Compiled into the binary; --seccomp-profile FILE replaces it.  Format:
+# lixs-seccomp(5).  Anything not listed kills the store process with
+# SIGSYS after it has logged the syscall's name; the broker restarts it.
+# A line "NAME errno ENAME" refuses NAME with that error instead.
+#
+# Found by running the bats suite under `strace -f` (see SECURITY.md).
+
+# --- the main loop ---------------------------------------------------------
+epoll_wait      # wait for the broker and the clients (glibc's epoll_wait)
+epoll_pwait     # the same where the architecture has no epoll_wait
+epoll_ctl       # add, re-arm and remove client sockets
+recvmsg         # frames and handed-over client fds from the broker (ipc.c)
+sendmsg         # frames to the broker, replies to clients (ipc.c, conn.c)
+read            # requests from client sockets (conn.c)
+fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
+close           # a client connection ends; a stray fd rides with a frame
+
+# --- logging ---------------------------------------------------------------
+write           # log lines on stderr, the report of a refused syscall
+sendto          # log lines to syslog (glibc's syslog() is send())
+getpid          # syslog's LOG_PID; the pid in a debug line
+socket errno EACCES  # glibc's syslog() re-connecting after syslogd went away:
+                     # refused (lines are lost), never a way out of the chroot
+
+# --- memory (glibc malloc) -------------------------------------------------
+brk             # grow and shrink the heap
+mmap            # blocks of 128 KiB and more
+munmap          # free them
+mremap          # realloc of such a block
+
+# --- the process ------------------------------------------------------------
+clock_gettime   # time stamps, when the vDSO cannot answer
+rt_sigreturn    # return from a signal handler
+exit_group      # exit, or die (IPC_SHUTDOWN, the broker gone)

@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# xen_channels.bats - the broker's Xen channels on the simulated host
+# (tests/xensim): guest rings mapped on INTRODUCE, dom0's kernel ring,
+# VIRQ_DOM_EXC, a broken ring cut off alone, rings re-announced to a
+# restarted store process, and how the broker starts without Xen.
+
+load helpers
+load xensim
+
+setup() {
+	require_lixs "tests the lixs broker's Xen channels"
+	make_test_dir
+	[ -x "$XSRAW" ] || {
+		echo "no $XSRAW: build it first (make all)" >&2
+		return 1
+	}
+	BG_PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	common_teardown
+}
+
+start_xen() {
+	xensim_init
+	start_daemon_xensim "$@"
+}
+
+# Watch $1 on the read-write socket in the background; events go to $T/$2.
+watch_bg() {
+	"$XSRAW" -S "$XENSTORED_PATH" -t 20 "WATCH:$1\\0tok\\0" -w 50 >"$T/$2" 2>&1 &
+	BG_PIDS+=($!)
+	wait_until grep -q '^WATCH req' "$T/$2"
+}
+
+# At least $2 events for path $1 in file $T/$3 (the first is WATCH's own).
+events_at_least() {
+	[ "$(grep -c "^WATCH_EVENT .* $1\\\\0tok" "$T/$3")" -ge "$2" ]
+}
+
+# The broker unmapped exactly $1 rings on RING_UNMAP.
+released() {
+	[ "$(grep -c 'ring connection .* released' "$DAEMON_LOG")" -eq "$1" ]
+}
+
+# The store process was killed and a new one said HELLO.
+restarted() {
+	grep -A100 'killed by signal' "$DAEMON_LOG" | grep -q 'store process .* started'
+}
+
+@test "a guest introduced by dom0 reads and writes through its ring" {
+	start_xen
+	xensim_guest 5
+	fg 5 'WRITE:data/x\0hello' 'READ:data/x\0' 'GET_DOMAIN_PATH:5\0'
+	[ "$status" -eq 0 ]
+	expect_output <<-'EOF'
+	WRITE req=1 tx=0 len=3 OK\0
+	READ req=2 tx=0 len=5 hello
+	GET_DOMAIN_PATH req=3 tx=0 len=16 /local/domain/5\0
+	EOF
+	xs 'READ:/local/domain/5/data/x\0'
+	[ "$output" = 'READ req=1 tx=0 len=5 hello' ]
+	grep -q 'domain 5: ring granted' "$DAEMON_LOG"
+}
+
+@test "a guest without a grant is mapped by its gfn" {
+	start_xen
+	xensim_guest 6 --no-grant
+	fg 6 'WRITE:data/y\0via gfn' 'READ:data/y\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = 'READ req=2 tx=0 len=7 via gfn' ]
+	grep -q 'domain 6: ring foreign-mapped' "$DAEMON_LOG"
+}
+
+@test "dom0's kernel ring is served as privileged dom0" {
+	start_xen
+	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'WRITE:/tool/k\0v' \
+		'GET_PERMS:/tool/k\0'
+	[ "$status" -eq 0 ]
+	expect_output <<-'EOF'
+	WRITE req=1 tx=0 len=3 OK\0
+	GET_PERMS req=2 tx=0 len=3 n0\0
+	EOF
+}
+
+@test "--no-domain-init leaves dom0's kernel ring alone" {
+	start_xen --no-domain-init
+	run timeout 3 "$FAKEGUEST" -t 1 --dom0-ring 'READ:/tool\0'
+	[ "$status" -eq 3 ]
+}
+
+@test "INTRODUCE of a domain Xen does not have fails; the store keeps serving" {
+	start_xen
+	xs 'INTRODUCE:40\0123\09\0'
+	[ "$output" = 'ERROR req=1 tx=0 len=7 ENOENT\0' ]
+	xensim_guest 7
+	fg 7 'READ:/local/domain/7\0'
+	[ "$status" -eq 0 ]
+	! grep -q 'killing it' "$DAEMON_LOG"
+}
+
+@test "@introduceDomain, shutdown via VIRQ_DOM_EXC, death: @releaseDomain, ring unmapped" {
+	start_xen
+	watch_bg @introduceDomain intro
+	watch_bg @releaseDomain release
+	xensim_guest 8
+	wait_until events_at_least @introduceDomain 2 intro
+	"$XENSIM_CTL" shutdown 8 poweroff
+	wait_until events_at_least @releaseDomain 2 release
+	[ "$("$XENSIM_CTL" maps 8)" -eq 1 ]
+	"$XENSIM_CTL" destroy 8
+	xensim_gone 8
+	wait_until grep -q 'domain 8: ring connection .* released' "$DAEMON_LOG"
+	xs 'IS_DOMAIN_INTRODUCED:8\0'
+	[ "$output" = 'IS_DOMAIN_INTRODUCED req=1 tx=0 len=2 F\0' ]
+}
+
+@test "a reused domid is a new domain: introduced and served afresh" {
+	start_xen
+	xensim_guest 9
+	fg 9 'WRITE:data/old\0x'
+	[ "$status" -eq 0 ]
+	"$XENSIM_CTL" destroy 9
+	xensim_gone 9
+	xensim_guest 9
+	fg 9 'READ:data/old\0' 'WRITE:data/new\0y'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'ERROR req=1 tx=0 len=7 ENOENT\0' ]
+	[ "${lines[1]}" = 'WRITE req=2 tx=0 len=3 OK\0' ]
+}
+
+@test "a bad ring index cuts off only that guest" {
+	start_xen
+	xensim_guest 10
+	xensim_guest 11
+	fg 10 'WRITE:data/a\0one' --bad-index --sleep 300 --status
+	[ "$status" -eq 6 ]
+	[[ $output == *'RING-ERROR 2'* ]]
+	wait_until grep -q 'domain 10: bad request ring index' "$DAEMON_LOG"
+	fg 11 'WRITE:data/b\0two' 'READ:data/b\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = 'READ req=2 tx=0 len=3 two' ]
+	xs 'READ:/local/domain/10/data/a\0'
+	[ "$output" = 'READ req=1 tx=0 len=3 one' ]
+}
+
+@test "a guest that floods and never reads stalls alone" {
+	start_xen
+	xensim_guest 13
+	xensim_guest 14
+	run timeout 20 "$FAKEGUEST" -d 13 -t 2 --no-read --flood 3000 \
+		'WRITE:data/f\0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+	[ "$status" -eq 0 ]
+	fg 14 'WRITE:data/g\0ok' 'READ:data/g\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = 'READ req=2 tx=0 len=2 ok' ]
+	xs 'READ:/local/domain/13/data/f\0'
+	[[ $output == 'READ req=1 tx=0 len=52 xxxx'* ]]
+	! grep -q 'killing it' "$DAEMON_LOG"
+}
+
+@test "a restarted store process learns the rings again" {
+	start_xen
+	xensim_guest 12
+	local sp
+	sp=$(pgrep -P "$DAEMON_PID")
+	kill -KILL "$sp"
+	wait_until restarted
+	fg 12 'GET_DOMAIN_PATH:12\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'GET_DOMAIN_PATH req=1 tx=0 len=17 /local/domain/12\0' ]
+	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'GET_DOMAIN_PATH:0\0'
+	[ "$status" -eq 0 ]
+}
+
+@test "without Xen: defaulted channels serve the sockets, -x is fatal" {
+	[ ! -e /proc/xen/xsd_port ] || skip_because "this host has Xen"
+	start_daemon
+	grep -q 'no Xen here' "$DAEMON_LOG"
+	stop_daemon
+	run timeout "$LIXS_WAIT" "$LIXS_BUILD/lixs-broker" -N -x --socket-path "$T/s2" \
+		--socket-ro-path "$T/r2"
+	[ "$status" -eq 1 ]
+	[[ $output == *'cannot open the Xen devices'* ]]
+	[ ! -e "$T/s2" ]
+}
+
+@test "-u alone serves no rings: INTRODUCE is answered ENOSYS" {
+	start_xen -u
+	xs 'INTRODUCE:5\0123\09\0'
+	[ "$output" = 'ERROR req=1 tx=0 len=7 ENOSYS\0' ]
+	run timeout 3 "$FAKEGUEST" -t 1 --dom0-ring 'READ:/\0'
+	[ "$status" -eq 3 ]
+}
+
+@test "100 guests at once: each served on its own ring, all released, no mapping left" {
+	start_xen
+	local d steps=() pids=()
+	for ((d = 101; d <= 200; d++)); do
+		xensim_guest "$d"
+	done
+	for ((d = 101; d <= 200; d++)); do
+		timeout "$LIXS_WAIT" "$FAKEGUEST" -d "$d" "WRITE:data/n\\0v$d" >"$T/fg.$d" &
+		pids+=($!)
+		steps+=("READ:/local/domain/$d/data/n\\0")
+	done
+	for d in "${pids[@]}"; do
+		wait "$d"
+	done
+	xs "${steps[@]}"
+	for ((d = 101; d <= 200; d++)); do
+		[ "${lines[d - 101]}" = "READ req=$((d - 100)) tx=0 len=4 v$d" ]
+	done
+	for ((d = 101; d <= 200; d++)); do
+		"$XENSIM_CTL" destroy "$d"
+	done
+	for ((d = 101; d <= 200; d++)); do
+		xensim_gone "$d"
+	done
+	wait_until released 100
+}

@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * test_domain.c - domains and ring connections in the store process,
+ * driven through its own dispatch with a socketpair standing in for the
+ * broker: INTRODUCE and RING_RESULT, RELEASE, RESUME, SET_TARGET,
+ * DOMAIN_STATE (shutdown, death, clean-up without residue), permissions
+ * of unprivileged domains, and the ring's flow control (credit, window,
+ * output bound for a guest that never reads).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "domain.h"
+#include "ipc_out.h"
+#include "path.h"
+#include "storeproc.h"
+#include "unit.h"
+#include "wire_text.h"
+
+/* The context is big (ipc buffer inside): static, set up per test. */
+static struct storeproc sp;
+static int broker_fd;			/* our end of the ipc socketpair */
+static char flog[65536];		/* control frames the store sent */
+static size_t flog_len;
+
+#define S(lit) lit, sizeof(lit) - 1
+
+/* --- a guest on a ring: what the broker would copy in and out ---------- */
+
+struct guest {
+	uint32_t ring;
+	uint32_t req;
+	uint64_t sent;			/* request bytes given to the store */
+	uint64_t credit;		/* CONN_CREDIT received */
+	uint64_t replied;		/* REPLY_DATA bytes received */
+	size_t have;
+	unsigned char in[1u << 21];
+};
+
+#define MAX_GUESTS 4
+static struct guest *guests[MAX_GUESTS];
+
+static struct guest *guest_new(uint32_t ring)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+
+	for (int i = 0; i < MAX_GUESTS; i++)
+		if (!guests[i]) {
+			guests[i] = g;
+			break;
+		}
+	g->ring = ring;
+	return g;
+}
+
+static struct guest *guest_of(uint32_t ring)
+{
+	for (int i = 0; i < MAX_GUESTS; i++)
+		if (guests[i] && guests[i]->ring == ring)
+			return guests[i];
+	return NULL;
+}
+
+#define LOG_FRAME(...) \
+	(flog_len += (size_t)snprintf(flog + flog_len, sizeof(flog) - flog_len, \
+				      __VA_ARGS__))
+
+/* Read every frame the store sent to the "broker". */
+static void collect(void)
+{
+	static unsigned char buf[IPC_FRAME_MAX];
+	struct ipc_msg m;
+
+	ipc_out_flush(&sp);
+	while (ipc_recv(broker_fd, buf, sizeof(buf), IPC_TO_BROKER, &m) == 0) {
+		struct guest *g = guest_of(m.hdr.conn);
+		struct ipc_ring_map map;
+		uint32_t n;
+
+		switch (m.hdr.type) {
+		case IPC_REPLY_DATA:
+			if (!g) {
+				LOG_FRAME("REPLY_DATA for %u\n", m.hdr.conn);
+				break;
+			}
+			if (g->have + m.hdr.len <= sizeof(g->in)) {
+				memcpy(g->in + g->have, m.payload, m.hdr.len);
+				g->have += m.hdr.len;
+			}
+			g->replied += m.hdr.len;
+			break;
+		case IPC_CONN_CREDIT:
+			memcpy(&n, m.payload, sizeof(n));
+			if (g)
+				g->credit += n;
+			break;
+		case IPC_RING_MAP:
+			memcpy(&map, m.payload, sizeof(map));
+			LOG_FRAME("RING_MAP %u %u %u\n", map.domid, map.port,
+				   (unsigned int)map.gfn);
+			break;
+		case IPC_RING_UNMAP:
+			LOG_FRAME("RING_UNMAP %u\n", m.hdr.conn);
+			break;
+		default:
+			LOG_FRAME("type %u\n", m.hdr.type);
+		}
+		ipc_out_flush(&sp);
+	}
+}
+
+static const char *frames(void)
+{
+	static char text[sizeof(flog)];
+
+	collect();
+	memcpy(text, flog, flog_len + 1);
+	flog_len = 0;
+	flog[0] = '\0';
+	return text;
+}
+
+/* Hand the store one frame from the "broker", checked as ipc_recv would. */
+static int inject(uint32_t type, uint32_t conn, const void *p, uint32_t len)
+{
+	static unsigned char buf[IPC_FRAME_MAX];
+	struct ipc_hdr h = { type, conn, 0, len };
+	struct ipc_msg m;
+	int err;
+
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), p, len);
+	err = ipc_frame_check(buf, sizeof(h) + len, IPC_TO_STORE, 0, &m);
+	if (err) {
+		printf("    frame type %u refused: %d\n", type, err);
+		return err;
+	}
+	if (type == IPC_CONN_NEW) {
+		struct ipc_conn_new cn;
+
+		memcpy(&cn, p, sizeof(cn));
+		domain_ring_announced(&sp, conn, &cn);
+		return 0;
+	}
+	return domain_frame(&sp, &m);
+}
+
+static void run_store(void)
+{
+	do
+		collect();
+	while (conn_run_pending(&sp));
+	collect();
+}
+
+static void g_bytes(struct guest *g, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	while (len) {
+		uint32_t n = len > IPC_PAYLOAD_MAX ? IPC_PAYLOAD_MAX : (uint32_t)len;
+
+		inject(IPC_CONN_DATA, g->ring, b, n);
+		g->sent += n;
+		b += n;
+		len -= n;
+	}
+}
+
+static void g_send(struct guest *g, uint32_t type, uint32_t tx,
+		   const void *body, size_t len)
+{
+	unsigned char buf[sizeof(struct xsd_sockmsg) + 8192];
+
+	g_bytes(g, buf, wire_request(buf, type, ++g->req, tx, body, len));
+	run_store();
+}
+
+static const char *g_drain(struct guest *g)
+{
+	collect();
+	return wire_text(g->in, &g->have);
+}
+
+/* --- a local (socket) client, as test_dispatch.c's ------------------------ */
+
+struct client {
+	struct conn *c;
+	int fd;
+	uint32_t req;
+	size_t have;
+	unsigned char in[65536];
+};
+
+static void client_open(struct client *cl, uint32_t domid, bool priv)
+{
+	struct caller who = { domid, DOMID_NONE, priv };
+	int sv[2];
+
+	memset(cl, 0, sizeof(*cl));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		perror("socketpair");
+	cl->fd = sv[1];
+	cl->c = conn_new(&sp, sv[0], 100 + (uint32_t)sp.nconns, &who, false);
+}
+
+static void send_req(struct client *cl, uint32_t type, uint32_t tx,
+		     const void *body, size_t len)
+{
+	unsigned char buf[sizeof(struct xsd_sockmsg) + 8192];
+	size_t n = wire_request(buf, type, ++cl->req, tx, body, len);
+
+	if (write(cl->fd, buf, n) != (ssize_t)n)
+		perror("write");
+	conn_event(&sp, cl->c, EPOLLIN);
+	run_store();
+}
+
+static const char *drain(struct client *cl)
+{
+	ssize_t n;
+
+	run_store();
+	while ((n = recv(cl->fd, cl->in + cl->have, sizeof(cl->in) - cl->have,
+			 MSG_DONTWAIT)) > 0)
+		cl->have += (size_t)n;
+	return wire_text(cl->in, &cl->have);
+}
+
+static int expect(const char *what, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0)
+		return 1;
+	printf("    %s: got:\n%s    want:\n%s", what, got, want);
+	return 0;
+}
+
+/* --- environment ------------------------------------------------------------ */
+
+static struct store_stats base;
+
+static void env_open(void)
+{
+	int sv[2];
+
+	memset(&sp, 0, sizeof(sp));
+	sp.lim.path_max = PATH_REL_MAX;
+	sp.lim.perm_nb = 5;
+	sp.lim.watch_nb = 128;
+	sp.lim.transaction = 10;
+	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
+	sp.store = store_new();
+	watch_index_init(&sp.watches, 1);
+	domain_table_init(&sp.domains);
+	sp.sink.fire = ops_watch_sink;
+	sp.sink.ctx = &sp;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv))
+		perror("socketpair");
+	sp.ipc_fd = sv[0];
+	broker_fd = sv[1];
+	flog_len = 0;
+	flog[0] = '\0';
+	store_get_stats(sp.store, &base);
+}
+
+static void env_close(void)
+{
+	conn_close_all(&sp);
+	ipc_out_free(&sp);
+	domain_table_fini(&sp.domains);
+	watch_index_fini(&sp.watches);
+	store_free(sp.store);
+	buf_free(&sp.path);
+	buf_free(&sp.out);
+	close(sp.epfd);
+	close(sp.ipc_fd);
+	close(broker_fd);
+	for (int i = 0; i < MAX_GUESTS; i++) {
+		free(guests[i]);
+		guests[i] = NULL;
+	}
+}
+
+/* Turn the n bytes "a|b|c|" into request arguments ('|' -> NUL). */
+static size_t nuls(char *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (out[i] == '|')
+			out[i] = '\0';
+	return (size_t)n;
+}
+
+/*
+ * dom0 (client d0) introduces `domid`; the broker maps it as ring conn
+ * `ring`.  Returns the guest, its home made writable for it as libxl
+ * does (owner dom0, domid may read and write).
+ */
+static struct guest *introduce(struct client *d0, uint32_t domid, uint32_t ring)
+{
+	struct ipc_ring_result res = { domid, 0, ring, 0 };
+	char b[64];
+	size_t n;
+
+	n = nuls(b, snprintf(b, sizeof(b), "/local/domain/%u|", domid));
+	send_req(d0, XS_MKDIR, 0, b, n);
+	n = nuls(b, snprintf(b, sizeof(b), "/local/domain/%u|n0|b%u|", domid,
+			     domid));
+	send_req(d0, XS_SET_PERMS, 0, b, n);
+	n = nuls(b, snprintf(b, sizeof(b), "%u|1234|7|", domid));
+	send_req(d0, XS_INTRODUCE, 0, b, n);
+	inject(IPC_RING_RESULT, 0, &res, sizeof(res));
+	run_store();
+	return guest_new(ring);
+}
+
+/* --- cases ------------------------------------------------------------------ */
+
+static int t_introduce(void)
+{
+	struct ipc_ring_result fail = { 6, ENOENT, 0, 0 };
+	struct ipc_ring_result ok5 = { 5, 0, 200, 0 };
+	struct client d0, u;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	client_open(&u, 3, false);
+	send_req(&d0, XS_WATCH, 0, S("@introduceDomain\0i\0"));
+	send_req(&d0, XS_WATCH, 0, S("/\0root\0"));
+	ok &= expect("watch", drain(&d0),
+		     "4 1 0 OK|\n15 0 0 @introduceDomain|i|\n"
+		     "4 2 0 OK|\n15 0 0 /|root|\n");
+	/* The request waits for the broker; the one after it waits too. */
+	send_req(&d0, XS_INTRODUCE, 0, S("5\0" "1234\0" "7\0"));
+	send_req(&d0, XS_IS_DOMAIN_INTRODUCED, 0, S("5\0"));
+	ok &= expect("pending", drain(&d0), "");
+	ok &= expect("map", frames(), "RING_MAP 5 7 1234\n");
+	inject(IPC_RING_RESULT, 0, &ok5, sizeof(ok5));
+	/* Event (exact: not for "/") before the OK, as 4.17. */
+	ok &= expect("introduced", drain(&d0),
+		     "15 0 0 @introduceDomain|i|\n8 3 0 OK|\n17 4 0 T|\n");
+	g = guest_new(200);
+	g_send(g, XS_GET_DOMAIN_PATH, 0, S("5\0"));
+	ok &= expect("guest", g_drain(g), "10 1 0 /local/domain/5|\n");
+	ok &= expect("credit", frames(), "") && g->credit == g->sent;
+
+	/* A mapping failure answers the broker's errno. */
+	send_req(&d0, XS_INTRODUCE, 0, S("6\0" "0\0" "9\0"));
+	inject(IPC_RING_RESULT, 0, &fail, sizeof(fail));
+	send_req(&d0, XS_IS_DOMAIN_INTRODUCED, 0, S("6\0"));
+	ok &= expect("fail", drain(&d0), "16 5 0 ENOENT|\n17 6 0 F|\n");
+	ok &= expect("fail map", frames(), "RING_MAP 6 9 0\n");
+	/* Argument errors, privilege, a second INTRODUCE (reset, no map). */
+	send_req(&d0, XS_INTRODUCE, 0, S("6\0" "0\0" "0\0"));
+	send_req(&d0, XS_INTRODUCE, 0, S("6\0" "0\0"));
+	send_req(&d0, XS_INTRODUCE, 0, S("32752\0" "0\0" "3\0"));
+	send_req(&u, XS_INTRODUCE, 0, S("7\0" "0\0" "3\0"));
+	ok &= expect("errors", drain(&d0),
+		     "16 7 0 EINVAL|\n16 8 0 EINVAL|\n16 9 0 EINVAL|\n");
+	ok &= expect("unpriv", drain(&u), "16 1 0 EACCES|\n");
+	g_send(g, XS_WATCH, 0, S("/x\0t\0"));
+	send_req(&d0, XS_INTRODUCE, 0, S("5\0" "1234\0" "8\0"));
+	ok &= expect("again", drain(&d0), "8 10 0 OK|\n");
+	ok &= expect("again: no map", frames(), "");
+	ok &= expect("watch", g_drain(g), "4 2 0 OK|\n15 0 0 /x|t|\n");
+	ok &= sp.watches.used == 2;	/* the guest's watch went, dom0's stay */
+	close(d0.fd);
+	close(u.fd);
+	env_close();
+	return ok;
+}
+
+/* A domU: its home, ownership, dom0's nodes, perms limits, events. */
+static int t_unprivileged(void)
+{
+	struct client d0;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	drain(&d0);
+	send_req(&d0, XS_WRITE, 0, S("/secret\0s"));
+	g_send(g, XS_WRITE, 0, S("data/x\0v"));
+	g_send(g, XS_GET_PERMS, 0, S("data/x\0"));
+	g_send(g, XS_READ, 0, S("/secret\0"));
+	g_send(g, XS_WRITE, 0, S("/secret\0x"));
+	g_send(g, XS_WRITE, 0, S("/local/domain/6/x\0x"));
+	g_send(g, XS_SET_PERMS, 0, S("data/x\0n7\0"));
+	g_send(g, XS_SET_PERMS, 0, S("data/x\0n5\0r1\0r2\0r3\0r4\0r6\0"));
+	g_send(g, XS_SET_PERMS, 0, S("data/x\0n5\0r0\0"));
+	g_send(g, XS_IS_DOMAIN_INTRODUCED, 0, S("5\0"));
+	g_send(g, XS_INTRODUCE, 0, S("9\0" "0\0" "1\0"));
+	ok &= expect("domU", g_drain(g),
+		     "11 1 0 OK|\n3 2 0 n5|b5|\n16 3 0 EACCES|\n16 4 0 EACCES|\n"
+		     "16 5 0 EACCES|\n16 6 0 EPERM|\n16 7 0 ENOSPC|\n"
+		     "14 8 0 OK|\n16 9 0 EACCES|\n16 10 0 EACCES|\n");
+	/* XSA-115: watch events only where it may read. */
+	g_send(g, XS_WATCH, 0, S("/\0all\0"));
+	g_send(g, XS_WATCH, 0, S("@introduceDomain\0i\0"));
+	drain(&d0);
+	g_drain(g);
+	send_req(&d0, XS_WRITE, 0, S("/secret\0t"));
+	send_req(&d0, XS_WRITE, 0, S("/local/domain/5/data/y\0t"));
+	introduce(&d0, 6, 201);
+	ok &= expect("filtered", g_drain(g),
+		     "15 0 0 /local/domain/5/data/y|all|\n");
+	send_req(&d0, XS_SET_PERMS, 0, S("@introduceDomain\0n0\0r5\0"));
+	introduce(&d0, 7, 202);
+	ok &= expect("special permitted", g_drain(g),
+		     "15 0 0 @introduceDomain|i|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+static int t_set_target(void)
+{
+	struct client d0;
+	struct guest *dm;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	dm = introduce(&d0, 5, 200);
+	introduce(&d0, 6, 201);
+	send_req(&d0, XS_WRITE, 0, S("/local/domain/6/dev\0d"));
+	send_req(&d0, XS_SET_PERMS, 0, S("/local/domain/6/dev\0n6\0"));
+	drain(&d0);
+	g_send(dm, XS_READ, 0, S("/local/domain/6/dev\0"));
+	send_req(&d0, XS_SET_TARGET, 0, S("5\0" "9\0"));
+	send_req(&d0, XS_SET_TARGET, 0, S("5\0"));
+	send_req(&d0, XS_SET_TARGET, 0, S("5\0" "6\0"));
+	ok &= expect("set", drain(&d0),
+		     "16 9 0 ENOENT|\n16 10 0 EINVAL|\n19 11 0 OK|\n");
+	g_send(dm, XS_READ, 0, S("/local/domain/6/dev\0"));
+	g_send(dm, XS_WRITE, 0, S("/local/domain/6/dev/q\0w"));
+	g_send(dm, XS_SET_PERMS, 0, S("/local/domain/6/dev\0n6\0r5\0"));
+	ok &= expect("target's rights", g_drain(dm),
+		     "16 1 0 EACCES|\n2 2 0 d\n11 3 0 OK|\n14 4 0 OK|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* Nothing of a dead domain is left: conns, watches, txns, nodes, table. */
+static int no_residue(size_t conns, size_t watches)
+{
+	struct store_stats now;
+	int ok;
+
+	store_get_stats(sp.store, &now);
+	ok = sp.nconns == conns && now.txns == 0 &&
+	     sp.watches.used == watches && sp.domains.count == 0;
+	if (!ok)
+		printf("    residue: conns %zu txns %zu watches %zu domains %zu\n",
+		       sp.nconns, now.txns, sp.watches.used, sp.domains.count);
+	return ok;
+}
+
+static int t_release(void)
+{
+	struct client d0;
+	struct store_stats st;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	send_req(&d0, XS_WATCH, 0, S("@releaseDomain\0r\0"));
+	g = introduce(&d0, 5, 200);
+	frames();
+	drain(&d0);
+	g_send(g, XS_WRITE, 0, S("data/x\0v"));
+	g_send(g, XS_WRITE, 0, S("data/y/z\0v"));
+	g_send(g, XS_WATCH, 0, S("data\0w\0"));
+	g_send(g, XS_TRANSACTION_START, 0, S("\0"));
+	g_send(g, XS_WRITE, 1, S("data/t\0v"));
+	send_req(&d0, XS_WRITE, 0, S("/local/domain/5/dom0s\0k"));
+	ok &= expect("guest", g_drain(g),
+		     "11 1 0 OK|\n11 2 0 OK|\n4 3 0 OK|\n15 0 0 data|w|\n"
+		     "6 4 0 1|\n11 5 1 OK|\n");
+	drain(&d0);
+	send_req(&d0, XS_RELEASE, 0, S("0\0"));
+	send_req(&d0, XS_RESUME, 0, S("6\0"));
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	send_req(&d0, XS_IS_DOMAIN_INTRODUCED, 0, S("5\0"));
+	send_req(&d0, XS_READ, 0, S("/local/domain/5/data\0"));
+	send_req(&d0, XS_READ, 0, S("/local/domain/5/dom0s\0"));
+	ok &= expect("release", drain(&d0),
+		     "16 6 0 EINVAL|\n16 7 0 ENOENT|\n"
+		     "15 0 0 @releaseDomain|r|\n9 8 0 OK|\n16 9 0 ENOENT|\n"
+		     "17 10 0 F|\n16 11 0 ENOENT|\n2 12 0 k\n");
+	ok &= expect("unmap", frames(), "RING_UNMAP 200\n");
+	store_get_stats(sp.store, &st);
+	/* Left: dom0's /local, /local/domain, /local/domain/5, dom0s. */
+	ok &= st.nodes == base.nodes + 4;
+	ok &= no_residue(1, 1);
+	/* Frames still in flight for the gone ring are dropped. */
+	ok &= inject(IPC_CONN_DATA, 200, "x", 1) == 0;
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* XSA-322: a new domain with a dead one's domid inherits no access. */
+static int t_domid_reuse(void)
+{
+	struct client d0;
+	struct perm_list pl;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	send_req(&d0, XS_WRITE, 0, S("/shared\0s"));
+	send_req(&d0, XS_SET_PERMS, 0, S("/shared\0n0\0r5\0w6\0"));
+	send_req(&d0, XS_SET_PERMS, 0, S("@releaseDomain\0n5\0r5\0"));
+	g = introduce(&d0, 5, 200);
+	g_send(g, XS_READ, 0, S("/shared\0"));
+	ok &= expect("before", g_drain(g), "2 1 0 s\n");
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	drain(&d0);
+	send_req(&d0, XS_GET_PERMS, 0, S("/shared\0"));
+	ok &= expect("stripped", drain(&d0), "3 8 0 n0|w6|\n");
+	ok &= store_special_perms(sp.store, "@releaseDomain", &pl) == 0 &&
+	      pl.n == 1 && pl.e[0].domid == 0;
+	g = introduce(&d0, 5, 201);
+	g_send(g, XS_READ, 0, S("/shared\0"));
+	ok &= expect("after", g_drain(g), "16 1 0 EACCES|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* -K: a dead domain's nodes go to dom0 instead. */
+static int t_keep_orphans(void)
+{
+	struct client d0;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	sp.keep_orphans = true;
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	g_send(g, XS_WRITE, 0, S("data/x\0v"));
+	drain(&d0);
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	send_req(&d0, XS_GET_PERMS, 0, S("/local/domain/5/data/x\0"));
+	/* Given to dom0; the dead domain's own entry goes too. */
+	ok &= expect("kept", drain(&d0), "9 4 0 OK|\n3 5 0 n0|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+static int t_domain_state(void)
+{
+	struct ipc_domain_state shut[2] = { { 5, IPC_DOM_SHUTDOWN }, { 6, IPC_DOM_SHUTDOWN } };
+	struct ipc_domain_state dying = { 5, IPC_DOM_SHUTDOWN | IPC_DOM_DYING };
+	struct ipc_domain_state gone = { 6, IPC_DOM_GONE };
+	struct ipc_domain_state stranger = { 9, IPC_DOM_GONE };
+	struct client d0;
+	struct store_stats st;
+	struct guest *g5, *g6;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	send_req(&d0, XS_WATCH, 0, S("@releaseDomain\0r\0"));
+	g5 = introduce(&d0, 5, 200);
+	g6 = introduce(&d0, 6, 201);
+	g_send(g5, XS_WRITE, 0, S("data/x\0v"));
+	g_send(g5, XS_TRANSACTION_START, 0, S("\0"));
+	g_send(g6, XS_WATCH, 0, S("/\0all\0"));
+	g_send(g6, XS_WRITE, 0, S("data/y\0v"));
+	send_req(&d0, XS_WATCH, 0, S("/local/domain/5/data\0d\0"));
+	frames();
+	drain(&d0);
+	g_drain(g6);
+	/* One event for a scan, however many shut down; once each. */
+	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
+	run_store();
+	ok &= expect("shutdown", drain(&d0), "15 0 0 @releaseDomain|r|\n");
+	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
+	run_store();
+	ok &= expect("shutdown again", drain(&d0), "");
+	send_req(&d0, XS_RESUME, 0, S("5\0"));
+	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
+	run_store();
+	ok &= expect("resumed", drain(&d0), "18 9 0 OK|\n15 0 0 @releaseDomain|r|\n");
+	inject(IPC_DOMAIN_STATE, 0, &stranger, sizeof(stranger));
+	inject(IPC_DOMAIN_STATE, 0, &dying, sizeof(dying));
+	run_store();
+	/* Its nodes go first (one event for the root of each RM), then
+	 * the special event. */
+	ok &= expect("dying", drain(&d0),
+		     "15 0 0 /local/domain/5/data|d|\n15 0 0 @releaseDomain|r|\n");
+	ok &= expect("unmap 5", frames(), "RING_UNMAP 200\n");
+	/* Domain 6 watches "/" but may not read 5's nodes (XSA-115). */
+	ok &= expect("6 saw", g_drain(g6), "");
+	inject(IPC_DOMAIN_STATE, 0, &gone, sizeof(gone));
+	run_store();
+	ok &= expect("gone", drain(&d0), "15 0 0 @releaseDomain|r|\n");
+	ok &= expect("unmap 6", frames(), "RING_UNMAP 201\n");
+	store_get_stats(sp.store, &st);
+	/* /local, /local/domain and the two homes (dom0's) stay. */
+	ok &= st.nodes == base.nodes + 4;
+	ok &= no_residue(1, 2);
+	/* A payload that is not whole entries is the broker's bug. */
+	ok &= inject(IPC_DOMAIN_STATE, 0, "123456789abc", 12) == EPROTO;
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* CONN_GONE: the connection goes, the domain stays until it dies; the
+ * broker keeps the broken ring mapped until RING_UNMAP. */
+static int t_conn_gone(void)
+{
+	struct ipc_domain_state gone = { 5, IPC_DOM_GONE };
+	struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0 };
+	struct client d0;
+	struct guest *g, *k;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	send_req(&d0, XS_WATCH, 0, S("@releaseDomain\0r\0"));
+	g = introduce(&d0, 5, 200);
+	g_send(g, XS_WATCH, 0, S("data\0w\0"));
+	drain(&d0);
+	frames();
+	inject(IPC_CONN_GONE, 200, NULL, 0);
+	run_store();
+	ok &= sp.watches.used == 1 && sp.nconns == 1;
+	send_req(&d0, XS_IS_DOMAIN_INTRODUCED, 0, S("5\0"));
+	ok &= expect("still introduced", drain(&d0), "17 5 0 T|\n");
+	inject(IPC_DOMAIN_STATE, 0, &gone, sizeof(gone));
+	run_store();
+	ok &= expect("death", drain(&d0), "15 0 0 @releaseDomain|r|\n");
+	ok &= expect("unmap", frames(), "RING_UNMAP 200\n");
+	ok &= no_residue(1, 1);
+
+	/* dom0's kernel ring: privileged, relative paths against dom0. */
+	inject(IPC_CONN_NEW, 300, &cn, sizeof(cn));
+	k = guest_new(300);
+	k->req = 0;
+	g_send(k, XS_WRITE, 0, S("kernel\0k"));
+	g_send(k, XS_READ, 0, S("/local/domain/0/kernel\0"));
+	g_send(k, XS_INTRODUCE, 0, S("0\0" "0\0" "1\0"));
+	ok &= expect("dom0 ring", g_drain(k), "11 1 0 OK|\n2 2 0 k\n8 3 0 OK|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* Requests split anywhere across CONN_DATA frames; a bad header ends the
+ * connection (not the domain); the broker overrunning its credit too. */
+static int t_ring_input(void)
+{
+	struct client d0;
+	struct guest *g;
+	struct xsd_sockmsg h = { XS_READ, 1, 0, 6 };
+	unsigned char buf[64];
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), "data\0", 5);
+	h.len = 5;
+	memcpy(buf, &h, sizeof(h));
+	g_send(g, XS_WRITE, 0, S("data\0ok"));
+	g_drain(g);
+	frames();
+	for (size_t i = 0; i < sizeof(h) + 5; i++)
+		g_bytes(g, buf + i, 1);
+	run_store();
+	ok &= expect("split", g_drain(g), "2 1 0 ok\n");
+	h.len = 4097;
+	memcpy(buf, &h, sizeof(h));
+	g_bytes(g, buf, sizeof(h));
+	run_store();
+	ok &= sp.nconns == 1 && domain_find(&sp.domains, 5)->conn == NULL;
+	ok &= expect("no unmap", frames(), "");
+	ok &= inject(IPC_CONN_DATA, 200, "x", 1) == 0;
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	ok &= expect("unmap", frames(), "RING_UNMAP 200\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/*
+ * Flow control: the broker sends only what it has credit for; a guest
+ * that never reads gets IPC_RING_WINDOW reply bytes and no more, its
+ * queue stops at the output bound, credit stops, and once it reads
+ * (CONN_SPACE) things move again.
+ */
+static int t_flow_control(void)
+{
+	static char value[4000];
+	struct client d0;
+	struct guest *g;
+	struct conn *c;
+	uint64_t stalled;
+	int ok = 1, rounds = 0;
+
+	env_open();
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	c = domain_find(&sp.domains, 5)->conn;
+	memset(value, 'v', sizeof(value));
+	memcpy(value, "big\0", 4);
+	g_send(g, XS_WRITE, 0, value, sizeof(value));
+	/* As the broker would: send while there is credit. */
+	for (;;) {
+		uint64_t credit = IPC_RING_WINDOW + g->credit - g->sent;
+		struct xsd_sockmsg h = { XS_READ, 0, 0, 4 };
+		unsigned char buf[IPC_PAYLOAD_MAX];
+		size_t n = 0;
+
+		while (n + sizeof(h) + 4 <= sizeof(buf) &&
+		       n + sizeof(h) + 4 <= credit) {
+			h.req_id = ++g->req;
+			memcpy(buf + n, &h, sizeof(h));
+			memcpy(buf + n + sizeof(h), "big\0", 4);
+			n += sizeof(h) + 4;
+		}
+		if (!n || ++rounds > 10000)
+			break;
+		g_bytes(g, buf, n);
+		run_store();
+	}
+	ok &= rounds < 10000;
+	ok &= g->replied == IPC_RING_WINDOW;
+	ok &= c->out_bytes > CONN_OUT_SOFT &&
+	      c->out_bytes <= CONN_OUT_SOFT + CONN_MSG_MAX;
+	ok &= c->in_len <= IPC_RING_WINDOW;
+	if (!ok)
+		printf("    replied %llu out %zu in %zu rounds %d\n",
+		       (unsigned long long)g->replied, c->out_bytes, c->in_len,
+		       rounds);
+	/* Others are served meanwhile. */
+	drain(&d0);
+	send_req(&d0, XS_READ, 0, S("/tool\0"));
+	ok &= expect("others", drain(&d0), "2 4 0 \n");
+	/* The guest reads everything it has: more flows, credit resumes. */
+	stalled = g->credit;
+	for (int i = 0; i < 5000 && (c->out_bytes || c->unacked); i++) {
+		uint32_t n = c->unacked;
+
+		inject(IPC_CONN_SPACE, 200, &n, sizeof(n));
+		run_store();
+		g->have = 0;
+	}
+	ok &= g->credit > stalled && c->out_bytes == 0;
+	if (!ok)
+		printf("    credit %llu stalled %llu out %zu unacked %u\n",
+		       (unsigned long long)g->credit, (unsigned long long)stalled,
+		       c->out_bytes, c->unacked);
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/* A full ipc socket: frames wait in the queue, none lost, none reordered. */
+static int t_ipc_queue(void)
+{
+	static unsigned char buf[IPC_FRAME_MAX];
+	struct ipc_msg m;
+	uint32_t sent = 0, got = 0;
+	int ok = 1;
+
+	env_open();
+	while (sent < 100000 && !ipc_out_waiting(&sp)) {
+		sent++;
+		ipc_out_send(&sp, IPC_CONN_CREDIT, 7, &sent, sizeof(sent));
+	}
+	/* As many again behind the first that had to wait. */
+	for (uint32_t j = sent; j > 0; j--) {
+		sent++;
+		ipc_out_send(&sp, IPC_CONN_CREDIT, 7, &sent, sizeof(sent));
+	}
+	ok &= ipc_out_waiting(&sp) && sent < 200000;
+	for (int round = 0; round < 1000 && got < sent; round++) {
+		while (ipc_recv(broker_fd, buf, sizeof(buf), IPC_TO_BROKER, &m) == 0) {
+			uint32_t n;
+
+			memcpy(&n, m.payload, sizeof(n));
+			ok &= n == got + 1;
+			got++;
+		}
+		ipc_out_flush(&sp);
+	}
+	ok &= got == sent && !ipc_out_waiting(&sp) && sp.ipcq_bytes == 0;
+	if (!ok)
+		printf("    sent %u got %u\n", sent, got);
+	env_close();
+	return ok;
+}
+
+static const struct unit_case tests[] = {
+	{ "INTRODUCE waits for RING_RESULT, @introduceDomain, errors", t_introduce },
+	{ "unprivileged domain: home, owner, EACCES/EPERM/ENOSPC, events", t_unprivileged },
+	{ "SET_TARGET gives a device model its target's rights", t_set_target },
+	{ "RELEASE: unmap, @releaseDomain, owned nodes deleted, no residue", t_release },
+	{ "RELEASE with -K gives orphans to dom0", t_keep_orphans },
+	{ "domid reuse: a dead domain's ACL entries are removed", t_domid_reuse },
+	{ "DOMAIN_STATE: shutdown once, RESUME, death and clean-up", t_domain_state },
+	{ "CONN_GONE keeps the domain; dom0's kernel ring", t_conn_gone },
+	{ "ring input: split requests, bad header, stale frames", t_ring_input },
+	{ "ring flow control: window, output bound, credit", t_flow_control },
+	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
+};
+
+UNIT_MAIN("domain")

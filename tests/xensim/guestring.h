@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * guestring.h - the guest end of a xenstore ring, as Linux's xenbus
+ * frontend drives it (drivers/xen/xenbus/xenbus_comms.c): attach to a
+ * simulated domain's ring page and event channel, move bytes, wait for
+ * events.  Used by fakeguest.
+ */
+#ifndef XENSIM_GUESTRING_H
+#define XENSIM_GUESTRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xen/io/xs_wire.h>
+
+#include "simhost.h"
+
+struct gring {
+	struct sim sim;
+	struct sim_evtchn ev;
+	struct xenstore_domain_interface *intf; /* the shared page */
+	uint32_t domid;
+	uint32_t port;          /* our end of the store channel */
+	int notify_always;      /* notify after every copy, not as Linux */
+};
+
+/*
+ * Attach to domid's ring (dom0_ring: dom0's kernel ring instead).
+ * ESRCH: no such live domain; ESHUTDOWN: it is shut down (cannot run).
+ */
+int gring_attach(struct gring *g, uint32_t domid, int dom0_ring);
+void gring_detach(struct gring *g);
+
+/*
+ * Copy up to len bytes into req[] / out of rsp[] with Linux's barriers
+ * and notification rule.  Returns the bytes moved (0: ring full / empty),
+ * or -EIO when the indexes are invalid.
+ */
+long gring_write(struct gring *g, const void *buf, size_t len);
+long gring_read(struct gring *g, void *buf, size_t len);
+
+/* Send a notification on the store channel. */
+int gring_notify(struct gring *g);
+
+/*
+ * Wait up to timeout_ms for an event on the store channel (consumed and
+ * unmasked, as the kernel's handler does).  0 on an event, ETIMEDOUT,
+ * or an errno.
+ */
+int gring_wait(struct gring *g, int timeout_ms);
+
+#endif
