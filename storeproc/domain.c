@@ -7,6 +7,7 @@
 #include "domain.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xen/io/xs_wire.h>
@@ -120,6 +121,23 @@ void domain_fire_special(struct storeproc *sp, const char *name)
 	struct store_event ev = { .path = name, .exact = true };
 
 	if (store_special_perms(sp->store, name, &ev.perms))
+		return;
+	sp->sink.fire(sp->sink.ctx, &ev);
+}
+
+/*
+ * Xen 4.22's per-domain special watch: a watch on "@releaseDomain/<domid>"
+ * hears only about that domain, with @releaseDomain's permissions.  The
+ * event is exact, so a 4.17-style watch on "@releaseDomain" still gets
+ * just the one "@releaseDomain" event it always had.
+ */
+static void fire_release_of(struct storeproc *sp, uint32_t domid)
+{
+	char name[sizeof("@releaseDomain/4294967295")];
+	struct store_event ev = { .path = name, .exact = true };
+
+	snprintf(name, sizeof(name), "@releaseDomain/%u", domid);
+	if (store_special_perms(sp->store, "@releaseDomain", &ev.perms))
 		return;
 	sp->sink.fire(sp->sink.ctx, &ev);
 }
@@ -313,6 +331,7 @@ void domain_release(struct storeproc *sp, struct domain *d)
 	quota_domain_reset(sp->quota, domid);
 	log_debug("domain %u released", domid);
 	domain_fire_special(sp, "@releaseDomain");
+	fire_release_of(sp, domid);
 }
 
 void domain_conn_closed(struct storeproc *sp, struct conn *c)
@@ -454,6 +473,7 @@ void domain_state_change(struct storeproc *sp,
 		} else if ((st[i].flags & IPC_DOM_SHUTDOWN) && !d->shutdown_seen) {
 			d->shutdown_seen = true;
 			notify = true;
+			fire_release_of(sp, d->domid);
 		}
 	}
 	/* One event a scan; a release already fired its own. */

@@ -17,13 +17,6 @@ setup() {
 }
 
 # The store process: the broker's one child, printed as a pid.
-store_pid() {
-	local pids
-	pids=$(pgrep -P "$DAEMON_PID" 2>/dev/null) || return 1
-	[ "$(wc -l <<<"$pids")" -eq 1 ] || return 1
-	echo "$pids"
-}
-
 @test "pid file holds the broker's pid" {
 	start_daemon
 	[ -s "$T/pid" ]

@@ -170,12 +170,27 @@ common_teardown() {
 			grep -E -A30 'Sanitizer|runtime error:' "$DAEMON_LOG" | head -n 60
 			rc=1
 		fi
+		# A store process killed by its seccomp filter is a bug unless
+		# the test provoked it (SECCOMP_KILL_EXPECTED=1).
+		if [ -z "${SECCOMP_KILL_EXPECTED:-}" ] && grep -q 'seccomp:' "$DAEMON_LOG"; then
+			echo "seccomp kill in $DAEMON_LOG:"
+			grep 'seccomp:' "$DAEMON_LOG"
+			rc=1
+		fi
 		# Shown by bats only when the test failed.
 		echo "--- daemon log ($DAEMON_LOG):"
 		tail -n 20 "$DAEMON_LOG"
 	fi
 	[ -n "${T_OWNED:-}" ] && rm -rf "$T"
 	return $rc
+}
+
+# The pid of the broker's one store process (fails if there is not exactly one).
+store_pid() {
+	local pids
+	pids=$(pgrep -P "$DAEMON_PID" 2>/dev/null) || return 1
+	[ "$(wc -l <<<"$pids")" -eq 1 ] || return 1
+	echo "$pids"
 }
 
 setup() {

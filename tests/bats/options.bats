@@ -39,10 +39,6 @@ broker_run() {
 		--socket-ro-path "$T/ro" "$@"
 }
 
-store_pid() {
-	pgrep -P "$DAEMON_PID" | head -n 1
-}
-
 # The store process's argv, one word a line.
 store_argv() {
 	tr '\0' '\n' <"/proc/$(store_pid)/cmdline"

@@ -583,6 +583,8 @@ static int t_domain_state(void)
 	send_req(&d0, XS_WATCH, 0, S("@releaseDomain\0r\0"));
 	g5 = introduce(&d0, 5, 200);
 	g6 = introduce(&d0, 6, 201);
+	/* Xen 4.22's per-domain watch: only domain 6's events. */
+	send_req(&d0, XS_WATCH, 0, S("@releaseDomain/6\0r6\0"));
 	g_send(g5, XS_WRITE, 0, S("data/x\0v"));
 	g_send(g5, XS_TRANSACTION_START, 0, S("\0"));
 	g_send(g6, XS_WATCH, 0, S("/\0all\0"));
@@ -594,14 +596,15 @@ static int t_domain_state(void)
 	/* One event for a scan, however many shut down; once each. */
 	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
 	run_store();
-	ok &= expect("shutdown", drain(&d0), "15 0 0 @releaseDomain|r|\n");
+	ok &= expect("shutdown", drain(&d0),
+		     "15 0 0 @releaseDomain/6|r6|\n15 0 0 @releaseDomain|r|\n");
 	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
 	run_store();
 	ok &= expect("shutdown again", drain(&d0), "");
 	send_req(&d0, XS_RESUME, 0, S("5\0"));
 	inject(IPC_DOMAIN_STATE, 0, shut, sizeof(shut));
 	run_store();
-	ok &= expect("resumed", drain(&d0), "18 9 0 OK|\n15 0 0 @releaseDomain|r|\n");
+	ok &= expect("resumed", drain(&d0), "18 10 0 OK|\n15 0 0 @releaseDomain|r|\n");
 	inject(IPC_DOMAIN_STATE, 0, &stranger, sizeof(stranger));
 	inject(IPC_DOMAIN_STATE, 0, &dying, sizeof(dying));
 	run_store();
@@ -614,12 +617,13 @@ static int t_domain_state(void)
 	ok &= expect("6 saw", g_drain(g6), "");
 	inject(IPC_DOMAIN_STATE, 0, &gone, sizeof(gone));
 	run_store();
-	ok &= expect("gone", drain(&d0), "15 0 0 @releaseDomain|r|\n");
+	ok &= expect("gone", drain(&d0),
+		     "15 0 0 @releaseDomain|r|\n15 0 0 @releaseDomain/6|r6|\n");
 	ok &= expect("unmap 6", frames(), "RING_UNMAP 201\n");
 	store_get_stats(sp.store, &st);
 	/* /local, /local/domain and the two homes (dom0's) stay. */
 	ok &= st.nodes == base.nodes + 4;
-	ok &= no_residue(1, 2);
+	ok &= no_residue(1, 3);
 	/* A payload that is not whole entries is the broker's bug. */
 	ok &= inject(IPC_DOMAIN_STATE, 0, "123456789abc", 12) == EPROTO;
 	close(d0.fd);
