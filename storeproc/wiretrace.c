@@ -14,25 +14,16 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "xs_text.h"
 
 /* Room for the prefix, a whole payload and ")\n". */
 #define LINE_MAX_LEN (128 + XENSTORE_PAYLOAD_MAX)
 
-/* Indexed by wire type; NULL: unnamed (20 was RESTRICT). */
-static const char *const type_names[] = {
-	"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH", "UNWATCH",
-	"TRANSACTION_START", "TRANSACTION_END", "INTRODUCE", "RELEASE",
-	"GET_DOMAIN_PATH", "WRITE", "MKDIR", "RM", "SET_PERMS", "WATCH_EVENT",
-	"ERROR", "IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", NULL,
-	"RESET_WATCHES", "DIRECTORY_PART", "GET_FEATURE", "SET_FEATURE",
-	"GET_QUOTA", "SET_QUOTA",
-};
-
 static const char *type_name(uint32_t type)
 {
-	if (type < sizeof(type_names) / sizeof(type_names[0]) && type_names[type])
-		return type_names[type];
-	return "**UNKNOWN**";
+	const char *name = xs_type_name(type);
+
+	return name ? name : "**UNKNOWN**";
 }
 
 static void put(int fd, const char *s, size_t len)

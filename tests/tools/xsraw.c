@@ -70,6 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xs_text.h"
+
 #define HDR_SIZE 16u
 /* Replies are at most 4096 bytes; accept more so that a daemon that
  * oversteps is shown, not cut off. */
@@ -85,16 +87,6 @@ enum {
 	EXIT_TIMEOUT = 3,
 	EXIT_EOF = 4,
 	EXIT_PROTO = 5,
-};
-
-/* Index = wire number; NULL rows print as numbers (20 was RESTRICT). */
-static const char *const type_names[] = {
-	"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH", "UNWATCH",
-	"TRANSACTION_START", "TRANSACTION_END", "INTRODUCE", "RELEASE",
-	"GET_DOMAIN_PATH", "WRITE", "MKDIR", "RM", "SET_PERMS", "WATCH_EVENT",
-	"ERROR", "IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", NULL,
-	"RESET_WATCHES", "DIRECTORY_PART", "GET_FEATURE", "SET_FEATURE",
-	"GET_QUOTA", "SET_QUOTA",
 };
 
 struct conn {
@@ -136,73 +128,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Decode escapes of `in` into `out` (capacity `cap`).  Returns the byte
- * count, or -1 on a bad escape or overflow.
- */
-static long unescape(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*in) {
-		int c = (unsigned char)*in++;
-
-		if (c == '\\') {
-			switch (*in++) {
-			case '0': c = 0; break;
-			case '\\': c = '\\'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'x': {
-				int hi = hexval(in[0]);
-				int lo = hi < 0 ? -1 : hexval(in[1]);
-
-				if (lo < 0)
-					return -1;
-				c = hi * 16 + lo;
-				in += 2;
-				break;
-			}
-			default:
-				return -1;
-			}
-		}
-		if (n == cap)
-			return -1;
-		out[n++] = (uint8_t)c;
-	}
-	return (long)n;
-}
-
-/* Pairs of hex digits, nothing else. */
-static long unhex(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (in[0]) {
-		int hi = hexval(in[0]);
-		int lo = hi < 0 ? -1 : hexval(in[1]);
-
-		if (lo < 0 || n == cap)
-			return -1;
-		out[n++] = (uint8_t)(hi * 16 + lo);
-		in += 2;
-	}
-	return (long)n;
-}
-
 static bool parse_u32(const char *s, uint32_t *out)
 {
 	char *end;
@@ -220,43 +145,12 @@ static bool parse_u32(const char *s, uint32_t *out)
 
 static bool parse_type(const char *s, uint32_t *type)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
-		if (type_names[i] && !strcmp(s, type_names[i])) {
-			*type = (uint32_t)i;
-			return true;
-		}
-	}
-	return parse_u32(s, type);
+	return xs_type_parse(s, strlen(s), type) == 0;
 }
 
 static void print_msg(const struct msg *m)
 {
-	uint32_t i;
-
-	if (m->type < sizeof(type_names) / sizeof(type_names[0]) &&
-	    type_names[m->type])
-		fputs(type_names[m->type], stdout);
-	else
-		printf("%" PRIu32, m->type);
-	printf(" req=%" PRIu32 " tx=%" PRIu32 " len=%" PRIu32,
-	       m->req, m->tx, m->len);
-	if (m->len)
-		putchar(' ');
-	for (i = 0; i < m->len; i++) {
-		uint8_t c = m->body[i];
-
-		if (c == 0)
-			fputs("\\0", stdout);
-		else if (c == '\\')
-			fputs("\\\\", stdout);
-		else if (c >= 0x20 && c <= 0x7e)
-			putchar(c);
-		else
-			printf("\\x%02x", c);
-	}
-	putchar('\n');
+	xs_print_msg(stdout, m->type, m->req, m->tx, m->body, m->len);
 	fflush(stdout);
 }
 
@@ -497,7 +391,7 @@ static int build_request(struct xsraw *x, const char *step, uint8_t *out,
 	} else {
 		h[1] = c->next_req++;
 	}
-	n = unescape(colon + 1, out + HDR_SIZE, cap - HDR_SIZE);
+	n = xs_unescape(colon + 1, out + HDR_SIZE, cap - HDR_SIZE);
 	if (n < 0)
 		return EXIT_USAGE;
 	h[3] = (uint32_t)n;
@@ -584,7 +478,7 @@ static int do_hdr(struct xsraw *x, const char *arg)
 		memcpy(buf, h, sizeof(h));
 		n = (long)sizeof(h);
 	} else {
-		n = unhex(arg, buf, sizeof(buf));
+		n = xs_unhex(arg, buf, sizeof(buf));
 		if (n < 0)
 			return EXIT_USAGE;
 	}
@@ -594,7 +488,7 @@ static int do_hdr(struct xsraw *x, const char *arg)
 static int do_raw(struct xsraw *x, const char *arg)
 {
 	uint8_t buf[BODY_MAX];
-	long n = unescape(arg, buf, sizeof(buf));
+	long n = xs_unescape(arg, buf, sizeof(buf));
 
 	if (n < 0)
 		return EXIT_USAGE;
