@@ -19,9 +19,7 @@
 #include "policy.h"
 #include "xen.h"
 
-#define BROKER_IDENT "lixs-broker"
 #define BROKER_STORE_ARGV_MAX 64
-#define BROKER_IGNORED_MAX 16
 
 /* What an epoll event's data.u32 says the ready fd is. */
 enum broker_tag {
@@ -52,9 +50,6 @@ struct broker_opts {
 	/* argv for the store process; [0] is filled in at spawn time. */
 	const char *store_argv[BROKER_STORE_ARGV_MAX + 2];
 	int store_argc;
-	/* Accepted options that do nothing yet: getopt value, long index or -1. */
-	struct { int val; int longindex; } ignored[BROKER_IGNORED_MAX];
-	int n_ignored;
 };
 
 struct broker {
@@ -62,18 +57,16 @@ struct broker {
 	char sock_path[POLICY_SOCK_COUNT][sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *storeproc;            /* the store process binary */
 	char storeproc_buf[PATH_MAX];
-	const char *pidfile;              /* NULL: none */
-	bool pidfile_written;
+	const char *pidfile;              /* NULL: none written (yet) */
 
 	int epfd, sigfd, store_tfd, accept_tfd;
 	int ready_fd;                     /* daemonize pipe, -1 once told or in -N */
 	int trace_fd;                     /* -T file, handed to each store process; or -1 */
 	int listen_fd[POLICY_SOCK_COUNT]; /* -1 until the first HELLO */
 	bool serving;                     /* sockets exist: the first HELLO came */
-	bool accepting;                   /* listeners are in the epoll set */
 	bool accept_paused;               /* out of fds: wait for accept_tfd */
 	struct timespec warned;           /* last rate-limited warning */
-	uint32_t next_conn;               /* connection ids, never 0 */
+	uint32_t next_conn;               /* socket connection ids, never 0 */
 	unsigned int chan;                /* CHAN_* in use */
 	struct xen_chan xen;
 
@@ -86,9 +79,11 @@ struct broker {
 	uint8_t rxbuf[IPC_FRAME_MAX];
 };
 
-/* options.c: -1 to go on, else the exit status (usage, --help, --version). */
+/*
+ * options.c: -1 to go on, with the log open as -N and -V say; else the
+ * exit status (usage, --help, --version).
+ */
 int options_parse(struct broker_opts *o, int argc, char **argv);
-void options_log_ignored(const struct broker_opts *o);
 
 /* listener.c */
 int listener_paths(struct broker *b);
@@ -116,11 +111,10 @@ void pidfile_remove(const char *path);
 int daemonize(int *ready_fd);
 void daemonize_ready(int *ready_fd);
 
-/* tracefile.c (-T): open it (0, or an errno after logging), hand it to
- * a store process that said HELLO, open it again on SIGHUP. */
-int tracefile_open(struct broker *b);
+/* tracefile.c (-T): open it, at start and again on SIGHUP (logging any
+ * failure), and hand it to a store process that said HELLO. */
+void tracefile_open(struct broker *b);
 void tracefile_send(struct broker *b);
-void tracefile_reopen(struct broker *b);
 
 /* main.c */
 uint32_t broker_new_conn(struct broker *b);

@@ -71,8 +71,9 @@ void domains_scan(struct broker *b)
 	uint32_t first = 0, n = 0;
 	int got;
 
-	for (uint32_t i = 0; i < x->nrings; i++)
-		x->rings[i]->scan_flags = IPC_DOM_GONE;
+	for (uint32_t d = 0; d < RING_DOMIDS; d++)
+		if (x->by_domid[d])
+			x->by_domid[d]->scan_flags = IPC_DOM_GONE;
 	do {
 		got = xc_domain_getinfolist(x->xch, first, SCAN_BATCH, info);
 		if (got < 0) {
@@ -87,10 +88,10 @@ void domains_scan(struct broker *b)
 			first = info[i].domain + 1u;
 		}
 	} while (got == SCAN_BATCH && first < DOMID_FIRST_RESERVED);
-	for (uint32_t i = 0; i < x->nrings && n < STATES_MAX; i++) {
-		struct ring *r = x->rings[i];
+	for (uint32_t d = 1; d < RING_DOMIDS && n < STATES_MAX; d++) {
+		struct ring *r = x->by_domid[d];
 
-		if (r->domid && r->scan_flags != r->dom_flags)
+		if (r && r->scan_flags != r->dom_flags)
 			st[n++] = (struct ipc_domain_state){ r->domid, r->scan_flags };
 	}
 	/* Only what was sent counts as told: the next HELLO or VIRQ tells the rest. */

@@ -31,24 +31,25 @@
 /* Paths as cxenstored 4.17 and libxenstore find them (xs_lib.c). */
 int listener_paths(struct broker *b)
 {
-	const char *rundir = getenv("XENSTORED_RUNDIR");
-	const char *env_path = getenv("XENSTORED_PATH");
-	const char *rw = b->o.sock_path[POLICY_SOCK_RW];
-	const char *ro = b->o.sock_path[POLICY_SOCK_RO];
+	static const char *const leaf[POLICY_SOCK_COUNT] = {
+		[POLICY_SOCK_RW] = "socket", [POLICY_SOCK_RO] = "socket_ro",
+	};
+	const char *rundir = getenv("XENSTORED_RUNDIR"), *env_path = getenv("XENSTORED_PATH");
 	size_t sz = sizeof(b->sock_path[0]);
-	int n1, n2;
 
 	if (!rundir || !*rundir)
 		rundir = DEFAULT_RUNDIR;
-	if (!rw && env_path && *env_path)
-		rw = env_path;
-	n1 = rw ? snprintf(b->sock_path[POLICY_SOCK_RW], sz, "%s", rw) :
-		  snprintf(b->sock_path[POLICY_SOCK_RW], sz, "%s/socket", rundir);
-	n2 = ro ? snprintf(b->sock_path[POLICY_SOCK_RO], sz, "%s", ro) :
-		  snprintf(b->sock_path[POLICY_SOCK_RO], sz, "%s/socket_ro", rundir);
-	if (n1 < 0 || (size_t)n1 >= sz || n2 < 0 || (size_t)n2 >= sz) {
-		log_err("socket path too long (at most %zu bytes)", sz - 1);
-		return ENAMETOOLONG;
+	if (!b->o.sock_path[POLICY_SOCK_RW] && env_path && *env_path)
+		b->o.sock_path[POLICY_SOCK_RW] = env_path;
+	for (int i = 0; i < POLICY_SOCK_COUNT; i++) {
+		const char *p = b->o.sock_path[i];
+		int n = p ? snprintf(b->sock_path[i], sz, "%s", p) :
+			    snprintf(b->sock_path[i], sz, "%s/%s", rundir, leaf[i]);
+
+		if (n < 0 || (size_t)n >= sz) {
+			log_err("socket path too long (at most %zu bytes)", sz - 1);
+			return ENAMETOOLONG;
+		}
 	}
 	if (!strcmp(b->sock_path[POLICY_SOCK_RW], b->sock_path[POLICY_SOCK_RO])) {
 		log_err("the read-write and read-only sockets are both %s",
@@ -82,7 +83,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	return unlink(path) ? errno : 0;
 }
 
-static int open_one(struct broker *b, enum policy_listener which)
+static int open_one(struct broker *b, int which)
 {
 	const char *path = b->sock_path[which];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -93,11 +94,9 @@ static int open_one(struct broker *b, enum policy_listener which)
 	memcpy(dir, path, strlen(path) + 1);
 	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
 		log_warn("cannot create %s: %s", dir, strerror(errno));
-	ret = clear_stale(path, &sa);
-	if (ret)
+	if ((ret = clear_stale(path, &sa)))
 		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return errno;
 	/* 0600 for both: only local root may talk to xenstore at all. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
@@ -114,13 +113,11 @@ static int open_one(struct broker *b, enum policy_listener which)
 
 int listener_open(struct broker *b)
 {
-	for (int i = 0; i < POLICY_SOCK_COUNT; i++) {
-		int ret = open_one(b, (enum policy_listener)i);
+	int ret = 0;
 
-		if (ret)
-			return ret;
-	}
-	return 0;
+	for (int i = 0; i < POLICY_SOCK_COUNT && !ret; i++)
+		ret = open_one(b, i);
+	return ret;
 }
 
 /* Listen while a store process is ready and fds are to be had. */
@@ -128,15 +125,12 @@ void listener_update(struct broker *b)
 {
 	bool on = b->serving && store_ready(b) && !b->accept_paused;
 
-	if (on == b->accepting)
-		return;
 	for (int i = 0; i < POLICY_SOCK_COUNT; i++) {
 		struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u32 = TAG_LISTEN + i };
 
 		if (b->listen_fd[i] >= 0)
 			epoll_ctl(b->epfd, EPOLL_CTL_MOD, b->listen_fd[i], &ev);
 	}
-	b->accepting = on;
 }
 
 static bool ratelimit(struct broker *b)
@@ -159,11 +153,10 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 	struct ipc_conn_new cn = {
 		.kind = IPC_KIND_SOCKET, .domid = id->domid, .access = id->access,
 	};
-	int ret = ENOTCONN;
+	/* listener_accept() runs only while the store process is ready. */
+	int ret = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) ? errno : 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen)) {
-		ret = errno;
-	} else if (store_ready(b)) {
+	if (!ret) {
 		cn.pid = cr.pid;
 		cn.uid = cr.uid;
 		cn.gid = cr.gid;
@@ -175,13 +168,13 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 	else if (ratelimit(b))
 		log_warn("dropped a client of the %s socket: %s", id->name,
 			 ret == EAGAIN ? "store process busy" :
-			 ret == ENOTCONN || ret == EPIPE ? "no store process" : strerror(ret));
+			 ret == EPIPE ? "no store process" : strerror(ret));
 	close(fd);
 }
 
 void listener_accept(struct broker *b, enum policy_listener which)
 {
-	for (int i = 0; i < ACCEPT_BATCH && b->accepting; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && store_ready(b) && !b->accept_paused; i++) {
 		int fd = accept4(b->listen_fd[which], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
@@ -224,5 +217,4 @@ void listener_close(struct broker *b)
 		b->listen_fd[i] = -1;
 		unlink(b->sock_path[i]);
 	}
-	b->accepting = false;
 }

@@ -23,10 +23,10 @@
 
 #define DEFAULT_DAEMON_PIDFILE "/run/xenstored.pid"
 
-/* Sockets and rings share one id space, so no id is ever both. */
+/* Sockets' ids; rings' are above (xen.h), so no id is ever both. */
 uint32_t broker_new_conn(struct broker *b)
 {
-	if (++b->next_conn == 0)
+	if (++b->next_conn >= RING_CONN_BIT)
 		b->next_conn = 1;
 	return b->next_conn;
 }
@@ -52,13 +52,14 @@ void broker_timer(int tfd, unsigned int ms)
 void broker_serving(struct broker *b)
 {
 	if (!b->serving) {
+		const char *pidfile = b->o.pidfile ? b->o.pidfile :
+				      b->o.foreground ? NULL : DEFAULT_DAEMON_PIDFILE;
+
 		if ((b->chan & CHAN_UNIX) && listener_open(b))
 			broker_exit(b, 1);
-		if (b->pidfile) {
-			if (pidfile_write(b->pidfile))
-				broker_exit(b, 1);
-			b->pidfile_written = true;
-		}
+		if (pidfile && pidfile_write(pidfile))
+			broker_exit(b, 1);
+		b->pidfile = pidfile;  /* written: removed on the way out */
 		b->serving = true;
 		if (b->chan & CHAN_UNIX)
 			log_info("serving on %s (%s), %s (%s)", b->sock_path[POLICY_SOCK_RW],
@@ -77,7 +78,7 @@ _Noreturn void broker_exit(struct broker *b, int status)
 	/* Sockets first, so that new clients fail fast instead of queueing. */
 	listener_close(b);
 	store_stop(b);
-	if (b->pidfile_written)
+	if (b->pidfile)
 		pidfile_remove(b->pidfile);
 	log_info("exiting with status %d", status);
 	exit(status);
@@ -95,7 +96,7 @@ static void on_signals(struct broker *b)
 		if (si.ssi_signo == SIGCHLD)
 			store_reap(b);
 		else if (si.ssi_signo == SIGHUP)
-			tracefile_reopen(b);
+			tracefile_open(b);
 		else
 			log_debug("SIG%s ignored", sigabbrev_np((int)si.ssi_signo));
 	}
@@ -104,26 +105,24 @@ static void on_signals(struct broker *b)
 /* Returns -1 when set up, else the exit status. */
 static int broker_init(struct broker *b, int argc, char **argv)
 {
+	static const int sigs[] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP };
 	sigset_t set;
 	int ret, fd;
 
 	memset(b, 0, sizeof(*b));
 	b->epfd = b->sigfd = b->store_tfd = b->accept_tfd = b->ready_fd = b->ipc_fd = -1;
-	b->listen_fd[POLICY_SOCK_RW] = b->listen_fd[POLICY_SOCK_RO] = -1;
+	b->listen_fd[POLICY_SOCK_RW] = b->listen_fd[POLICY_SOCK_RO] = b->trace_fd = -1;
 	b->store_pid = -1;
-	b->trace_fd = -1;
 	ret = options_parse(&b->o, argc, argv);
 	if (ret >= 0)
 		return ret;
-	log_open(BROKER_IDENT, !b->o.foreground, b->o.verbosity);
-	options_log_ignored(&b->o);
 	tracefile_open(b);
-	b->pidfile = b->o.pidfile ? b->o.pidfile :
-		     b->o.foreground ? NULL : DEFAULT_DAEMON_PIDFILE;
 	if (listener_paths(b))
 		return 1;
 	store_find(b);
 	b->chan = b->o.channels ? b->o.channels : CHAN_ALL;
+	/* Before xen_open(), which watches its fd; it survives daemonize(). */
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (xen_open(b))
 		return 1;
 	/* Keep 0-2 taken, so no socket of ours can land there and be dup2'ed over. */
@@ -137,20 +136,16 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->store_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	b->accept_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (b->sigfd < 0 || b->epfd < 0 || b->store_tfd < 0 || b->accept_tfd < 0 ||
 	    broker_watch(b, b->sigfd, TAG_SIGNAL, EPOLLIN) ||
 	    broker_watch(b, b->store_tfd, TAG_STORE_TIMER, EPOLLIN) ||
-	    broker_watch(b, b->accept_tfd, TAG_ACCEPT_TIMER, EPOLLIN) ||
-	    (xen_fd(b) >= 0 && broker_watch(b, xen_fd(b), TAG_EVTCHN, EPOLLIN))) {
+	    broker_watch(b, b->accept_tfd, TAG_ACCEPT_TIMER, EPOLLIN)) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -160,6 +155,10 @@ static int broker_init(struct broker *b, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static void (*const on_tag[TAG_LISTEN])(struct broker *) = {
+		[TAG_SIGNAL] = on_signals, [TAG_IPC] = store_readable, [TAG_EVTCHN] = xen_events,
+		[TAG_STORE_TIMER] = store_timer, [TAG_ACCEPT_TIMER] = listener_resume,
+	};
 	struct broker b;
 	struct epoll_event ev[16];
 	int ret = broker_init(&b, argc, argv);
@@ -176,16 +175,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			uint32_t tag = ev[i].data.u32;
 
-			if (tag == TAG_SIGNAL)
-				on_signals(&b);
-			else if (tag == TAG_IPC)
-				store_readable(&b);
-			else if (tag == TAG_EVTCHN)
-				xen_events(&b);
-			else if (tag == TAG_STORE_TIMER)
-				store_timer(&b);
-			else if (tag == TAG_ACCEPT_TIMER)
-				listener_resume(&b);
+			if (tag && tag < TAG_LISTEN)
+				on_tag[tag](&b);
 			else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + POLICY_SOCK_COUNT)
 				listener_accept(&b, (enum policy_listener)(tag - TAG_LISTEN));
 		}

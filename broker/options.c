@@ -6,7 +6,9 @@
  * an existing XENSTORED_ARGS line keeps working.  Limits and quotas are the
  * store process's business: they are passed through to its argv untouched
  * (it validates them, and a bad value stops the first start).  Options of
- * features that do not exist yet are accepted and logged at debug level.
+ * features that do not exist yet are accepted and logged at debug level,
+ * once options_parse() has opened the log.  One table gives getopt its
+ * long options and --help its text.
  */
 #include "broker.h"
 
@@ -14,108 +16,84 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limit_opts.h"
 #include "log.h"
 
 enum {
-	OPT_SOCKET_PATH = 256,
-	OPT_SOCKET_RO_PATH,
+	OPT_RW_PATH = 256,
+	OPT_RO_PATH,
 	OPT_STOREPROC,
-	OPT_STORE_USER,        /* passed through to the store process */
-	OPT_SECCOMP_PROFILE,
 	OPT_VERSION,
 	OPT_NO_DOMAIN_INIT,
 	OPT_IGNORED,           /* long-only options that do nothing yet */
+	OPT_LONG_ONLY,         /* passed through to the store process */
 };
 
-static const struct option long_opts[] = {
-	{ "no-fork", no_argument, NULL, 'N' },
-	{ "pid-file", required_argument, NULL, 'F' },
-	{ "socket-path", required_argument, NULL, OPT_SOCKET_PATH },
-	{ "socket-ro-path", required_argument, NULL, OPT_SOCKET_RO_PATH },
-	{ "socket_ro-path", required_argument, NULL, OPT_SOCKET_RO_PATH }, /* LiXS */
-	{ "storeproc", required_argument, NULL, OPT_STOREPROC },
-	{ "verbose", no_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	/* passed through to the store process */
-	{ "entry-nb", required_argument, NULL, 'E' },
-	{ "entry-size", required_argument, NULL, 'S' },
-	{ "watch-nb", required_argument, NULL, 'W' },
-	{ "transaction", required_argument, NULL, 't' },
-	{ "perm-nb", required_argument, NULL, 'A' },
-	{ "path-max", required_argument, NULL, 'M' },
-	{ "quota", required_argument, NULL, 'Q' },
-	{ "quota-soft", required_argument, NULL, 'q' },
-	{ "timeout", required_argument, NULL, 'w' },
-	{ "store-user", required_argument, NULL, OPT_STORE_USER },
-	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
-	/* channels */
-	{ "xenbus", no_argument, NULL, 'x' },
-	{ "unix-socket", no_argument, NULL, 'u' },
-	{ "unix-sockets", no_argument, NULL, 'u' },
-	{ "virq-dom-exc", no_argument, NULL, 'i' },
-	{ "no-domain-init", no_argument, NULL, OPT_NO_DOMAIN_INIT },
-	/* accepted, not implemented yet */
-	{ "daemon", no_argument, NULL, 'D' },
-	{ "trace-file", required_argument, NULL, 'T' },
-	{ "keep-orphans", no_argument, NULL, 'K' },
-	{ "internal-db", optional_argument, NULL, 'I' },
-	{ "output-pid", no_argument, NULL, 'P' },
-	{ "no-recovery", no_argument, NULL, 'R' },
-	{ "master-domid", required_argument, NULL, OPT_IGNORED },
-	{ "priv-domid", required_argument, NULL, OPT_IGNORED },
-	{ "event", required_argument, NULL, OPT_IGNORED },
-	{ NULL, 0, NULL, 0 }
+struct opt_def {
+	const char *name;      /* long name; NULL: a heading of the usage text */
+	int val;               /* short option, or OPT_* */
+	const char *store;     /* passed to the store process as this, with any argument */
+	const char *arg;       /* NULL: none; "[...": optional */
+	const char *help;
 };
+
+#define LIMIT_DEF(name, c, arg, help) \
+	{ name, c, (const char[]){ '-', c, 0 }, arg, help },
+
+static const struct opt_def defs[] = {
+	{ "no-fork", 'N', NULL, NULL, "stay in the foreground, log to stderr" },
+	{ "daemon", 'D', NULL, NULL, "fork into the background (the default)" },
+	{ "pid-file", 'F', NULL, "FILE", "pid file (daemonized: /run/xenstored.pid)" },
+	{ "trace-file", 'T', NULL, "FILE", "cxenstored's wire trace; SIGHUP reopens it" },
+	{ "verbose", 'V', "-V", NULL, "debug logging, here and in the store process" },
+	{ "help", 'h', NULL, NULL, "show this help (-H too) and exit" },
+	{ "version", OPT_VERSION, NULL, NULL, "show the version and exit" },
+	{ NULL, 0, NULL, NULL, "Sockets (default in $XENSTORED_RUNDIR, else /run/xenstored):" },
+	{ "socket-path", OPT_RW_PATH, NULL, "PATH", "default: $XENSTORED_PATH or socket" },
+	{ "socket-ro-path", OPT_RO_PATH, NULL, "PATH", "default socket_ro" },
+	{ "socket_ro-path", OPT_RO_PATH, NULL, "PATH", "the same (LiXS)" },
+	{ NULL, 0, NULL, NULL, "Channels; none named: all, the Xen ones only where there is Xen:" },
+	{ "xenbus", 'x', NULL, NULL, "dom0's kernel ring" },
+	{ "virq-dom-exc", 'i', NULL, NULL, "VIRQ_DOM_EXC (domains that die)" },
+	{ "unix-socket", 'u', NULL, NULL, "the unix sockets" },
+	{ "unix-sockets", 'u', NULL, NULL, "the same" },
+	{ "no-domain-init", OPT_NO_DOMAIN_INIT, NULL, NULL, "not dom0's kernel ring" },
+	{ NULL, 0, NULL, NULL, "The store process (lixs-storeproc(8)):" },
+	{ "storeproc", OPT_STOREPROC, NULL, "PATH", "its binary" },
+	{ "store-user", OPT_LONG_ONLY, "--store-user", "NAME", "its user (lixs)" },
+	{ "seccomp-profile", OPT_LONG_ONLY, "--seccomp-profile", "FILE", "see lixs-seccomp(5)" },
+	LIXS_LIMIT_OPTS(LIMIT_DEF)
+	{ "keep-orphans", 'K', "-K", NULL, "a dead domain's nodes go to dom0" },
+	{ NULL, 0, NULL, NULL, "Accepted for compatibility (cxenstored's):" },
+	{ "internal-db", 'I', NULL, "[=on|off]", "no effect" },
+	{ "output-pid", 'P', NULL, NULL, "no effect" },
+	{ "no-recovery", 'R', NULL, NULL, "no effect" },
+	{ "master-domid", OPT_IGNORED, NULL, "N", "no effect" },
+	{ "priv-domid", OPT_IGNORED, NULL, "N", "no effect" },
+	{ "event", OPT_IGNORED, NULL, "PORT", "no effect" },
+};
+
+#define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
 /* -H is cxenstored's help, -h LiXS's. */
-static const char short_opts[] = "hHNF:VE:S:W:t:A:M:Q:q:w:DxuiT:KI::PR";
+static const char short_opts[] = "hHNF:V" LIXS_LIMIT_SHORT_OPTS "DxuiT:KI::PR";
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"Usage: lixs-broker [OPTION]...\n"
-"The privileged half of lixs: owns the xenstore sockets and Xen channels and\n"
-"runs lixs-storeproc, which holds the store.  See lixs-broker(8).\n"
-"\n"
-"  -N, --no-fork              stay in the foreground, log to stderr\n"
-"  -D, --daemon               fork into the background (the default; LiXS's name)\n"
-"  -F, --pid-file FILE        pid file (daemonized default /run/xenstored.pid)\n"
-"  -T, --trace-file FILE      write a wire trace there, as cxenstored; SIGHUP\n"
-"                             reopens it\n"
-"  -V, --verbose              debug logging, here and in the store process\n"
-"  -h, -H, --help             show this help and exit\n"
-"      --version              show the version and exit\n"
-"Sockets:\n"
-"      --socket-path PATH     read-write socket (default $XENSTORED_PATH, else\n"
-"                             $XENSTORED_RUNDIR/socket; rundir /run/xenstored)\n"
-"      --socket-ro-path PATH  read-only socket (default $XENSTORED_RUNDIR/socket_ro)\n"
-"      --socket_ro-path PATH  the same (LiXS's spelling)\n"
-"Channels; none named: all of them, the Xen ones only where there is Xen:\n"
-"  -x, --xenbus               dom0's kernel ring\n"
-"  -i, --virq-dom-exc         VIRQ_DOM_EXC (domains that die)\n"
-"  -u, --unix-socket, --unix-sockets\n"
-"                             the unix sockets\n"
-"      --no-domain-init       not dom0's kernel ring\n"
-"The store process (limits and quotas as cxenstored's; lixs-storeproc(8)):\n"
-"      --storeproc PATH       its binary\n"
-"      --store-user NAME      its user (default lixs)\n"
-"      --seccomp-profile FILE its seccomp profile, read by it at each start\n"
-"                             (default: built in); lixs-seccomp(5)\n"
-"  -E, --entry-nb N           nodes per domain\n"
-"  -S, --entry-size N         bytes per node\n"
-"  -W, --watch-nb N           watches per domain\n"
-"  -t, --transaction N        open transactions per domain\n"
-"  -A, --perm-nb N            permission entries per node\n"
-"  -M, --path-max N           path length below a domain's home\n"
-"  -Q, --quota WHAT=N         outstanding, transaction-nodes or memory\n"
-"  -q, --quota-soft memory=N  memory use that logs a warning\n"
-"  -w, --timeout watch-event=SECONDS\n"
-"                             how long a domain's watch event may wait\n"
-"  -K, --keep-orphans         a dead domain's nodes go to dom0, not away\n"
-"Accepted for compatibility, no effect: -I, --internal-db[=on|off],\n"
-"  -P, --output-pid, -R, --no-recovery, --master-domid N, --priv-domid N,\n"
-"  --event PORT\n");
+	fputs("Usage: lixs-broker [OPTION]...\n"
+	      "The privileged half of lixs: owns the xenstore sockets and Xen channels and\n"
+	      "runs lixs-storeproc, which holds the store.  See lixs-broker(8).\n\n", f);
+	for (const struct opt_def *d = defs; d < defs + N_DEFS; d++) {
+		int n;
+
+		if (!d->name) {
+			fprintf(f, "%s\n", d->help);
+			continue;
+		}
+		n = d->val < 256 ? fprintf(f, "  -%c, ", d->val) : fprintf(f, "      ");
+		n += fprintf(f, "--%s %s", d->name, d->arg ? d->arg : "");
+		fprintf(f, "%*s%s\n", n < 29 ? 29 - n : 1, "", d->help);
+	}
 }
 
 static int add_store_arg(struct broker_opts *o, const char *arg)
@@ -128,18 +106,37 @@ static int add_store_arg(struct broker_opts *o, const char *arg)
 	return 0;
 }
 
+/* The table entry of a short option; NULL for -H. */
+static const struct opt_def *def_of(int opt)
+{
+	for (const struct opt_def *d = defs; d < defs + N_DEFS; d++)
+		if (d->name && d->val == opt)
+			return d;
+	return NULL;
+}
+
 int options_parse(struct broker_opts *o, int argc, char **argv)
 {
-	/* Store argv needs "-E" etc. as strings that outlive the loop. */
-	static const char flag_str[][3] = {
-		['E'] = "-E", ['S'] = "-S", ['W'] = "-W", ['t'] = "-t", ['A'] = "-A",
-		['M'] = "-M", ['Q'] = "-Q", ['q'] = "-q", ['w'] = "-w", ['V'] = "-V",
-		['K'] = "-K",
-	};
-	int opt, li = -1;
+	struct option lo[N_DEFS + 1];
+	const struct opt_def *lo_def[N_DEFS], *d;
+	/* Accepted options that do nothing yet, logged once the log is open. */
+	struct { int val; const char *name; } ignored[N_DEFS];
+	int opt, n = 0, li = -1, n_ignored = 0;
 
-	while ((opt = getopt_long(argc, argv, short_opts, long_opts, &li)) != -1) {
-		switch (opt) {
+	for (const struct opt_def *p = defs; p < defs + N_DEFS; p++) {
+		if (!p->name)
+			continue;
+		lo_def[n] = p;
+		lo[n++] = (struct option){ p->name, !p->arg ? no_argument : *p->arg == '[' ?
+					   optional_argument : required_argument, NULL, p->val };
+	}
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	while ((opt = getopt_long(argc, argv, short_opts, lo, &li)) != -1) {
+		d = li >= 0 ? lo_def[li] : def_of(opt);
+		if (d && d->store && (add_store_arg(o, d->store) ||
+				      (d->arg && add_store_arg(o, optarg))))
+			return 2;
+		switch (d ? d->val : opt) {
 		case 'h': case 'H':
 			usage(stdout);
 			return 0;
@@ -148,42 +145,25 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 			return 0;
 		case 'N': o->foreground = true; break;
 		case 'F': o->pidfile = optarg; break;
-		case OPT_SOCKET_PATH: o->sock_path[POLICY_SOCK_RW] = optarg; break;
-		case OPT_SOCKET_RO_PATH: o->sock_path[POLICY_SOCK_RO] = optarg; break;
+		case 'T': o->tracefile = optarg; break;
+		case 'V': o->verbosity++; break;
+		case OPT_RW_PATH: o->sock_path[POLICY_SOCK_RW] = optarg; break;
+		case OPT_RO_PATH: o->sock_path[POLICY_SOCK_RO] = optarg; break;
 		case OPT_STOREPROC: o->storeproc = optarg; break;
 		case 'x': o->channels |= CHAN_XENBUS; break;
 		case 'i': o->channels |= CHAN_VIRQ; break;
 		case 'u': o->channels |= CHAN_UNIX; break;
 		case OPT_NO_DOMAIN_INIT: o->no_domain_init = true; break;
-		case 'V':
-			o->verbosity++;
-			if (add_store_arg(o, flag_str['V']))
-				return 2;
-			break;
-		case 'E': case 'S': case 'W': case 't': case 'A':
-		case 'M': case 'Q': case 'q': case 'w':
-			if (add_store_arg(o, flag_str[opt]) || add_store_arg(o, optarg))
-				return 2;
-			break;
-		case OPT_STORE_USER: case OPT_SECCOMP_PROFILE:
-			if (add_store_arg(o, opt == OPT_STORE_USER ? "--store-user"
-							  : "--seccomp-profile") ||
-			    add_store_arg(o, optarg))
-				return 2;
-			break;
-		case 'T': o->tracefile = optarg; break;
-		case 'D': break;  /* LiXS's "daemonize": the default already */
-		case 'K':
-			if (add_store_arg(o, flag_str['K']))
-				return 2;
-			break;
 		case 'I': case 'P': case 'R': case OPT_IGNORED:
-			if (o->n_ignored < BROKER_IGNORED_MAX) {
-				o->ignored[o->n_ignored].val = opt;
-				o->ignored[o->n_ignored++].longindex = li;
+			if (n_ignored < (int)N_DEFS) {
+				ignored[n_ignored].val = opt;
+				ignored[n_ignored++].name = li >= 0 ? d->name : NULL;
 			}
 			break;
+		case 'D': break;  /* LiXS's "daemonize": the default already */
 		default:
+			if (d && d->store)
+				break;  /* the store process's alone */
 			usage(stderr);
 			return 2;
 		}
@@ -197,17 +177,12 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 	/* A daemon's store process has no stderr worth writing to. */
 	if (!o->foreground && add_store_arg(o, "--syslog"))
 		return 2;
-	return -1;
-}
-
-void options_log_ignored(const struct broker_opts *o)
-{
-	for (int i = 0; i < o->n_ignored; i++) {
-		int li = o->ignored[i].longindex;
-
-		if (li >= 0)
-			log_debug("option --%s has no effect yet", long_opts[li].name);
+	log_open("lixs-broker", !o->foreground, o->verbosity);
+	for (int i = 0; i < n_ignored; i++) {
+		if (ignored[i].name)
+			log_debug("option --%s has no effect yet", ignored[i].name);
 		else
-			log_debug("option -%c has no effect yet", o->ignored[i].val);
+			log_debug("option -%c has no effect yet", ignored[i].val);
 	}
+	return -1;
 }

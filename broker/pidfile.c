@@ -12,20 +12,14 @@
 
 int pidfile_write(const char *path)
 {
-	char line[32];
-	int fd, len, ret = 0;
-
 	/* O_NOFOLLOW: /run is writable by more than us on some hosts. */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int ret = 0;
+
+	if (fd < 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0)
+		ret = errno ? errno : EIO;
+	if (fd >= 0 && close(fd) && !ret)
 		ret = errno;
-	} else {
-		len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-		if (write(fd, line, (size_t)len) != len)
-			ret = errno ? errno : EIO;
-		if (close(fd) && !ret)
-			ret = errno;
-	}
 	if (ret)
 		log_err("cannot write pid file %s: %s", path, strerror(ret));
 	return ret;

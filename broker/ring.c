@@ -29,20 +29,19 @@
 
 #define STORE_STALL_MS 2000
 
-/* The ring with this conn id, or (conn 0) on this local port. */
-static struct ring *find(const struct xen_chan *x, uint32_t conn, uint32_t port)
+/* The ring of a conn id, found by the domid in its low bits. */
+static struct ring *find(const struct xen_chan *x, uint32_t conn)
 {
-	for (uint32_t i = 0; i < x->nrings; i++)
-		if (conn ? x->rings[i]->conn == conn : x->rings[i]->port == port)
-			return x->rings[i];
-	return NULL;
+	struct ring *r = x->by_domid ? x->by_domid[conn & (RING_DOMIDS - 1)] : NULL;
+
+	return r && r->conn == conn ? r : NULL;
 }
 
 /* policy/'s question: a ring the store process was told about? */
 static int oracle_ring(void *ctx, uint32_t conn, struct policy_ring *out)
 {
 	struct broker *b = ctx;
-	const struct ring *r = find(&b->xen, conn, 0);
+	const struct ring *r = find(&b->xen, conn);
 
 	if (!r || !r->told)
 		return ENOENT;
@@ -54,11 +53,12 @@ void ring_insert(struct broker *b, struct ring *r)
 {
 	struct xen_chan *x = &b->xen;
 
-	r->conn = broker_new_conn(b);
+	/* A fresh id: a generation counter, so a domid mapped again gets a new one. */
+	r->conn = RING_CONN_BIT | (++x->gen % RING_GENS) * RING_DOMIDS | r->domid;
 	r->credit = IPC_RING_WINDOW;
-	r->index = x->nrings;
-	x->rings[x->nrings++] = r;
 	x->by_domid[r->domid] = r;
+	if (r->port < EVTCHN_PORTS)  /* always, unless Xen changes its ABI */
+		x->by_port[r->port] = r;
 }
 
 static void drop_queue(struct ring *r)
@@ -66,18 +66,6 @@ static void drop_queue(struct ring *r)
 	free(r->out);
 	r->out = NULL;
 	r->out_len = 0;
-}
-
-static void ring_remove(struct broker *b, struct ring *r)
-{
-	struct xen_chan *x = &b->xen;
-	struct ring *last = x->rings[--x->nrings];
-
-	x->rings[r->index] = last;
-	last->index = r->index;
-	x->by_domid[r->domid] = NULL;
-	drop_queue(r);
-	free(r);
 }
 
 /* As upstream's "ignored" connection: error field set, served no more. */
@@ -240,7 +228,7 @@ static void map_request(struct broker *b, const struct ipc_msg *m)
 
 void ring_frame(struct broker *b, const struct ipc_msg *m)
 {
-	struct ring *r = find(&b->xen, m->hdr.conn, 0);
+	struct ring *r = find(&b->xen, m->hdr.conn);
 	uint32_t n;
 
 	if (m->hdr.type == IPC_RING_MAP) {
@@ -252,7 +240,11 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 	if (m->hdr.type == IPC_RING_UNMAP) {
 		log_info("domain %u: ring connection %u released", r->domid, r->conn);
 		xen_unmap(b, r);
-		ring_remove(b, r);
+		b->xen.by_domid[r->domid] = NULL;
+		if (r->port < EVTCHN_PORTS)
+			b->xen.by_port[r->port] = NULL;
+		drop_queue(r);
+		free(r);
 		return;
 	}
 	if (m->hdr.type == IPC_CONN_CREDIT) {
@@ -266,7 +258,7 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 
 void ring_event(struct broker *b, uint32_t port)
 {
-	struct ring *r = find(&b->xen, 0, port);
+	struct ring *r = port < EVTCHN_PORTS ? b->xen.by_port[port] : NULL;
 
 	if (r)  /* else an event that raced RING_UNMAP */
 		pump(b, r);
@@ -278,9 +270,11 @@ void ring_store_ready(struct broker *b)
 
 	x->oracle = (struct policy_oracle){ b, oracle_ring, domains_query };
 	b->pst.oracle = &x->oracle;
-	for (uint32_t i = 0; i < x->nrings; i++) {
-		struct ring *r = x->rings[i];
+	for (uint32_t d = 0; x->by_domid && d < RING_DOMIDS; d++) {
+		struct ring *r = x->by_domid[d];
 
+		if (!r)
+			continue;
 		r->told = false;
 		r->tell_gone = r->broken;
 		r->credit = IPC_RING_WINDOW;

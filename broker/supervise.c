@@ -38,21 +38,17 @@
 /* --storeproc, else next to our own binary (a build tree), else installed. */
 void store_find(struct broker *b)
 {
-	static const char name[] = "lixs-storeproc";
-	char *self = b->storeproc_buf, *slash;
-	ssize_t n;
+	char *self = b->storeproc_buf;
+	/* Leave room to put the name after the last slash. */
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(b->storeproc_buf) - sizeof("lixs-storeproc"));
 
 	b->storeproc = b->o.storeproc ? b->o.storeproc : LIXS_LIBEXECDIR "/lixs-storeproc";
-	/* Leave room to put the name after the last slash. */
-	n = readlink("/proc/self/exe", self, sizeof(b->storeproc_buf) - sizeof(name));
 	if (!b->o.storeproc && n > 0) {
 		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			memcpy(slash + 1, name, sizeof(name));
-			if (!access(self, X_OK))
-				b->storeproc = self;
-		}
+		/* The kernel's link is an absolute path: it has a slash. */
+		strcpy(strrchr(self, '/') + 1, "lixs-storeproc");
+		if (!access(self, X_OK))
+			b->storeproc = self;
 	}
 	log_debug("store process binary: %s", b->storeproc);
 }
@@ -186,19 +182,16 @@ void store_readable(struct broker *b)
 
 		if (ret == EAGAIN)
 			return;
-		if (!ret) {
-			if (m.fd >= 0)
-				close(m.fd);  /* no store -> broker type carries one */
+		if (!ret && m.fd >= 0)
+			close(m.fd);  /* no store -> broker type carries one */
+		if (!ret)
 			ret = policy_check(&b->pst, &m);
-			if (!ret && m.hdr.type == IPC_HELLO) {
-				store_hello(b, &m);
-				continue;
-			}
-			if (!ret) {
-				ring_frame(b, &m);
-				continue;
-			}
-		}
+		if (!ret && m.hdr.type == IPC_HELLO)
+			store_hello(b, &m);
+		else if (!ret)
+			ring_frame(b, &m);
+		if (!ret)
+			continue;
 		if (ret == EPIPE)  /* usually dying: store_reap says why */
 			log_debug("store process %d closed its ipc channel", (int)b->store_pid);
 		else if (ret == EPERM)
@@ -230,13 +223,10 @@ static void log_death(pid_t pid, int status, int prio)
 static void store_gone(struct broker *b, int status, int prio)
 {
 	log_death(b->store_pid, status, prio);
-	if (b->ipc_fd >= 0)
-		close(b->ipc_fd);
-	b->ipc_fd = -1;
 	b->store_pid = -1;
 	b->pst.awaiting_hello = false;
 	broker_timer(b->store_tfd, 0);
-	listener_update(b);
+	store_kill(b);  /* with no pid: closes the channel, stops listening */
 }
 
 void store_reap(struct broker *b)

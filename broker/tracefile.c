@@ -17,23 +17,24 @@
 
 #include "log.h"
 
-int tracefile_open(struct broker *b)
+void tracefile_open(struct broker *b)
 {
-	int fd, err;
+	int fd;
 
 	if (!b->o.tracefile)
-		return 0;
+		return;
 	fd = open(b->o.tracefile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
 		/* As 4.17: a missing trace is no reason to leave the host without xenstore. */
-		err = errno;
-		log_err("cannot open the trace file %s: %s", b->o.tracefile, strerror(err));
-		return err;
+		log_err("cannot open the trace file %s: %s", b->o.tracefile, strerror(errno));
+		return;
 	}
-	if (b->trace_fd >= 0)
+	if (b->trace_fd >= 0) {
 		close(b->trace_fd);
+		log_info("trace file %s reopened", b->o.tracefile);
+	}
 	b->trace_fd = fd;
-	return 0;
+	tracefile_send(b);  /* a store process that is up gets the new one */
 }
 
 void tracefile_send(struct broker *b)
@@ -45,12 +46,4 @@ void tracefile_send(struct broker *b)
 	ret = ipc_send(b->ipc_fd, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd);
 	if (ret)
 		log_warn("cannot hand the trace file to the store process: %s", strerror(ret));
-}
-
-void tracefile_reopen(struct broker *b)
-{
-	if (!b->o.tracefile || tracefile_open(b))
-		return;
-	log_info("trace file %s reopened", b->o.tracefile);
-	tracefile_send(b);
 }

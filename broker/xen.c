@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <xenevtchn.h>
@@ -31,11 +32,6 @@
 #define XSD_KVA "/proc/xen/xsd_kva"
 #define PAGE 4096u
 #define EVENTS_PER_WAKEUP 64
-
-int xen_fd(const struct broker *b)
-{
-	return b->xen.xce ? xenevtchn_fd(b->xen.xce) : -1;
-}
 
 void xen_notify(struct broker *b, const struct ring *r)
 {
@@ -66,10 +62,10 @@ static int dom0_ring(struct broker *b)
 	if (rc < 0 || !(r = calloc(1, sizeof(*r))))
 		return log_err("cannot serve dom0's ring (%s, port '%.8s'): %s", XSD_KVA,
 			       txt, strerror(errno)), 1;
-	ring_insert(b, r);
 	r->intf = page;
 	r->how = RING_KVA;
 	r->port = (uint32_t)rc;
+	ring_insert(b, r);
 	r->intf->connection = XENSTORE_CONNECTED;
 	xen_notify(b, r);
 	log_info("dom0's xenbus ring on port %lu (local %d)", port, rc);
@@ -93,12 +89,12 @@ static int open_handles(struct broker *b)
 	/* Only the fallback for a guest without a grant needs it. */
 	if (!(x->fmem = xenforeignmemory_open(NULL, 0)))
 		log_debug("no foreign memory mapping (%s): grant maps only", strerror(errno));
-	if ((rc = domains_open(b)))
+	if ((rc = domains_open(b)) || (rc = broker_watch(b, fd, TAG_EVTCHN, EPOLLIN)))
 		return rc;
 	/* One ring a domid at most; untouched entries cost no memory. */
-	x->rings = calloc(DOMID_FIRST_RESERVED, sizeof(*x->rings));
-	x->by_domid = calloc(DOMID_FIRST_RESERVED, sizeof(*x->by_domid));
-	if (!x->rings || !x->by_domid)
+	x->by_domid = calloc(RING_DOMIDS, sizeof(*x->by_domid));
+	x->by_port = calloc(EVTCHN_PORTS, sizeof(*x->by_port));
+	if (!x->by_domid || !x->by_port)
 		return ENOMEM;
 	if ((b->chan & CHAN_VIRQ) && (x->virq_port = xenevtchn_bind_virq(x->xce, VIRQ_DOM_EXC)) < 0)
 		return errno;
@@ -115,14 +111,13 @@ int xen_open(struct broker *b)
 	if (!b->o.channels) {
 		/* No channel named: a host without Xen still serves its sockets. */
 		fd = open(XSD_PORT, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
 		if (fd < 0 || !(b->xen.xce = xenevtchn_open(NULL, 0))) {
 			log_warn("no Xen here (%s): serving the unix sockets only", strerror(errno));
 			b->chan = CHAN_UNIX;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (!b->xen.xce)
 			return 0;
+		}
 	}
 	if ((ret = open_handles(b)))
 		return log_err("cannot open the Xen devices: %s", strerror(ret)), 1;
@@ -151,8 +146,7 @@ int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remot
 	rc = xenevtchn_bind_interdomain(x->xce, r->domid, remote_port);
 	if (rc < 0) {
 		err = errno;
-		r->port = 0;
-		xen_unmap(b, r);
+		xen_unmap(b, r);  /* r->port is still 0: nothing to unbind */
 		return err;
 	}
 	r->port = (uint32_t)rc;

@@ -21,6 +21,15 @@
 struct broker;
 struct xenstore_domain_interface;
 
+/*
+ * A ring's conn id is RING_CONN_BIT | generation * RING_DOMIDS | domid, so
+ * the domid finds the ring in O(1); socket ids stay below RING_CONN_BIT.
+ */
+#define RING_CONN_BIT 0x80000000u
+#define RING_DOMIDS 0x8000u             /* above every domid (DOMID_FIRST_RESERVED) */
+#define RING_GENS (RING_CONN_BIT / RING_DOMIDS)
+#define EVTCHN_PORTS (1u << 17)         /* Xen's most (the FIFO ABI's) */
+
 /* One ring connection; owned by struct xen_chan (freed on RING_UNMAP). */
 struct ring {
 	uint32_t conn, domid, port;      /* port: the local event channel port */
@@ -34,7 +43,6 @@ struct ring {
 	uint32_t credit;                 /* request bytes the store will still take */
 	uint32_t unacked;                /* its reply bytes not yet returned by CONN_SPACE */
 	uint32_t stale;                  /* queued bytes from an earlier store process */
-	uint32_t index;                  /* position in xen_chan.rings */
 	uint8_t *out;                    /* out_len reply bytes waiting for room */
 	uint32_t out_len;
 };
@@ -47,15 +55,14 @@ struct xen_chan {
 	struct xc_interface_core *xch;
 	void *scan_buf;                  /* domains.c's getinfolist batch */
 	int virq_port;                   /* -1: VIRQ_DOM_EXC not bound */
-	/* rings[0 .. nrings-1] in any order; by_domid has DOMID_FIRST_RESERVED entries. */
-	struct ring **rings, **by_domid;
-	uint32_t nrings;
+	struct ring **by_domid;          /* RING_DOMIDS entries */
+	struct ring **by_port;           /* EVTCHN_PORTS entries, by local port */
+	uint32_t gen;                    /* of the last ring conn id */
 	struct policy_oracle oracle;     /* what policy/ asks about rings and domains */
 };
 
 /* xen.c: 0, or 1 when a Xen channel that was asked for cannot be had. */
 int xen_open(struct broker *b);
-int xen_fd(const struct broker *b);     /* the event channel fd, or -1 */
 void xen_events(struct broker *b);
 void xen_notify(struct broker *b, const struct ring *r);
 /* Map domid's page (grant, else foreign map of gfn) and bind; 0 or errno. */

@@ -30,6 +30,8 @@
 #include "domain.h"
 #include "ipc.h"
 #include "ipc_out.h"
+#include "journal_io.h"
+#include "limit_opts.h"
 #include "log.h"
 #include "path.h"
 #include "quota.h"
@@ -42,6 +44,9 @@
 
 enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE };
 
+/* The limits as lixs-broker passes them on (lib/limit_opts.h). */
+#define LIMIT_OPT(name, c, arg, help) { name, required_argument, NULL, c },
+
 static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -49,15 +54,7 @@ static const struct option long_opts[] = {
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "store-user", required_argument, NULL, OPT_STORE_USER },
 	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
-	{ "entry-nb", required_argument, NULL, 'E' },
-	{ "entry-size", required_argument, NULL, 'S' },
-	{ "watch-nb", required_argument, NULL, 'W' },
-	{ "transaction", required_argument, NULL, 't' },
-	{ "perm-nb", required_argument, NULL, 'A' },
-	{ "path-max", required_argument, NULL, 'M' },
-	{ "quota", required_argument, NULL, 'Q' },
-	{ "quota-soft", required_argument, NULL, 'q' },
-	{ "timeout", required_argument, NULL, 'w' },
+	LIXS_LIMIT_OPTS(LIMIT_OPT)
 	{ "keep-orphans", no_argument, NULL, 'K' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -147,7 +144,7 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 		.memory = 2 * 1024 * 1024 + 512 * 1024,
 		.memory_soft = 2 * 1024 * 1024, .watch_event_s = 20,
 	};
-	while ((opt = getopt_long(argc, argv, "VhKE:S:W:t:A:M:Q:q:w:",
+	while ((opt = getopt_long(argc, argv, "VhK" LIXS_LIMIT_SHORT_OPTS,
 				  long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'V': (*verbose)++; continue;
@@ -282,6 +279,9 @@ static void ipc_input(struct storeproc *sp)
 		case IPC_TRACE_FD:
 			wiretrace_set_fd(sp, msg.fd);
 			break;
+		case IPC_JOURNAL_RESTORE:
+			journal_restore_frame(sp, &msg);
+			break;
 		case IPC_SHUTDOWN:
 			log_debug("shutdown requested by the broker");
 			stop(sp, 0);
@@ -331,7 +331,7 @@ static int setup(struct storeproc *sp)
 	store_set_quota(sp->store, sp->quota);
 	watch_index_init(&sp->watches, random_seed());
 	domain_table_init(&sp->domains);
-	sp->sink.fire = ops_watch_sink;
+	sp->sink.fire = journal_sink;
 	sp->sink.ctx = sp;
 
 	/* Confined before the broker can hand over the first client. */
@@ -388,6 +388,8 @@ static void run(struct storeproc *sp)
 				ipc_out_flush(sp);
 			if (!evs[i].data.ptr && (evs[i].events & ~EPOLLOUT))
 				ipc_input(sp);
+			/* Before any reply those frames caused is written. */
+			journal_flush(sp);
 		}
 		busy = conn_run_pending(sp);
 		ipc_out_flush(sp);
@@ -402,6 +404,7 @@ static void teardown(struct storeproc *sp)
 	ipc_out_free(sp);
 	domain_table_fini(&sp->domains);
 	watch_index_fini(&sp->watches);
+	journal_state_fini(&sp->journal);
 	if (sp->store)
 		store_free(sp->store);
 	quota_free(sp->quota);
@@ -419,6 +422,7 @@ int main(int argc, char **argv)
 	bool to_syslog = false;
 
 	sp.epfd = -1;
+	journal_state_init(&sp.journal);
 	ret = parse_options(&sp, &verbose, &to_syslog, argc, argv);
 	if (ret >= 0)
 		return ret;

@@ -73,6 +73,77 @@ static int t_broker_types_have_no_row(void)
 	return !policy_lookup(IPC_NONE) && policy_check(&st, &m) == EINVAL;
 }
 
+/*
+ * The direction of each enum ipc_type constant, as ipc.h groups them; 0
+ * for the two that are no message.  No default label: -Wswitch (in -Wall,
+ * an error under -Werror) fails the build when a constant is added to
+ * ipc.h and not here, so the checks below see every type ipc/ declares.
+ */
+static enum ipc_dir declared_dir(enum ipc_type t)
+{
+	switch (t) {
+	case IPC_NONE:
+	case IPC_TYPE_LIMIT:
+		return 0;
+	case IPC_CONN_NEW:
+	case IPC_CONN_DATA:
+	case IPC_CONN_GONE:
+	case IPC_SHUTDOWN:
+	case IPC_RING_RESULT:
+	case IPC_DOMAIN_STATE:
+	case IPC_CONN_SPACE:
+	case IPC_TRACE_FD:
+	case IPC_JOURNAL_RESTORE:
+		return IPC_TO_STORE;
+	case IPC_HELLO:
+	case IPC_REPLY_DATA:
+	case IPC_RING_MAP:
+	case IPC_RING_UNMAP:
+	case IPC_CONN_CREDIT:
+	case IPC_JOURNAL:
+		return IPC_TO_BROKER;
+	}
+	return 0;  /* a number that is no constant of the enum */
+}
+
+static size_t rows_for(uint32_t type)
+{
+	size_t rows = 0;
+
+	for (size_t j = 0; j < policy_row_count(); j++)
+		rows += policy_row_at(j)->type == type;
+	return rows;
+}
+
+/* enum ipc_type (ipc.h) <-> ipc_types[] (ipc.c) <-> policy_rows[] (policy.c). */
+static int t_declared_types_table_and_policy_agree(void)
+{
+	struct policy_state st = { .awaiting_hello = true };
+	size_t declared = 0;
+
+	for (uint32_t n = 0; n < 2 * IPC_TYPE_LIMIT; n++) {
+		enum ipc_dir want = n < IPC_TYPE_LIMIT ? declared_dir((enum ipc_type)n) : 0;
+		const struct ipc_type_info *t = ipc_type_lookup(n);
+		struct ipc_msg m = { { n, 0, 0, 0 }, NULL, -1 };
+		size_t rows = rows_for(n);
+
+		declared += want != 0;
+		if (want ? !t || t->dir != want : t != NULL) {
+			printf("    type %u: declared %d, ipc table says %d\n", n, (int)want,
+			       t ? (int)t->dir : 0);
+			return 0;
+		}
+		/* One row for what the store may send; none, and refused, for the rest. */
+		if (rows != (want == IPC_TO_BROKER) ||
+		    (want != IPC_TO_BROKER && policy_check(&st, &m) != EINVAL)) {
+			printf("    type %u (%s): %zu policy rows\n", n, t ? t->name : "-", rows);
+			return 0;
+		}
+	}
+	return declared == ipc_type_count() && rows_for(UINT32_MAX) == 0 &&
+	       !ipc_type_lookup(UINT32_MAX);
+}
+
 static int t_hello_only_while_starting(void)
 {
 	struct ipc_hello h = { IPC_PROTO_VERSION, 99 }, bad = { IPC_PROTO_VERSION + 1, 99 };
@@ -114,6 +185,9 @@ static const struct unit_case tests[] = {
 	  t_every_store_type_has_one_row },
 	{ "every policy row names a store -> broker ipc type", t_every_row_is_a_store_type },
 	{ "broker -> store types have no row and are refused", t_broker_types_have_no_row },
+	{ "every type ipc.h declares is in ipc_types[] with its direction; store -> "
+	  "broker ones have one policy row, all others none and are refused",
+	  t_declared_types_table_and_policy_agree },
 	{ "HELLO allowed only while waiting for the store", t_hello_only_while_starting },
 	{ "REPLY_DATA refused (no ring connections yet)", t_reply_data_refused },
 	{ "identity table: rw = PRIV dom0, ro = PRIV|RDONLY dom0", t_identities },

@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# hostile_store.bats - a compromised store process (tests/tools/hostile_store)
+# against the broker on the simulated Xen host: malformed frames, requests
+# policy/ refuses, RING_MAP requests it answers with an errno, floods.  For
+# each: the broker refuses it and logs the rule, no ring is mapped or
+# unmapped for it, the guests' rings and the unix sockets are served
+# afterwards, and the real store process is back (new pid, confined).
+# The forbidden-syscall case (the real store process under a profile
+# without `read`) is in sandbox.bats.
+
+load helpers
+load xensim
+
+HOSTILE=$LIXS_BUILD/tools/hostile_store
+
+setup_file() {
+	[ -n "${LIXS_PEER:-}" ] && return 0
+	# The real store process, started after each attack, needs its user.
+	getent passwd lixs >/dev/null ||
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin lixs
+}
+
+setup() {
+	require_lixs "tests the lixs broker against a hostile store process"
+	broker_has_xen || skip_because "broker built without Xen channels"
+	make_test_dir
+	[ -x "$XSRAW" ] && [ -x "$HOSTILE" ] || {
+		echo "no $XSRAW or $HOSTILE: build first (make all)" >&2
+		return 1
+	}
+	export HOSTILE_DIR=$T/hostile HOSTILE_REAL=$LIXS_BUILD/lixs-storeproc
+	mkdir -p "$HOSTILE_DIR"
+	: >"$HOSTILE_DIR/report"
+	xensim_init
+	# Start 1 is the real store process (no plan yet).
+	start_daemon_xensim --storeproc "$HOSTILE"
+	xensim_guest 5
+	fg 5 'WRITE:data/x\0before'
+	[ "$status" -eq 0 ]
+}
+
+teardown() {
+	common_teardown
+}
+
+# The pid of start $1 of the store process.
+start_pid() {
+	sed -n "${1}p" "$HOSTILE_DIR/starts"
+}
+
+starts_at_least() {
+	[ "$(wc -l <"$HOSTILE_DIR/starts")" -ge "$1" ]
+}
+
+# Kill the running (real) store process; the next starts follow the plan
+# given as arguments, one attack each, then the real one again.  Waits
+# until that real one answers; $ATTACK_FIRST is the first attack's start.
+attack() {
+	local sp n=$#
+	{
+		echo real
+		printf '%s\n' "$@"
+	} >"$HOSTILE_DIR/plan"
+	ATTACK_FIRST=$(($(wc -l <"$HOSTILE_DIR/starts") + 1))
+	sp=$(pgrep -P "$DAEMON_PID")
+	kill -KILL "$sp"
+	# Each attack takes ~1.2 s (see hostile_store.c).
+	LIXS_WAIT=$((n * 2 + 10)) wait_until starts_at_least $((ATTACK_FIRST + n))
+	wait_until daemon_answers "$XENSTORED_PATH"
+}
+
+# Start $1 (a number) was ended by the broker with this log line tail.
+ended_for() {
+	local pid
+	pid=$(start_pid "$1")
+	grep -q "store process $pid $2; killing it" "$DAEMON_LOG" || {
+		echo "start $1 (pid $pid): no '$2' in the log:"
+		grep "store process $pid" "$DAEMON_LOG"
+		return 1
+	}
+	! grep -q "^$1: NOT-ENDED" "$HOSTILE_DIR/report"
+}
+
+# Nothing a hostile start asked for changed the rings; the broker, its
+# guests, dom0's ring and the unix socket are served by a real store
+# process that came back after the attacks.
+served_after() {
+	proc_alive "$DAEMON_PID"
+	local sp last
+	sp=$(pgrep -P "$DAEMON_PID")
+	last=$(tail -n 1 "$HOSTILE_DIR/starts")
+	[ "$sp" = "$last" ]
+	[ "$(sort -u "$HOSTILE_DIR/starts" | wc -l)" -eq "$(wc -l <"$HOSTILE_DIR/starts")" ]
+	# The real one: confined as lixs-storeproc confines itself.
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$sp/status"
+	[ "$("$XENSIM_CTL" maps 5)" -eq 1 ]
+	# The restarted store has a fresh tree: give guest 5 its home again.
+	xs 'MKDIR:/local/domain/5\0' 'SET_PERMS:/local/domain/5\0n5\0' \
+		'WRITE:/local/domain/5/after\0ok' 'SET_PERMS:/local/domain/5/after\0n5\0'
+	fg 5 'READ:/local/domain/5/after\0' 'WRITE:data/y\0guest'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=2 ok' ]
+	xs 'READ:/local/domain/5/data/y\0'
+	[ "$output" = 'READ req=1 tx=0 len=5 guest' ]
+	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'READ:/local/domain/5/after\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'READ req=1 tx=0 len=2 ok' ]
+}
+
+broker_fds() {
+	ls "/proc/$DAEMON_PID/fd" | wc -l
+}
+
+@test "malformed frames: each ends the store process, named in the log; no descriptor kept" {
+	local fds
+	fds=$(broker_fds)
+	attack short oversize hello-version badtype wrongdir lenmismatch badflags \
+		fd-flag fd-noflag fds-many noconn
+	local f=$ATTACK_FIRST
+	ended_for $((f + 0)) 'sent a bad frame (EPROTO)'   # shorter than a header
+	ended_for $((f + 1)) 'sent a bad frame (E2BIG)'    # larger than any frame
+	ended_for $((f + 2)) 'sent a bad frame (EINVAL)'   # HELLO of another version
+	ended_for $((f + 3)) 'sent a bad frame (EPROTO)'   # unknown type
+	ended_for $((f + 4)) 'sent a bad frame (EPROTO)'   # CONN_NEW: wrong direction
+	ended_for $((f + 5)) 'sent a bad frame (EPROTO)'   # len disagrees with the datagram
+	ended_for $((f + 6)) 'sent a bad frame (EINVAL)'   # unknown flag
+	ended_for $((f + 7)) 'sent a bad frame (EINVAL)'   # IPC_F_FD on a type without fds
+	ended_for $((f + 8)) 'sent a bad frame (EINVAL)'   # an fd without IPC_F_FD
+	ended_for $((f + 9)) 'sent a bad frame (EPROTO)'   # more fds than a frame may carry
+	ended_for $((f + 10)) 'sent a bad frame (EINVAL)'  # conn 0 where one is needed
+	served_after
+	# The descriptors that came with bad frames were closed, not kept.
+	wait_until eval '[ "$(broker_fds)" -eq "$fds" ]' || {
+		ls -l "/proc/$DAEMON_PID/fd"
+		false
+	}
+}
+
+@test "HELLO twice and RING_MAP before HELLO are refused; the store process is ended" {
+	attack hello2 early-map
+	ended_for "$ATTACK_FIRST" 'sent a refused HELLO frame'
+	ended_for $((ATTACK_FIRST + 1)) 'sent a refused RING_MAP frame'
+	# The early RING_MAP named guest 5, which stays mapped once.
+	served_after
+}
+
+@test "RING_MAP outside policy is answered with an errno; nothing is mapped; the store is not ended" {
+	local out port6
+	out=$("$XENSIM_CTL" create 6)
+	read -r _ _ port6 <<<"$out"
+	attack "map 40:1 0:1 32752:1 4294967295:1 6:0 5:$GUEST_PORT 6:$((port6 + 50))"
+	local f=$ATTACK_FIRST r=$HOSTILE_DIR/report
+	cat "$r"
+	grep -q "^$f: RESULT domid=40 err=ENOENT conn=0\$" "$r"         # never created
+	grep -q "^$f: RESULT domid=0 err=EINVAL conn=0\$" "$r"          # dom0
+	grep -q "^$f: RESULT domid=32752 err=EINVAL conn=0\$" "$r"      # DOMID_SELF
+	grep -q "^$f: RESULT domid=4294967295 err=EINVAL conn=0\$" "$r" # out of range
+	grep -q "^$f: RESULT domid=6 err=EINVAL conn=0\$" "$r"          # port 0
+	grep -q "^$f: RESULT domid=5 err=EEXIST conn=0\$" "$r"          # mapped already
+	# Domain 6 exists but the port is not its xenstore port: the page the
+	# broker mapped first is unmapped again, no event channel is left bound.
+	[ "$(grep -c "^$f: RESULT domid=6 err=E[A-Z]* conn=0\$" "$r")" -eq 2 ]
+	grep -q "^$f: DONE" "$r"
+	[ "$("$XENSIM_CTL" maps 6)" -eq 0 ]
+	[[ $("$XENSIM_CTL" show 6) == *' maps=0 peer=0' ]]
+	! "$XENSIM_CTL" show 40
+	grep -q 'domain 40: ring not mapped' "$DAEMON_LOG"
+	# Answered, not punished: it ended itself.
+	! grep -q 'killing it' "$DAEMON_LOG"
+	grep -q "store process $(start_pid "$f") exited with status 0" "$DAEMON_LOG"
+	served_after
+}
+
+@test "RING_UNMAP of dom0's ring, of an unknown conn, of a unix client is refused" {
+	local plan=("unmap dom0" "unmap conn:999999" "unmap socket")
+	{
+		echo real
+		printf '%s\n' "${plan[@]}"
+	} >"$HOSTILE_DIR/plan"
+	local f=$(($(wc -l <"$HOSTILE_DIR/starts") + 1))
+	kill -KILL "$(pgrep -P "$DAEMON_PID")"
+	# The third attack waits for a client to be handed over.
+	LIXS_WAIT=20 wait_until grep -q "^$((f + 2)): WAIT socket" "$HOSTILE_DIR/report"
+	run timeout "$LIXS_WAIT" "$XSRAW" -S "$XENSTORED_PATH" -t 5 'DIRECTORY:/\0'
+	wait_until starts_at_least $((f + 3))
+	wait_until daemon_answers "$XENSTORED_PATH"
+	cat "$HOSTILE_DIR/report"
+	grep -q "^$f: TARGET dom0 conn=[1-9]" "$HOSTILE_DIR/report"
+	grep -q "^$((f + 2)): TARGET socket conn=[1-9]" "$HOSTILE_DIR/report"
+	ended_for "$f" 'sent a refused RING_UNMAP frame'
+	ended_for $((f + 1)) 'sent a refused RING_UNMAP frame'
+	ended_for $((f + 2)) 'sent a refused RING_UNMAP frame'
+	! grep -q 'released' "$DAEMON_LOG"
+	served_after
+}
+
+@test "REPLY_DATA beyond the window or for an unknown conn, CONN_CREDIT beyond what was sent: refused" {
+	# Guest 7 never reads: the store's reply window to it fills up.
+	xensim_guest 7
+	attack "reply dom:7 9" "reply conn:999999 1" "credit dom:5 1" "credit dom0 4294967295"
+	local f=$ATTACK_FIRST
+	ended_for "$f" 'sent a refused REPLY_DATA frame'
+	ended_for $((f + 1)) 'sent a refused REPLY_DATA frame'
+	ended_for $((f + 2)) 'sent a refused CONN_CREDIT frame'
+	ended_for $((f + 3)) 'sent a refused CONN_CREDIT frame'
+	# Exactly one refusal a start: the 8 frames that fit the window were taken.
+	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 4 ]
+	[ "$("$XENSIM_CTL" maps 7)" -eq 1 ]
+	served_after
+}
+
+@test "a flood of valid frames is served to the end; a store that stops reading is ended" {
+	attack "flood 20000" "flood-map 100000"
+	local f=$ATTACK_FIRST
+	grep -q "^$f: FLOODED 20000" "$HOSTILE_DIR/report"
+	ended_for "$f" 'sent a refused RING_UNMAP frame'
+	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 1 ]
+	# Answers to its RING_MAP requests pile up unread: the broker waits a
+	# bounded time, then ends it rather than stall the rings.
+	ended_for $((f + 1)) 'reads no frames for [0-9]* ms'
+	! "$XENSIM_CTL" show 28672
+	served_after
+}
