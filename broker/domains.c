@@ -102,3 +102,12 @@ void domains_scan(struct broker *b)
 	if (n == STATES_MAX)
 		domains_scan(b);  /* more changed than one frame holds */
 }
+
+/* Whether gfn is the xenstore frame Xen records for domid (HVM/PVH only). */
+bool domains_store_pfn_is(struct broker *b, uint32_t domid, uint64_t gfn)
+{
+	uint64_t pfn;
+
+	return b->xen.xch &&
+	       !xc_hvm_param_get(b->xen.xch, domid, HVM_PARAM_STORE_PFN, &pfn) && pfn == gfn;
+}

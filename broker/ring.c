@@ -147,7 +147,6 @@ static bool pump_in(struct broker *b, struct ring *r)
 	uint8_t buf[XENSTORE_RING_SIZE];
 	uint32_t n, cons;
 
-	/* One pass takes the whole ring; what the guest adds later, it notifies. */
 	if (!r->credit || r->broken)
 		return false;
 	if (ringbuf_peek(r->intf, buf, r->credit < sizeof(buf) ? r->credit : sizeof(buf),
@@ -162,12 +161,23 @@ static bool pump_in(struct broker *b, struct ring *r)
 	return true;
 }
 
+/*
+ * Linux's xenbus frontend notifies only when it sees us caught up: after
+ * writing a request only if we had consumed all before it, after reading
+ * replies only if the reply ring had been full.  So one pass is not
+ * enough: bytes added (or room made) while we copied come with no event.
+ * Loop until a pass moves nothing; credit and the reply queue bound it.
+ */
 static void pump(struct broker *b, struct ring *r)
 {
-	bool kick = pump_out(b, r);
+	bool kick = false, moved;
 
-	if (pump_tell(b, r))
-		kick |= pump_in(b, r);
+	do {
+		moved = pump_out(b, r);
+		if (pump_tell(b, r))
+			moved |= pump_in(b, r);
+		kick |= moved;
+	} while (moved && !r->broken);
 	if (r->tell_gone)
 		pump_tell(b, r);
 	/* The guest waits for this after its own writes and our reads, as upstream. */

@@ -45,6 +45,9 @@ void ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint
 	/* Our copy is complete before the guest may reuse the space. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&intf->req_cons, cons + n, __ATOMIC_RELAXED);
+	/* ...and published before we look at req_prod again (the guest only
+	 * notifies when it saw us caught up: the caller must re-check). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 int ringbuf_write(struct xenstore_domain_interface *intf, const void *buf, uint32_t len,
@@ -66,6 +69,8 @@ int ringbuf_write(struct xenstore_domain_interface *intf, const void *buf, uint3
 	/* The bytes are in place before the guest can see the new index. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&intf->rsp_prod, p + room, __ATOMIC_RELAXED);
+	/* Published before rsp_cons is read again (see ringbuf_consume). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*n = room;
 	return 0;
 }

@@ -133,7 +133,13 @@ int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remot
 	r->how = RING_GRANT;
 	r->intf = xengnttab_map_grant_ref(x->xgt, r->domid, GNTTAB_RESERVED_XENSTORE,
 					  PROT_READ | PROT_WRITE);
-	if (!r->intf && x->fmem) {
+	/*
+	 * The fallback maps only the frame Xen itself records for the guest's
+	 * store (HVM/PVH): the gfn comes from the store process, and a
+	 * compromised one must not steer root's writes into any other page.
+	 * A PV guest without grant entry 1 is refused, as cxenstored does.
+	 */
+	if (!r->intf && x->fmem && domains_store_pfn_is(b, r->domid, gfn)) {
 		log_debug("domain %u: no grant (%s), mapping gfn %#llx", r->domid,
 			  strerror(errno), (unsigned long long)gfn);
 		r->how = RING_FOREIGN;

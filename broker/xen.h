@@ -65,6 +65,9 @@ struct xen_chan {
 int xen_open(struct broker *b);
 void xen_events(struct broker *b);
 void xen_notify(struct broker *b, const struct ring *r);
+/* domains.c: gfn is the store frame Xen records for domid (HVM/PVH). */
+bool domains_store_pfn_is(struct broker *b, uint32_t domid, uint64_t gfn);
+
 /* Map domid's page (grant, else foreign map of gfn) and bind; 0 or errno. */
 int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port);
 void xen_unmap(struct broker *b, struct ring *r);

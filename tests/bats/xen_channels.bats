@@ -68,13 +68,31 @@ restarted() {
 	grep -q 'domain 5: ring granted' "$DAEMON_LOG"
 }
 
-@test "a guest without a grant is mapped by its gfn" {
+@test "a guest without a grant: mapped by the frame Xen records (HVM), refused otherwise" {
 	start_xen
-	xensim_guest 6 --no-grant
+	# HVM/PVH: the INTRODUCE gfn is mapped only because it is the guest's
+	# HVM_PARAM_STORE_PFN.
+	xensim_guest 6 --no-grant --hvm
 	fg 6 'WRITE:data/y\0via gfn' 'READ:data/y\0'
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = 'READ req=2 tx=0 len=7 via gfn' ]
 	grep -q 'domain 6: ring foreign-mapped' "$DAEMON_LOG"
+	# Another frame of the same guest: never mapped (the store process's
+	# word is not enough to make root write into guest memory).
+	local out
+	out=$("$XENSIM_CTL" create 7 --no-grant --hvm)
+	read -r _ gfn port <<<"$out"
+	xs "INTRODUCE:7\0$((gfn + 1))\0$port\0"
+	[[ $output == "ERROR req=1 tx=0 "* ]]
+	# PV without grant entry 1: refused, as cxenstored does.
+	out=$("$XENSIM_CTL" create 8 --no-grant)
+	read -r _ gfn port <<<"$out"
+	xs "INTRODUCE:8\0$gfn\0$port\0"
+	[[ $output == "ERROR req=1 tx=0 "* ]]
+	! grep -q 'domain [78]: ring' "$DAEMON_LOG"
+	# The refusals left domain 6 served.
+	fg 6 'READ:data/y\0'
+	[ "$status" -eq 0 ]
 }
 
 @test "dom0's kernel ring is served as privileged dom0" {

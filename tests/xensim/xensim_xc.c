@@ -171,3 +171,30 @@ XSIM_API int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid,
 {
 	return get_domains(xch, first_domid, max_doms, info, fill_dominfo);
 }
+
+/*
+ * HVM params: only HVM_PARAM_STORE_PFN, the ring frame the toolstack
+ * recorded.  As Xen, a PV domain has no HVM params (EINVAL) and an unknown
+ * domain is ESRCH.
+ */
+XSIM_API int xc_hvm_param_get(xc_interface *xch, uint32_t dom, uint32_t param,
+			      uint64_t *value)
+{
+	struct sim_dom *d;
+	int err = 0;
+
+	sim_lock(xch->sim);
+	d = sim_find(xch->sim, dom);
+	if (!d || !d->used)
+		err = ESRCH;
+	else if (!(d->flags & XEN_DOMINF_hvm_guest) || param != HVM_PARAM_STORE_PFN)
+		err = EINVAL;
+	else
+		*value = d->gfn;
+	sim_unlock(xch->sim);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
