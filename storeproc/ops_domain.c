@@ -14,6 +14,7 @@
  * requests, so replies stay in the order upstream sends them.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "conn.h"
@@ -63,14 +64,15 @@ int op_introduce(struct req *r)
 	struct ipc_ring_map map = { 0 };
 	struct domain *d;
 	size_t off[3];
-	int port;
+	long port;
 
 	if (req_count_strings(r, off, 3) < 3)
 		return EINVAL;
 	map.domid = parse_domid(r->body + off[0]);
 	map.gfn = strtoull(r->body + off[1], NULL, 10);
-	port = (int)strtol(r->body + off[2], NULL, 10);
-	if (port <= 0)
+	/* 4.17 takes atoi()'s int: "4294967297" must not wrap to port 1. */
+	port = strtol(r->body + off[2], NULL, 10);
+	if (port <= 0 || port > INT32_MAX)
 		return EINVAL;
 	map.port = (uint32_t)port;
 
