@@ -62,6 +62,7 @@ struct broker {
 	int epfd, sigfd, store_tfd, accept_tfd;
 	int ready_fd;                     /* daemonize pipe, -1 once told or in -N */
 	int trace_fd;                     /* -T file, handed to each store process; or -1 */
+	int journal_fd;                   /* the store's journal memfd, never read; or -1 */
 	int listen_fd[POLICY_SOCK_COUNT]; /* -1 until the first HELLO */
 	bool serving;                     /* sockets exist: the first HELLO came */
 	bool accept_paused;               /* out of fds: wait for accept_tfd */

@@ -11,23 +11,26 @@ $(call obj,broker/domains.c): CFLAGS += -std=gnu11
 $(B)/tests/test_ring: $(call obj,broker/ringbuf.c)
 
 # Real Xen 4.17 in QEMU ($(SHARED)/xen-qemu/README.md): the built broker as
-# dom0's xenstored, once with upstream's empty XENSTORED_ARGS and once with
-# the LiXS line.  dom0 gets a passwd with the store process's user, as a
-# package install would make.  Slow (~30 s a run, a download the first time),
-# so not part of `make check` yet.
+# dom0's xenstored, with upstream's empty XENSTORED_ARGS and with the LiXS
+# line, each with a PV and a PVH guest.  dom0 gets a passwd with the store
+# process's user, as a package install would make.  About a minute a run (a
+# download the first time); `make check` runs one of the four
+# (tests/xensim/smoke.mk).
 XEN_QEMU ?= $(SHARED)/xen-qemu/run.sh
 XEN_SMOKE_ARGS ?=
 xen-smoke: $(B)/lixs-broker $(B)/lixs-storeproc
 	@mkdir -p $(B)/xen-smoke
 	printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nlixs:x:990:990:lixs:/nonexistent:/bin/false\n' >$(B)/xen-smoke/passwd
 	printf 'root:x:0:\nnogroup:x:65534:\nlixs:x:990:\n' >$(B)/xen-smoke/group
-	set -e; for args in "" "-D --xenbus --unix-socket --virq-dom-exc"; do \
-		echo "xen-smoke: XENSTORED_ARGS=\"$$args\""; \
-		$(XEN_QEMU) $(XEN_SMOKE_ARGS) --xenstored $(abspath $(B))/lixs-broker \
+	set -e; for type in pv pvh; do \
+	for args in "" "-D --xenbus --unix-socket --virq-dom-exc"; do \
+		echo "xen-smoke: $$type guest, XENSTORED_ARGS=\"$$args\""; \
+		$(XEN_QEMU) $(XEN_SMOKE_ARGS) --guest-type $$type \
+			--xenstored $(abspath $(B))/lixs-broker \
 			--xenstored-args "$$args" \
 			--extra $(abspath $(B))/lixs-storeproc:/usr/sbin/lixs-storeproc \
 			--extra $(abspath $(B))/xen-smoke/passwd:/etc/passwd \
 			--extra $(abspath $(B))/xen-smoke/group:/etc/group; \
-	done
+	done; done
 
 .PHONY: xen-smoke

@@ -112,7 +112,7 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	memset(b, 0, sizeof(*b));
 	b->epfd = b->sigfd = b->store_tfd = b->accept_tfd = b->ready_fd = b->ipc_fd = -1;
 	b->listen_fd[POLICY_SOCK_RW] = b->listen_fd[POLICY_SOCK_RO] = b->trace_fd = -1;
-	b->store_pid = -1;
+	b->store_pid = b->journal_fd = -1;
 	ret = options_parse(&b->o, argc, argv);
 	if (ret >= 0)
 		return ret;

@@ -120,7 +120,7 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 	struct option lo[N_DEFS + 1];
 	const struct opt_def *lo_def[N_DEFS], *d;
 	/* Accepted options that do nothing yet, logged once the log is open. */
-	struct { int val; const char *name; } ignored[N_DEFS];
+	const struct opt_def *ignored[N_DEFS];
 	int opt, n = 0, li = -1, n_ignored = 0;
 
 	for (const struct opt_def *p = defs; p < defs + N_DEFS; p++) {
@@ -155,10 +155,8 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 		case 'u': o->channels |= CHAN_UNIX; break;
 		case OPT_NO_DOMAIN_INIT: o->no_domain_init = true; break;
 		case 'I': case 'P': case 'R': case OPT_IGNORED:
-			if (n_ignored < (int)N_DEFS) {
-				ignored[n_ignored].val = opt;
-				ignored[n_ignored++].name = li >= 0 ? d->name : NULL;
-			}
+			if (n_ignored < (int)N_DEFS)
+				ignored[n_ignored++] = d;  /* logged once the log is open */
 			break;
 		case 'D': break;  /* LiXS's "daemonize": the default already */
 		default:
@@ -178,11 +176,7 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 	if (!o->foreground && add_store_arg(o, "--syslog"))
 		return 2;
 	log_open("lixs-broker", !o->foreground, o->verbosity);
-	for (int i = 0; i < n_ignored; i++) {
-		if (ignored[i].name)
-			log_debug("option --%s has no effect yet", ignored[i].name);
-		else
-			log_debug("option -%c has no effect yet", ignored[i].val);
-	}
+	for (int i = 0; i < n_ignored; i++)
+		log_debug("option --%s has no effect yet", ignored[i]->name);
 	return -1;
 }

@@ -31,8 +31,7 @@
 #define QUICK_DEATH_MS 1000        /* dying sooner than this grows the backoff */
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 5000
-#define STOP_TERM_MS 1000          /* after IPC_SHUTDOWN, before SIGTERM */
-#define STOP_KILL_MS 2000          /* after SIGTERM, before SIGKILL */
+#define STOP_WAIT_MS 2000          /* after IPC_SHUTDOWN, before SIGKILL */
 #define FRAMES_PER_WAKEUP 64
 
 /* --storeproc, else next to our own binary (a build tree), else installed. */
@@ -167,9 +166,13 @@ static void store_hello(struct broker *b, const struct ipc_msg *m)
 	ipc_hello_decode(m, &h);  /* policy_check already decoded it */
 	b->pst.awaiting_hello = false;
 	broker_timer(b->store_tfd, 0);
+	/* First of all: the state to replay (docs/RESTART.md); none at first
+	 * start.  A store that missed it would serve an empty tree: restart. */
+	if (ipc_send(b->ipc_fd, IPC_JOURNAL_RESTORE, 0, NULL, 0, b->journal_fd)) {
+		store_kill(b);
+		return;
+	}
 	log_info("store process %d started", (int)b->store_pid);
-	if (h.pid != (uint32_t)b->store_pid)
-		log_debug("store process %d calls itself %u", (int)b->store_pid, h.pid);
 	broker_serving(b);
 	ring_store_ready(b);
 }
@@ -177,19 +180,23 @@ static void store_hello(struct broker *b, const struct ipc_msg *m)
 void store_readable(struct broker *b)
 {
 	for (int i = 0; i < FRAMES_PER_WAKEUP && b->ipc_fd >= 0; i++) {
-		struct ipc_msg m;
+		struct ipc_msg m = { .fd = -1 };
 		int ret = ipc_recv(b->ipc_fd, b->rxbuf, sizeof(b->rxbuf), IPC_TO_BROKER, &m);
 
 		if (ret == EAGAIN)
 			return;
-		if (!ret && m.fd >= 0)
-			close(m.fd);  /* no store -> broker type carries one */
 		if (!ret)
 			ret = policy_check(&b->pst, &m);
+		/* Hold an accepted journal, never reading it, and close the one it
+		 * replaces (docs/RESTART.md); no other type carries an fd. */
+		if (!ret && m.hdr.type == IPC_JOURNAL)
+			m.fd = __atomic_exchange_n(&b->journal_fd, m.fd, __ATOMIC_RELAXED);
+		if (m.fd >= 0)
+			close(m.fd);
 		if (!ret && m.hdr.type == IPC_HELLO)
 			store_hello(b, &m);
 		else if (!ret)
-			ring_frame(b, &m);
+			ring_frame(b, &m);  /* ignores JOURNAL: conn 0 is no ring */
 		if (!ret)
 			continue;
 		if (ret == EPIPE)  /* usually dying: store_reap says why */
@@ -199,7 +206,7 @@ void store_readable(struct broker *b)
 				(int)b->store_pid, ipc_type_lookup(m.hdr.type)->name);
 		else
 			log_err("store process %d sent a bad frame (%s); killing it",
-				(int)b->store_pid, strerrorname_np(ret));
+				(int)b->store_pid, strerror(ret));
 		store_kill(b);
 	}
 }
@@ -234,6 +241,8 @@ void store_reap(struct broker *b)
 	pid_t pid;
 	int status;
 
+	/* Frames it sent before dying (a journal handover) still count. */
+	store_readable(b);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != b->store_pid)
 			continue;
@@ -291,13 +300,11 @@ void store_stop(struct broker *b)
 		return;
 	if (b->ipc_fd >= 0)
 		ipc_send(b->ipc_fd, IPC_SHUTDOWN, 0, NULL, 0, -1);
-	if (store_wait(b, STOP_TERM_MS))
+	/* A store that ignores SHUTDOWN is hung or hostile: SIGTERM would
+	 * add nothing (it has no handler), so the next word is SIGKILL. */
+	if (store_wait(b, STOP_WAIT_MS))
 		return;
-	log_warn("store process %d ignored SHUTDOWN; sending SIGTERM", (int)b->store_pid);
-	kill(b->store_pid, SIGTERM);
-	if (store_wait(b, STOP_KILL_MS))
-		return;
-	log_warn("store process %d ignored SIGTERM; sending SIGKILL", (int)b->store_pid);
+	log_warn("store process %d ignored SHUTDOWN; sending SIGKILL", (int)b->store_pid);
 	kill(b->store_pid, SIGKILL);
 	if (waitpid(b->store_pid, &status, 0) == b->store_pid)
 		store_gone(b, status, LOG_INFO);

@@ -33,6 +33,7 @@ static const struct ipc_type_info ipc_types[] = {
 	{ IPC_CONN_SPACE, "CONN_SPACE", IPC_TO_STORE,
 	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
 	{ IPC_TRACE_FD, "TRACE_FD", IPC_TO_STORE, 0, 0, IPC_F_FD, false },
+	{ IPC_JOURNAL_RESTORE, "JOURNAL_RESTORE", IPC_TO_STORE, 0, 0, IPC_F_FD, false },
 	{ IPC_HELLO, "HELLO", IPC_TO_BROKER,
 	  sizeof(struct ipc_hello), sizeof(struct ipc_hello), 0, false },
 	{ IPC_REPLY_DATA, "REPLY_DATA", IPC_TO_BROKER, 1, IPC_PAYLOAD_MAX, 0, true },
@@ -41,6 +42,7 @@ static const struct ipc_type_info ipc_types[] = {
 	{ IPC_RING_UNMAP, "RING_UNMAP", IPC_TO_BROKER, 0, 0, 0, true },
 	{ IPC_CONN_CREDIT, "CONN_CREDIT", IPC_TO_BROKER,
 	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
+	{ IPC_JOURNAL, "JOURNAL", IPC_TO_BROKER, 0, 0, IPC_F_FD, false },
 };
 
 #define IPC_NTYPES (sizeof(ipc_types) / sizeof(ipc_types[0]))

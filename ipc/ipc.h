@@ -35,6 +35,9 @@ enum ipc_type {
 	IPC_CONN_SPACE = 7,    /* conn, payload uint32: reply bytes the guest consumed */
 	IPC_TRACE_FD = 8,      /* empty + one fd: write the wire trace (-T) there from now
 				* on (sent after each HELLO and after SIGHUP); no fd: stop */
+	IPC_JOURNAL_RESTORE = 9, /* empty, sent right after each HELLO, before
+				  * anything else: replay the journal (one fd,
+				  * the memfd the broker holds); no fd: none */
 
 	/* store process -> broker */
 	IPC_HELLO = 64,        /* payload struct ipc_hello: store is ready to serve */
@@ -43,6 +46,8 @@ enum ipc_type {
 	IPC_RING_UNMAP = 67,   /* conn: RELEASE / domain death: unmap and unbind */
 	IPC_CONN_CREDIT = 68,  /* conn, payload uint32: the store consumed this many
 				* request bytes; the broker may read that many more */
+	IPC_JOURNAL = 69,      /* empty + one memfd: a fresh journal (snapshot);
+				* the broker holds it instead of the old one */
 
 	IPC_TYPE_LIMIT = 128   /* all numbers are below this */
 };
@@ -74,6 +79,9 @@ enum ipc_type {
  *   changed; the store fires @releaseDomain and unmaps dead ones.
  */
 #define IPC_RING_WINDOW 65536u
+
+/* The largest journal memfd the broker accepts (IPC_JOURNAL, docs/RESTART.md). */
+#define IPC_JOURNAL_MAX (256u * 1024 * 1024)
 
 enum ipc_dir {
 	IPC_TO_STORE = 1,      /* sent by the broker */

@@ -3,7 +3,9 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int check_hello(const struct policy_state *st, const struct ipc_msg *msg)
 {
@@ -61,6 +63,21 @@ static int check_ring_map(const struct policy_state *st, const struct ipc_msg *m
 	return st->awaiting_hello ? EPERM : 0;
 }
 
+static int check_journal(const struct policy_state *st, const struct ipc_msg *msg)
+{
+	struct stat sb;
+
+	if (st->awaiting_hello || msg->fd < 0)
+		return EPERM;
+	/* Only shmem files answer F_GET_SEALS (never a socket, pipe or disk
+	 * file); of those, a memfd has no name (a tmpfs log file has one). */
+	if (fcntl(msg->fd, F_GET_SEALS) < 0 || fstat(msg->fd, &sb) ||
+	    !S_ISREG(sb.st_mode) || sb.st_nlink != 0 ||
+	    sb.st_size > (off_t)IPC_JOURNAL_MAX)
+		return EPERM;
+	return 0;
+}
+
 int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm,
 		    struct policy_domain *d)
 {
@@ -93,8 +110,9 @@ static const struct policy_row policy_rows[] = {
 	  "sent after HELLO; then (answered with RING_RESULT err, the store is not "
 	  "ended) domid in 1..0x7fef, port non-zero, the domain exists "
 	  "(xc_domain_getinfolist), is not dying, is not mapped yet",
-	  "map grant ref GNTTAB_RESERVED_XENSTORE of domid (else foreign map of "
-	  "gfn), bind its port, reset the ring, write connection = 0, notify",
+	  "map grant ref GNTTAB_RESERVED_XENSTORE of domid (else, for HVM/PVH, a "
+	  "foreign map of gfn only if it is the domain's HVM_PARAM_STORE_PFN), "
+	  "bind its port, reset the ring, write connection = 0, notify",
 	  check_ring_map },
 	{ IPC_RING_UNMAP,
 	  "conn names a guest's ring connection the store was told about "
@@ -106,6 +124,14 @@ static const struct policy_row policy_rows[] = {
 	  "it holds stays within IPC_RING_WINDOW",
 	  "copy up to that many more request bytes from its ring",
 	  check_credit },
+	{ IPC_JOURNAL,
+	  "sent after HELLO with one fd that is a memfd (fcntl F_GET_SEALS "
+	  "succeeds; fstat: a regular file with no link, of at most "
+	  "IPC_JOURNAL_MAX bytes)",
+	  "hold the fd, never reading or mapping it, instead of the one held "
+	  "before (closed); pass it to the next store process with "
+	  "JOURNAL_RESTORE",
+	  check_journal },
 };
 
 #define POLICY_NROWS (sizeof(policy_rows) / sizeof(policy_rows[0]))

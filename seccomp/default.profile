@@ -19,6 +19,11 @@ read            # requests from client sockets (conn.c)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
 close           # a client connection ends; a stray fd rides with a frame
 
+# --- the journal (docs/RESTART.md) -------------------------------------------
+memfd_create    # a fresh journal memfd for each snapshot handed to the broker
+lseek           # the size of the journal the broker hands back at start
+pread64         # read that journal from offset 0 (its offset is shared)
+
 # --- logging ---------------------------------------------------------------
 write           # log lines on stderr, the report of a refused syscall
 sendto          # log lines to syslog (glibc's syslog() is send())

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "journal_io.h"
 #include "log.h"
 #include "path.h"
 #include "xserr.h"
@@ -195,6 +196,8 @@ void dispatch_request(struct storeproc *sp, struct conn *c,
 		log_err("internal error: %s sent no reply", row->name);
 		reply_error(&r, EIO);
 	}
+	/* The reply is only queued: the change is kept before it leaves. */
+	journal_flush(sp);
 	scratch_done(&sp->path);
 	scratch_done(&sp->out);
 }

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "domain.h"
 #include "ipc.h"
+#include "journal_io.h"
 #include "store.h"
 #include "sandbox.h"
 #include "watch.h"
@@ -48,7 +49,8 @@ struct storeproc {
 	struct store *store;		/* owned */
 	struct quota *quota;		/* owned; usage per domid (quota.h) */
 	struct watch_index watches;
-	struct store_event_sink sink;	/* store events -> watches */
+	struct store_event_sink sink;	/* store events -> journal, watches */
+	struct journal_state journal;	/* journal_io.h */
 
 	/* Live connections, oldest first: the order watch events are
 	 * handed out in, as upstream walks its connection list. */

@@ -305,7 +305,7 @@ store_argv() {
 	start_daemon -V -I --internal-db=off -P --output-pid -R --no-recovery \
 		--master-domid 0 --priv-domid 0 --event 5
 	grep -q 'option --master-domid has no effect' "$DAEMON_LOG"
-	grep -q 'option -R has no effect' "$DAEMON_LOG"
+	grep -q 'option --no-recovery has no effect' "$DAEMON_LOG"  # -R, by its long name
 	xs 'READ:/\0'
 }
 

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * journal.c - encoding the committed store as journal records and
+ * replaying them with every field checked (journal.h).
+ *
+ * The replay trusts nothing: the journal was written by a store process
+ * that has just died, perhaps because it was compromised, so a record
+ * is parsed whole and checked before any of it reaches the store.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "path.h"
+
+#define OP_HDR 16u
+
+/* Replay acts as dom0's toolstack: it restores, it is not a client. */
+static const struct caller journal_who = {
+	.domid = 0, .target = DOMID_NONE, .priv = true,
+};
+
+static void ignore_event(void *ctx, const struct store_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+}
+
+static const struct store_event_sink no_sink = { ignore_event, NULL };
+
+static uint32_t fnv1a(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+static int put_u32(struct buf *b, uint32_t v)
+{
+	return buf_append(b, &v, sizeof(v));
+}
+
+int journal_op_append(struct buf *body, enum journal_op op, const char *path,
+		      const struct perm *perms, unsigned int nperms,
+		      const void *val, size_t vallen)
+{
+	size_t plen = strlen(path), start = body->len;
+	int err;
+
+	if (!plen || plen > JOURNAL_PATH_MAX || nperms > JOURNAL_PERMS_MAX ||
+	    vallen > JOURNAL_VALUE_MAX)
+		return EINVAL;
+	err = buf_reserve(body, OP_HDR + plen + nperms * 8u + vallen);
+	if (err)
+		return err;
+	put_u32(body, op);
+	put_u32(body, (uint32_t)plen);
+	put_u32(body, nperms);
+	put_u32(body, (uint32_t)vallen);
+	buf_append(body, path, plen);
+	for (unsigned int i = 0; i < nperms; i++) {
+		put_u32(body, perms[i].domid);
+		put_u32(body, perms[i].mode);
+	}
+	if (vallen)
+		buf_append(body, val, vallen);
+	/* buf_reserve made room, so nothing above can have failed. */
+	return body->len == start + OP_HDR + plen + nperms * 8u + vallen ? 0 : ENOMEM;
+}
+
+/* The perms of a node as an array (malloc'ed into *out, caller frees). */
+static int node_perms(struct store *st, const char *path, struct perm **out,
+		      unsigned int *n)
+{
+	struct buf b = BUF_INIT;
+	struct perm_list pl;
+	unsigned int count = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (path_is_special(path)) {
+		err = store_special_perms(st, path, &pl);
+		if (err)
+			return err;
+		*out = malloc((pl.n ? pl.n : 1) * sizeof(**out));
+		if (!*out)
+			return ENOMEM;
+		memcpy(*out, pl.e, pl.n * sizeof(**out));
+		*n = pl.n;
+		return 0;
+	}
+	err = store_get_perms(st, NULL, &journal_who, path, &b);
+	if (!err) {
+		for (size_t i = 0; i < b.len; i++)
+			count += b.data[i] == '\0';
+		*out = malloc((count ? count : 1) * sizeof(**out));
+		err = *out ? perms_parse(b.data, b.len, *out, count, n) : ENOMEM;
+		if (err) {
+			free(*out);
+			*out = NULL;
+		}
+	}
+	buf_free(&b);
+	return err;
+}
+
+static int put_node(struct store *st, const char *path, struct buf *body)
+{
+	const void *val = NULL;
+	size_t vallen = 0;
+	struct perm *perms;
+	unsigned int n;
+	int err = node_perms(st, path, &perms, &n);
+
+	if (!err && !path_is_special(path))
+		err = store_read(st, NULL, &journal_who, path, &val, &vallen);
+	if (!err)
+		err = journal_op_append(body, JOURNAL_PUT, path, perms, n, val, vallen);
+	free(perms);
+	return err;
+}
+
+int journal_note_path(struct store *st, const char *path, struct buf *body)
+{
+	size_t plen = strlen(path);
+	const void *val;
+	size_t vallen;
+	char *prefix;
+	int err = 0;
+
+	if (path_is_special(path)) {
+		struct perm_list pl;
+
+		/* Other "@..." events ("@releaseDomain/<domid>") hold no state. */
+		if (store_special_perms(st, path, &pl))
+			return 0;
+		return put_node(st, path, body);
+	}
+	if (store_read(st, NULL, &journal_who, path, &val, &vallen) == ENOENT)
+		return journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
+	prefix = malloc(plen + 1);
+	if (!prefix)
+		return ENOMEM;
+	/* Ancestors a WRITE created carry perms only this record knows. */
+	for (size_t i = 1; i <= plen && !err; i++) {
+		if (i < plen && path[i] != '/')
+			continue;
+		memcpy(prefix, path, i);
+		prefix[i] = '\0';
+		err = put_node(st, prefix, body);
+	}
+	free(prefix);
+	return err;
+}
+
+int journal_record(struct buf *out, const void *body, size_t len)
+{
+	uint32_t hdr[2] = { (uint32_t)len, fnv1a(body, len) };
+	int err;
+
+	if (len > JOURNAL_REC_MAX)
+		return E2BIG;
+	err = buf_reserve(out, sizeof(hdr) + len);
+	if (err)
+		return err;
+	buf_append(out, hdr, sizeof(hdr));
+	return buf_append(out, body, len);
+}
+
+/* Records of a snapshot stay this small so each is cheap to check. */
+#define SNAP_CHUNK 65536u
+
+static int flush_chunk(struct buf *out, struct buf *body, bool force)
+{
+	int err = 0;
+
+	if (body->len && (force || body->len >= SNAP_CHUNK)) {
+		err = journal_record(out, body->data, body->len);
+		buf_reset(body);
+	}
+	return err;
+}
+
+/* `path` (in a buffer the walk extends) and everything below, pre-order. */
+static int snap_walk(struct store *st, struct buf *path, struct buf *body,
+		     struct buf *out)
+{
+	struct buf kids = BUF_INIT;
+	size_t base = path->len;
+	int err = put_node(st, path->data, body);
+
+	if (!err)
+		err = flush_chunk(out, body, false);
+	if (!err)
+		err = store_directory(st, NULL, &journal_who, path->data, &kids);
+	for (size_t off = 0; !err && off < kids.len;) {
+		const char *name = kids.data + off;
+		size_t n = strlen(name);
+
+		path->len = base;
+		if (base > 1)
+			err = buf_append(path, "/", 1);
+		if (!err)
+			err = buf_append_str0(path, name);
+		if (!err) {
+			path->len--;	/* keep the NUL, as a C string */
+			err = snap_walk(st, path, body, out);
+		}
+		off += n + 1;
+	}
+	path->len = base;
+	if (path->data)
+		path->data[base] = '\0';
+	buf_free(&kids);
+	return err;
+}
+
+int journal_snapshot(struct store *st, struct buf *out)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	int err = buf_append(out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+
+	if (!err)
+		err = buf_append_str0(&path, "/");
+	if (!err) {
+		path.len--;
+		err = snap_walk(st, &path, &body, out);
+	}
+	if (!err)
+		err = put_node(st, "@introduceDomain", &body);
+	if (!err)
+		err = put_node(st, "@releaseDomain", &body);
+	if (!err)
+		err = flush_chunk(out, &body, true);
+	buf_free(&path);
+	buf_free(&body);
+	return err;
+}
+
+/* One operation, parsed; pointers into the record. */
+struct jop {
+	uint32_t op, nperms;
+	const char *path;	/* NUL-terminated copy in the parse scratch */
+	const unsigned char *perms;
+	const void *val;
+	uint32_t vallen;
+};
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Is `path` exactly a canonical absolute path or special name? */
+static bool path_ok(const char *path, struct buf *scratch)
+{
+	if (path_canonicalize(0, path, PATH_ALLOW_SPECIAL, scratch))
+		return false;
+	return strcmp(scratch->data, path) == 0;
+}
+
+/*
+ * Parse op at body[*off..len); the path is copied NUL-terminated into
+ * `pathbuf`.  NULL on success, else why the record is bad.
+ */
+static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
+			    struct jop *op, struct buf *pathbuf,
+			    struct buf *scratch)
+{
+	uint32_t plen;
+	size_t need;
+
+	if (len - *off < OP_HDR)
+		return "truncated operation";
+	op->op = get_u32(body + *off);
+	plen = get_u32(body + *off + 4);
+	op->nperms = get_u32(body + *off + 8);
+	op->vallen = get_u32(body + *off + 12);
+	if (op->op != JOURNAL_PUT && op->op != JOURNAL_RM)
+		return "unknown operation";
+	if (!plen || plen > JOURNAL_PATH_MAX || op->nperms > JOURNAL_PERMS_MAX ||
+	    op->vallen > JOURNAL_VALUE_MAX)
+		return "field out of bounds";
+	need = OP_HDR + (size_t)plen + (size_t)op->nperms * 8u + op->vallen;
+	if (len - *off < need)
+		return "operation overruns its record";
+	if (op->op == JOURNAL_PUT ? op->nperms == 0 : op->nperms || op->vallen)
+		return "operation with wrong fields";
+	buf_reset(pathbuf);
+	if (buf_append(pathbuf, body + *off + OP_HDR, plen) ||
+	    buf_append(pathbuf, "", 1))
+		return "out of memory";
+	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
+		return "invalid path";
+	if (op->op == JOURNAL_RM && (path_is_special(pathbuf->data) ||
+				     strcmp(pathbuf->data, "/") == 0))
+		return "invalid path for RM";
+	if (path_is_special(pathbuf->data) && op->vallen)
+		return "value for a special node";
+	op->perms = body + *off + OP_HDR + plen;
+	for (uint32_t i = 0; i < op->nperms; i++) {
+		uint32_t domid = get_u32(op->perms + i * 8u);
+		uint32_t mode = get_u32(op->perms + i * 8u + 4);
+
+		if (mode & ~PERM_BOTH || domid > 0xffff)
+			return "invalid permission";
+	}
+	op->val = op->perms + op->nperms * 8u;
+	*off += need;
+	return NULL;
+}
+
+/* A whole record's body: NULL if every operation parses, else why not. */
+static const char *check_body(const unsigned char *body, size_t len,
+			      struct buf *pathbuf, struct buf *scratch)
+{
+	size_t off = 0;
+	struct jop op;
+
+	if (!len)
+		return "empty record";
+	while (off < len) {
+		const char *why = parse_op(body, len, &off, &op, pathbuf, scratch);
+
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+static int apply_op(struct store *st, const struct jop *op)
+{
+	struct perm *perms;
+	int err = 0;
+
+	if (op->op == JOURNAL_RM) {
+		err = store_rm(st, NULL, &journal_who, op->path, &no_sink);
+		/* Already gone with its parent: the state asked for holds. */
+		return err == ENOENT ? 0 : err;
+	}
+	perms = malloc(op->nperms * sizeof(*perms));
+	if (!perms)
+		return ENOMEM;
+	for (uint32_t i = 0; i < op->nperms; i++) {
+		perms[i].domid = get_u32(op->perms + i * 8u);
+		perms[i].mode = get_u32(op->perms + i * 8u + 4);
+	}
+	if (!path_is_special(op->path))
+		err = store_write(st, NULL, &journal_who, op->path, op->val,
+				  op->vallen, &no_sink);
+	if (!err)
+		err = store_set_perms(st, NULL, &journal_who, op->path, perms,
+				      op->nperms, &no_sink);
+	free(perms);
+	return err;
+}
+
+static int apply_body(struct store *st, const unsigned char *body, size_t len,
+		      struct buf *pathbuf, struct buf *scratch, size_t *nops)
+{
+	size_t off = 0;
+	struct jop op;
+	int err = 0;
+
+	while (!err && off < len) {
+		if (parse_op(body, len, &off, &op, pathbuf, scratch))
+			return EINVAL;	/* check_body passed it: cannot happen */
+		op.path = pathbuf->data;
+		err = apply_op(st, &op);
+		if (!err)
+			(*nops)++;
+	}
+	return err;
+}
+
+int journal_replay(struct store *st, const void *data, size_t len,
+		   struct journal_replay_stats *stats)
+{
+	const unsigned char *p = data;
+	struct buf pathbuf = BUF_INIT, scratch = BUF_INIT;
+	size_t off = JOURNAL_MAGIC_LEN;
+	int err = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	if (len < JOURNAL_MAGIC_LEN || memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN)) {
+		stats->bad_bytes = len;
+		stats->why = "no journal magic";
+		return EINVAL;
+	}
+	stats->good_bytes = off;
+	while (!err && off < len) {
+		uint32_t rlen, check;
+
+		if (len - off < JOURNAL_REC_HDR) {
+			stats->why = "truncated record header";
+			break;
+		}
+		rlen = get_u32(p + off);
+		check = get_u32(p + off + 4);
+		if (rlen > JOURNAL_REC_MAX || len - off - JOURNAL_REC_HDR < rlen) {
+			stats->why = "truncated or oversized record";
+			break;
+		}
+		if (fnv1a(p + off + JOURNAL_REC_HDR, rlen) != check) {
+			stats->why = "record check mismatch";
+			break;
+		}
+		stats->why = check_body(p + off + JOURNAL_REC_HDR, rlen, &pathbuf,
+					&scratch);
+		if (stats->why)
+			break;
+		err = apply_body(st, p + off + JOURNAL_REC_HDR, rlen, &pathbuf,
+				 &scratch, &stats->ops);
+		if (err == ENOMEM)
+			break;
+		if (err) {
+			/* The store refused a well-formed operation: stop here. */
+			stats->why = "operation refused by the store";
+			err = 0;
+			break;
+		}
+		off += JOURNAL_REC_HDR + rlen;
+		stats->records++;
+		stats->good_bytes = off;
+	}
+	stats->bad_bytes = len - stats->good_bytes;
+	buf_free(&pathbuf);
+	buf_free(&scratch);
+	return err;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * journal.h - the store's committed state as a byte stream that survives
+ * the store process: the format, its encoder and its validating replay.
+ *
+ * A journal is a memfd the broker holds for the store process without
+ * reading it (docs/RESTART.md).  Its bytes: the 8-byte magic
+ * JOURNAL_MAGIC, then records.  A record is
+ *   u32 len, u32 check (FNV-1a of the body), body[len]
+ * and a body is a sequence of operations, applied all or nothing:
+ *   u32 op, u32 pathlen, u32 nperms, u32 vallen,
+ *   path[pathlen] (no NUL), nperms x { u32 domid, u32 mode }, value[vallen]
+ * JOURNAL_PUT makes the node exist with exactly that value and those
+ * perms (a "@..." name: perms only); JOURNAL_RM removes it and its
+ * subtree.  Every number is native endian: writer and reader are the
+ * same binary on the same machine.
+ *
+ * Each record holds final states, never deltas, so replaying one twice
+ * or a snapshot followed by records it already contains is harmless.
+ */
+#ifndef LIXS_JOURNAL_H
+#define LIXS_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "perms.h"
+#include "store.h"
+
+#define JOURNAL_MAGIC "LIXSJNL1"
+#define JOURNAL_MAGIC_LEN 8u
+#define JOURNAL_REC_HDR 8u
+
+enum journal_op {
+	JOURNAL_PUT = 1,
+	JOURNAL_RM = 2,
+};
+
+/* Bounds the replay enforces on every field. */
+#define JOURNAL_PATH_MAX 4096u
+#define JOURNAL_VALUE_MAX 4096u
+#define JOURNAL_PERMS_MAX 2048u
+#define JOURNAL_REC_MAX (16u * 1024 * 1024)
+
+/*
+ * Append one operation to the body being built in `body` (0 or ENOMEM;
+ * EINVAL for a field out of bounds).  `perms`/`val` may be NULL when
+ * their count is 0.
+ */
+int journal_op_append(struct buf *body, enum journal_op op, const char *path,
+		      const struct perm *perms, unsigned int nperms,
+		      const void *val, size_t vallen);
+
+/* Append the committed state of `path` to `body`: a PUT of it and of
+ * every ancestor (root first) when it exists, else an RM.  0 or ENOMEM. */
+int journal_note_path(struct store *st, const char *path, struct buf *body);
+
+/* Frame `body` as a record onto `out` (0, ENOMEM, E2BIG). */
+int journal_record(struct buf *out, const void *body, size_t len);
+
+/*
+ * A whole snapshot of `st` (magic, then records of every node in
+ * pre-order and the special nodes' perms) into `out`.  0 or ENOMEM.
+ */
+int journal_snapshot(struct store *st, struct buf *out);
+
+/* What journal_replay() did. */
+struct journal_replay_stats {
+	size_t records;		/* records applied */
+	size_t ops;		/* operations applied */
+	size_t good_bytes;	/* bytes up to the end of the last good record */
+	size_t bad_bytes;	/* the rejected tail (0 when all was good) */
+	const char *why;	/* why the tail was rejected, or NULL */
+};
+
+/*
+ * Check and apply the journal data[0..len) to `st` (normally a fresh
+ * store), record by record.  A record is applied only when it is whole,
+ * its check matches and every operation in it is well-formed; the first
+ * one that is not ends the replay and the rest is reported as a bad
+ * tail.  Returns 0 (even with a bad tail: what came before stands),
+ * EINVAL when not even the magic is there, or ENOMEM.
+ */
+int journal_replay(struct store *st, const void *data, size_t len,
+		   struct journal_replay_stats *stats);
+
+#endif

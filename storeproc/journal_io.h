@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * journal_io.h - keeping the journal (journal.h) of the running store
+ * process: noting changes, appending a record before any reply that
+ * acknowledges them leaves, taking snapshots into a fresh memfd that the
+ * broker holds, and restoring from the broker's copy at start.
+ * docs/RESTART.md tells the whole story.
+ */
+#ifndef LIXS_JOURNAL_IO_H
+#define LIXS_JOURNAL_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "store.h"
+
+struct storeproc;
+
+struct journal_state {
+	bool active;		/* fd is ours: false (a zeroed struct) until
+				 * the first snapshot is handed over */
+	int fd;			/* our memfd (the broker holds a dup); owned */
+	size_t bytes;		/* its size */
+	size_t snap_bytes;	/* the size of the snapshot it began with */
+	bool snap_due;		/* take a snapshot at the next flush */
+	size_t domains_seen;	/* domain table size at the last flush */
+	struct buf dirty;	/* names changed since the last flush, each
+				 * with its NUL; owned */
+};
+
+void journal_state_init(struct journal_state *js);
+void journal_state_fini(struct journal_state *js);
+
+/* The store's event sink: notes the name, then fires watches
+ * (ops_watch_sink).  `sp` is the struct storeproc. */
+void journal_sink(void *sp, const struct store_event *ev);
+
+/*
+ * Append one record with the committed state of every noted name, and
+ * take a snapshot when one is due.  Called after each request and each
+ * batch of broker frames, before any reply queued by them is written.
+ */
+void journal_flush(struct storeproc *sp);
+
+/* IPC_JOURNAL_RESTORE: replay the broker's journal (msg->fd, if any;
+ * taken over and closed), then hand the broker a fresh snapshot. */
+void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg);
+
+#endif

@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# restart.bats - a store process that dies loses nothing it acknowledged
+# (issue 9, docs/RESTART.md): the broker holds the journal, restarts the
+# store process within a second, the new one replays it; a store process
+# that dies at start backs off instead of spinning.
+
+load helpers
+load xensim
+
+setup() {
+	require_lixs "the journal and the restart are lixs's"
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# Kill the store process with SIGKILL; print how many ms until a new one
+# answers on a new connection.
+crash_store() {
+	local old t0
+	old=$(store_pid)
+	t0=$(now_ms)
+	kill -KILL "$old"
+	wait_until store_pid_not "$old"
+	wait_until daemon_answers "$XENSTORED_PATH"
+	echo $(($(now_ms) - t0))
+}
+
+# gen ARRAY AWK-PROGRAM: fill ARRAY with the lines the BEGIN block prints
+# (bats traces every shell command, so long shell loops are slow).
+gen() {
+	mapfile -t "$1" < <(awk "BEGIN { $2 }")
+}
+
+lines_at_least() {
+	[ -e "$2" ] && [ "$(wc -l <"$2")" -ge "$1" ]
+}
+
+store_pid_not() {
+	local p
+	p=$(store_pid) && [ "$p" != "$1" ]
+}
+
+@test "acknowledged writes, perms, removals and commits survive kill -9" {
+	local steps=() ms
+	gen steps 'for (i = 0; i < 200; i++) print "WRITE:/n/" i "\\0value-" i'
+	xs "${steps[@]}" 'WRITE:/n/gone\0x' 'RM:/n/gone\0' \
+		'SET_PERMS:/n/7\0n5\0r7\0' 'SET_PERMS:/n\0b0\0' \
+		'TRANSACTION_START:\0' 'WRITE,t:/tx/a\0in-tx' 'TRANSACTION_END,t:T\0'
+	[[ $output == *"TRANSACTION_END req=207 tx="*" OK"* ]]
+	ms=$(crash_store)
+	echo "restarted in $ms ms"
+	[ "$ms" -lt 1000 ]
+	gen steps 'for (i = 0; i < 200; i += 37) print "READ:/n/" i "\\0"'
+	xs "${steps[@]}" 'READ:/n/gone\0' 'GET_PERMS:/n/7\0' 'GET_PERMS:/n/8\0' \
+		'READ:/tx/a\0'
+	expect_output <<'EOF2' || { echo "$output" | head; false; }
+READ req=1 tx=0 len=7 value-0
+READ req=2 tx=0 len=8 value-37
+READ req=3 tx=0 len=8 value-74
+READ req=4 tx=0 len=9 value-111
+READ req=5 tx=0 len=9 value-148
+READ req=6 tx=0 len=9 value-185
+ERROR req=7 tx=0 len=7 ENOENT\0
+GET_PERMS req=8 tx=0 len=6 n5\0r7\0
+GET_PERMS req=9 tx=0 len=3 n0\0
+READ req=10 tx=0 len=5 in-tx
+EOF2
+}
+
+@test "writes acknowledged up to the instant of the crash are all there" {
+	local steps=() acked ms
+	# Paced (2 ms every 20 writes) so that the crash lands mid-stream.
+	gen steps 'for (i = 0; i < 20000; i++) {
+		print "WRITE:/k/" i "\\0v" i
+		if (i % 20 == 0) { print "--sleep"; print 2 }
+	}'
+	"$XSRAW" -S "$XENSTORED_PATH" -t 5 "${steps[@]}" >"$T/acks" 2>&1 &
+	local writer=$!
+	# Kill in the middle of the stream, not before or after it.
+	wait_until lines_at_least 500 "$T/acks"
+	ms=$(crash_store)
+	wait "$writer" || true
+	acked=$(grep -c '^WRITE .* OK' "$T/acks")
+	echo "acknowledged $acked writes; restarted in $ms ms"
+	[ "$acked" -ge 500 ] && [ "$acked" -lt 20000 ]
+	# Replies come in order: the first $acked writes were acknowledged.
+	gen steps "for (i = 0; i < $acked; i++) print \"READ:/k/\" i \"\\\\0\""
+	run "$XSRAW" -S "$XENSTORED_PATH" -t 5 "${steps[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^READ ' <<<"$output")" -eq "$acked" ]
+	run ! grep -q ERROR <<<"$output"
+}
+
+@test "the journal survives two crashes in a row and snapshots" {
+	local steps=()
+	# Enough to make the store hand over a snapshot more than once.
+	gen steps 'for (i = 0; i < 3000; i++) printf "WRITE:/big/%d\\0%0200d\n", i, i'
+	xs "${steps[@]}"
+	crash_store >/dev/null
+	xs 'WRITE:/second\0life'
+	crash_store >/dev/null
+	xs 'READ:/second\0' 'READ:/big/2999\0'
+	[[ ${lines[0]} == 'READ req=1 tx=0 len=4 life' ]]
+	[[ ${lines[1]} == 'READ req=2 tx=0 len=200 '*2999 ]]
+	grep -q 'journal: restored' "$DAEMON_LOG"
+	run ! grep -q 'rejected the last' "$DAEMON_LOG"
+}
+
+@test "unix clients of a dead store process are closed" {
+	"$XSRAW" -S "$XENSTORED_PATH" -t 5 'WRITE:/a\0b' --expect-close \
+		>"$T/out" 2>&1 &
+	local client=$!
+	wait_until grep -q OK "$T/out"
+	crash_store >/dev/null
+	wait "$client"
+	grep -qx EOF "$T/out"
+}
+
+@test "a store process that dies at start backs off, then recovers" {
+	local wrapper=$T/storeproc
+	stop_daemon
+	cat >"$wrapper" <<EOF2
+#!/bin/sh
+[ -e "$T/fail" ] && exit 1
+exec "$LIXS_BUILD/lixs-storeproc" "\$@"
+EOF2
+	chmod +x "$wrapper"
+	start_daemon --storeproc "$wrapper"
+	xs 'WRITE:/kept\0yes'
+	touch "$T/fail"
+	kill -KILL "$(store_pid)"
+	sleep 2.5
+	# 0, 250, 500, 1000 ms (then 2000): a handful of attempts, logged.
+	local delays starts
+	delays=$(sed -n 's/.*restarting the store process in \([0-9]*\) ms.*/\1/p' \
+		"$DAEMON_LOG" | tr '\n' ' ')
+	starts=$(grep -c 'exited with status 1' "$DAEMON_LOG")
+	echo "delays: $delays; failed starts: $starts"
+	[[ $delays == "250 500 1000 "* ]]
+	[ "$starts" -ge 3 ] && [ "$starts" -le 6 ]
+	rm "$T/fail"
+	wait_until daemon_answers "$XENSTORED_PATH"
+	xs 'READ:/kept\0'
+	[ "$output" = 'READ req=1 tx=0 len=3 yes' ]
+}
+
+# Restart the daemon on the simulated Xen host with guest 5 introduced.
+with_guest() {
+	broker_has_xen || skip_because "broker built without Xen channels"
+	stop_daemon
+	xensim_init
+	start_daemon_xensim
+	xensim_guest 5
+}
+
+@test "xensim: a guest's ring survives the crash and finds its writes" {
+	with_guest
+	fg 5 'WRITE:data/x\0from-guest' 'SET_PERMS:data/x\0n5\0r0\0'
+	[ "$status" -eq 0 ]
+	crash_store >/dev/null
+	# The same ring, not a new introduction: the broker kept it.
+	fg 5 'READ:data/x\0' 'GET_PERMS:data/x\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=10 from-guest' ]
+	[ "${lines[1]}" = 'GET_PERMS req=2 tx=0 len=6 n5\0r0\0' ]
+}
+
+@test "xensim: a released domain stays out of other nodes' perms after a crash" {
+	with_guest
+	xs 'WRITE:/p\0x' 'SET_PERMS:/p\0n0\0r5\0' 'RELEASE:5\0'
+	[[ ${lines[2]} == 'RELEASE req=3 tx=0 len=3 OK\0' ]]
+	crash_store >/dev/null
+	xs 'GET_PERMS:/p\0' 'IS_DOMAIN_INTRODUCED:5\0'
+	[ "${lines[0]}" = 'GET_PERMS req=1 tx=0 len=3 n0\0' ]
+	[ "${lines[1]}" = 'IS_DOMAIN_INTRODUCED req=2 tx=0 len=2 F\0' ]
+}

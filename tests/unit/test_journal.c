@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * test_journal.c - the journal format: snapshots and change records
+ * replay to the same store; truncated, corrupted and hostile journals
+ * are rejected from the first bad record on, without crashing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "policy.h"
+#include "store.h"
+#include "unit.h"
+
+static const struct caller dom0 = { 0, DOMID_NONE, true };
+static const struct caller dom5 = { 5, DOMID_NONE, false };
+
+/* Records the names a change touched, as the store process's sink does. */
+static struct buf noted;
+
+static void note(void *ctx, const struct store_event *ev)
+{
+	(void)ctx;
+	buf_append_str0(&noted, ev->path);
+}
+
+static const struct store_event_sink sink = { note, NULL };
+
+static int wr(struct store *st, const struct caller *who, const char *path,
+	      const char *val)
+{
+	return store_write(st, NULL, who, path, val, strlen(val), &sink);
+}
+
+/* The journal of the changes noted since the last call, as one record. */
+static int flush_noted(struct store *st, struct buf *j)
+{
+	struct buf body = BUF_INIT;
+	int err = 0;
+
+	for (size_t off = 0; !err && off < noted.len; off += strlen(noted.data + off) + 1)
+		err = journal_note_path(st, noted.data + off, &body);
+	buf_reset(&noted);
+	if (!err && body.len)
+		err = journal_record(j, body.data, body.len);
+	buf_free(&body);
+	return err;
+}
+
+/* Two stores hold the same nodes, values, perms and child order. */
+static int same(struct store *a, struct store *b)
+{
+	struct buf sa = BUF_INIT, sb = BUF_INIT;
+	int ok = !journal_snapshot(a, &sa) && !journal_snapshot(b, &sb) &&
+		 sa.len == sb.len && memcmp(sa.data, sb.data, sa.len) == 0;
+
+	buf_free(&sa);
+	buf_free(&sb);
+	return ok;
+}
+
+static struct store *sample(void)
+{
+	struct store *st = store_new();
+	struct perm p[2] = { { 5, PERM_NONE }, { 0, PERM_READ } };
+	struct perm sp[1] = { { 0, PERM_READ } };
+
+	if (!st)
+		return NULL;
+	wr(st, &dom0, "/local/domain/5", "");
+	store_set_perms(st, NULL, &dom0, "/local/domain/5", p, 2, &sink);
+	wr(st, &dom5, "/local/domain/5/device/vif/0/state", "4");
+	wr(st, &dom0, "/vm/abc", "hello\0world");
+	wr(st, &dom0, "/a", "1");
+	wr(st, &dom0, "/b", "2");
+	wr(st, &dom0, "/a/z", "3");
+	store_set_perms(st, NULL, &dom0, "@releaseDomain", sp, 1, &sink);
+	buf_reset(&noted);
+	return st;
+}
+
+static int replay_into_new(const struct buf *j, struct store **out,
+			   struct journal_replay_stats *stats)
+{
+	*out = store_new();
+	return *out ? journal_replay(*out, j->data, j->len, stats) : -1;
+}
+
+static int t_snapshot_roundtrip(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	int ok = !journal_snapshot(a, &j) && !replay_into_new(&j, &b, &s) &&
+		 s.bad_bytes == 0 && s.records >= 1 && same(a, b);
+
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/* A snapshot followed by change records, as a running store writes it. */
+static int t_records_after_snapshot(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	struct perm p[1] = { { 7, PERM_BOTH } };
+	int ok = !journal_snapshot(a, &j);
+
+	/* Ancestors created by an unprivileged writer belong to it. */
+	ok = ok && !wr(a, &dom5, "/local/domain/5/data/x/y", "v") && !flush_noted(a, &j);
+	ok = ok && !store_rm(a, NULL, &dom0, "/a", &sink) && !flush_noted(a, &j);
+	ok = ok && !store_set_perms(a, NULL, &dom0, "/b", p, 1, &sink) &&
+	     !flush_noted(a, &j);
+	ok = ok && !wr(a, &dom0, "/a", "again") && !flush_noted(a, &j);
+	ok = ok && !replay_into_new(&j, &b, &s) && s.bad_bytes == 0 && same(a, b);
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/* A transaction's changes arrive at commit, and become one record. */
+static int t_commit_record(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	struct txn *t;
+	int ok = !journal_snapshot(a, &j) && (t = store_txn_start(a)) != NULL;
+
+	ok = ok && !store_write(a, t, &dom0, "/t/1", "x", 1, &sink) &&
+	     !store_rm(a, t, &dom0, "/vm", &sink);
+	ok = ok && noted.len == 0 && !store_txn_commit(a, t, &sink) &&
+	     !flush_noted(a, &j);
+	ok = ok && !replay_into_new(&j, &b, &s) && s.records == 2 && same(a, b);
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/* Cut anywhere: what precedes the cut replays, nothing crashes. */
+static int t_truncated(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	size_t before;
+	int ok = !journal_snapshot(a, &j);
+
+	before = j.len;
+	ok = ok && !wr(a, &dom0, "/late", "value") && !flush_noted(a, &j);
+	for (size_t n = 0; ok && n <= j.len; n++) {
+		struct buf cut = { j.data, n, n };
+		int err = replay_into_new(&cut, &b, &s);
+
+		if (n < JOURNAL_MAGIC_LEN)
+			ok = err != 0;
+		else
+			/* Clean cuts: after the magic, the snapshot (one
+			 * record, small as it is), the last record. */
+			ok = !err && s.good_bytes + s.bad_bytes == n &&
+			     (s.bad_bytes == 0) == (n == JOURNAL_MAGIC_LEN ||
+						   n == before || n == j.len);
+		if (ok && n >= before && n < j.len) {
+			const void *v;
+			size_t len;
+
+			/* The last record is torn: its node is not there. */
+			ok = store_read(b, NULL, &dom0, "/late", &v, &len) != 0;
+		}
+		store_free(b);
+	}
+	store_free(a);
+	buf_free(&j);
+	return ok;
+}
+
+/* Every single byte flipped: replay survives, a bad record is refused. */
+static int t_flipped_bytes(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	int ok = !journal_snapshot(a, &j);
+
+	for (size_t i = 0; ok && i < j.len; i++) {
+		j.data[i] ^= 0x5a;
+		if (replay_into_new(&j, &b, &s) == 0)
+			ok = s.bad_bytes > 0 && s.why != NULL;
+		else
+			ok = i < JOURNAL_MAGIC_LEN;
+		store_free(b);
+		j.data[i] ^= 0x5a;
+	}
+	store_free(a);
+	buf_free(&j);
+	return ok;
+}
+
+/* A journal whose checks match but whose fields lie (a hostile writer). */
+static int hostile(const void *body, size_t len, const char *why)
+{
+	struct buf j = BUF_INIT;
+	struct store *b = NULL;
+	struct journal_replay_stats s;
+	int ok = !buf_append(&j, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) &&
+		 !journal_record(&j, body, len) &&
+		 !replay_into_new(&j, &b, &s) && s.records == 0 && s.bad_bytes &&
+		 s.why && strstr(s.why, why);
+
+	if (!ok)
+		printf("  wanted '%s', got '%s'\n", why, s.why ? s.why : "");
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+static int t_hostile_fields(void)
+{
+	struct perm p = { 0, PERM_READ }, bad = { 0, 9 }, far = { 70000, PERM_READ };
+	struct buf b = BUF_INIT;
+	uint32_t big[4] = { JOURNAL_PUT, 0xffffffffu, 1, 0 };
+	uint32_t unk[4] = { 3, 1, 0, 0 };
+	int ok = 1;
+
+#define CASE(stmt, why) \
+	do { buf_reset(&b); stmt; ok = ok && hostile(b.data, b.len, why); } while (0)
+	CASE(journal_op_append(&b, JOURNAL_PUT, "/x//y", &p, 1, "v", 1), "invalid path");
+	CASE(journal_op_append(&b, JOURNAL_PUT, "x", &p, 1, "v", 1), "invalid path");
+	CASE(journal_op_append(&b, JOURNAL_PUT, "/x", &bad, 1, "v", 1), "permission");
+	CASE(journal_op_append(&b, JOURNAL_PUT, "/x", &far, 1, "v", 1), "permission");
+	CASE(journal_op_append(&b, JOURNAL_PUT, "/x", NULL, 0, "v", 1), "wrong fields");
+	CASE(journal_op_append(&b, JOURNAL_RM, "/", NULL, 0, NULL, 0), "RM");
+	CASE(journal_op_append(&b, JOURNAL_PUT, "@releaseDomain", &p, 1, "v", 1),
+	     "special");
+	CASE(buf_append(&b, big, sizeof(big)), "out of bounds");
+	CASE(buf_append(&b, unk, sizeof(unk)), "unknown operation");
+	CASE(buf_append(&b, big, 8), "truncated operation");
+	/* A good operation, then a path with a NUL inside. */
+	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "v", 1),
+	      journal_op_append(&b, JOURNAL_PUT, "/a#b", &p, 1, "", 0),
+	      b.data[b.len - 8 - 2] = '\0'), "invalid path");
+#undef CASE
+	buf_free(&b);
+	return ok;
+}
+
+/* A bad record stops the replay: later good ones are not applied. */
+static int t_stops_at_bad_record(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	size_t mid;
+	const void *v;
+	size_t len;
+	int ok = !journal_snapshot(a, &j);
+
+	ok = ok && !wr(a, &dom0, "/one", "1") && !flush_noted(a, &j);
+	mid = j.len;
+	ok = ok && !wr(a, &dom0, "/two", "2") && !flush_noted(a, &j);
+	ok = ok && !wr(a, &dom0, "/three", "3") && !flush_noted(a, &j);
+	j.data[mid + JOURNAL_REC_HDR + 20] ^= 1;
+	ok = ok && !replay_into_new(&j, &b, &s) && s.good_bytes == mid &&
+	     !store_read(b, NULL, &dom0, "/one", &v, &len) &&
+	     store_read(b, NULL, &dom0, "/two", &v, &len) == ENOENT &&
+	     store_read(b, NULL, &dom0, "/three", &v, &len) == ENOENT;
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/* Events that are no state ("@releaseDomain/<domid>") add nothing. */
+static int t_stateless_special(void)
+{
+	struct store *st = store_new();
+	struct buf body = BUF_INIT;
+	int ok = st && !journal_note_path(st, "@releaseDomain/5", &body) &&
+		 body.len == 0 && !journal_note_path(st, "@releaseDomain", &body) &&
+		 body.len > 0;
+
+	store_free(st);
+	buf_free(&body);
+	return ok;
+}
+
+static int t_no_magic(void)
+{
+	struct store *b = store_new();
+	struct journal_replay_stats s;
+	int ok = journal_replay(b, "NOTAJOURNAL", 11, &s) == EINVAL &&
+		 journal_replay(b, "", 0, &s) == EINVAL;
+
+	store_free(b);
+	return ok;
+}
+
+/* The broker's IPC_JOURNAL row: a memfd, after HELLO, and nothing else. */
+static int t_policy_row(void)
+{
+	struct policy_state st = { .awaiting_hello = false };
+	struct ipc_msg m = { { IPC_JOURNAL, 0, IPC_F_FD, 0 }, NULL, -1 };
+	int p[2], mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING), ok;
+	char shm[64];
+
+	if (mfd < 0 || pipe(p))
+		return 0;
+	m.fd = mfd;
+	ok = policy_check(&st, &m) == 0;
+	m.fd = p[0];
+	ok = ok && policy_check(&st, &m) == EPERM;
+	m.fd = -1;
+	ok = ok && policy_check(&st, &m) == EPERM;
+	/* A named tmpfs file answers F_GET_SEALS too, but is no memfd. */
+	snprintf(shm, sizeof(shm), "/dev/shm/lixs-test-journal.%d", (int)getpid());
+	m.fd = open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (m.fd >= 0) {
+		ok = ok && policy_check(&st, &m) == EPERM;
+		close(m.fd);
+		unlink(shm);
+	}
+	m.fd = mfd;
+	st.awaiting_hello = true;
+	ok = ok && policy_check(&st, &m) == EPERM;
+	close(mfd);
+	close(p[0]);
+	close(p[1]);
+	return ok;
+}
+
+static const struct unit_case tests[] = {
+	{ "broker policy for IPC_JOURNAL", t_policy_row },
+	{ "snapshot replays to the same store", t_snapshot_roundtrip },
+	{ "change records after a snapshot", t_records_after_snapshot },
+	{ "a commit is one record", t_commit_record },
+	{ "truncated at every byte", t_truncated },
+	{ "every byte flipped", t_flipped_bytes },
+	{ "hostile fields with matching checks", t_hostile_fields },
+	{ "replay stops at the first bad record", t_stops_at_bad_record },
+	{ "no magic, no journal", t_no_magic },
+	{ "special events without state", t_stateless_special },
+};
+
+UNIT_MAIN("journal")
