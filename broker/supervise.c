@@ -206,7 +206,8 @@ void store_readable(struct broker *b)
 				(int)b->store_pid, ipc_type_lookup(m.hdr.type)->name);
 		else
 			log_err("store process %d sent a bad frame (%s); killing it",
-				(int)b->store_pid, strerror(ret));
+				(int)b->store_pid,
+				strerrorname_np(ret) ? strerrorname_np(ret) : "?");
 		store_kill(b);
 	}
 }
