@@ -11,15 +11,8 @@ BAD=20
 GOOD=21
 
 setup() {
-	require_lixs "tests the lixs broker's Xen channels"
-	make_test_dir
-	[ -x "$XSRAW" ] || {
-		echo "no $XSRAW: build it first (make all)" >&2
-		return 1
-	}
-	BG_PIDS=()
-	xensim_init
-	start_daemon_xensim
+	xensim_setup || return 1
+	xensim_start
 	xensim_guest $BAD
 	xensim_guest $GOOD
 	# Committed before the misdeed, by each party.
@@ -31,11 +24,7 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	common_teardown
+	xensim_teardown
 }
 
 # The other guest and a unix client are served; what everyone committed

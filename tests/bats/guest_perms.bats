@@ -11,23 +11,12 @@ load helpers
 load xensim
 
 setup() {
-	require_lixs "tests the lixs broker's Xen channels"
-	make_test_dir
-	[ -x "$XSRAW" ] || {
-		echo "no $XSRAW: build it first (make all)" >&2
-		return 1
-	}
-	BG_PIDS=()
-	xensim_init
-	start_daemon_xensim
+	xensim_setup || return 1
+	xensim_start
 }
 
 teardown() {
-	local p
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	common_teardown
+	xensim_teardown
 }
 
 @test "a domU cannot read or write dom0's nodes (EACCES)" {

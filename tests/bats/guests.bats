@@ -9,21 +9,11 @@ load helpers
 load xensim
 
 setup() {
-	require_lixs "tests the lixs broker's Xen channels"
-	make_test_dir
-	[ -x "$XSRAW" ] || {
-		echo "no $XSRAW: build it first (make all)" >&2
-		return 1
-	}
-	BG_PIDS=()
+	xensim_setup || return 1
 }
 
 teardown() {
-	local p
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	common_teardown
+	xensim_teardown
 }
 
 # The store's counters (CONTROL memreport), one "name value" a line; the

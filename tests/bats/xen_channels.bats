@@ -9,26 +9,11 @@ load helpers
 load xensim
 
 setup() {
-	require_lixs "tests the lixs broker's Xen channels"
-	make_test_dir
-	[ -x "$XSRAW" ] || {
-		echo "no $XSRAW: build it first (make all)" >&2
-		return 1
-	}
-	BG_PIDS=()
+	xensim_setup || return 1
 }
 
 teardown() {
-	local p
-	for p in "${BG_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	common_teardown
-}
-
-start_xen() {
-	xensim_init
-	start_daemon_xensim "$@"
+	xensim_teardown
 }
 
 # Watch $1 on the read-write socket in the background; events go to $T/$2.
@@ -54,7 +39,7 @@ restarted() {
 }
 
 @test "a guest introduced by dom0 reads and writes through its ring" {
-	start_xen
+	xensim_start
 	xensim_guest 5
 	fg 5 'WRITE:data/x\0hello' 'READ:data/x\0' 'GET_DOMAIN_PATH:5\0'
 	[ "$status" -eq 0 ]
@@ -69,7 +54,7 @@ restarted() {
 }
 
 @test "a guest without a grant: mapped by the frame Xen records (HVM), refused otherwise" {
-	start_xen
+	xensim_start
 	# HVM/PVH: the INTRODUCE gfn is mapped only because it is the guest's
 	# HVM_PARAM_STORE_PFN.
 	xensim_guest 6 --no-grant --hvm
@@ -96,7 +81,7 @@ restarted() {
 }
 
 @test "dom0's kernel ring is served as privileged dom0" {
-	start_xen
+	xensim_start
 	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'WRITE:/tool/k\0v' \
 		'GET_PERMS:/tool/k\0'
 	[ "$status" -eq 0 ]
@@ -107,13 +92,13 @@ restarted() {
 }
 
 @test "--no-domain-init leaves dom0's kernel ring alone" {
-	start_xen --no-domain-init
+	xensim_start --no-domain-init
 	run timeout 3 "$FAKEGUEST" -t 1 --dom0-ring 'READ:/tool\0'
 	[ "$status" -eq 3 ]
 }
 
 @test "INTRODUCE of a domain Xen does not have fails; the store keeps serving" {
-	start_xen
+	xensim_start
 	xs 'INTRODUCE:40\0123\09\0'
 	[ "$output" = 'ERROR req=1 tx=0 len=7 ENOENT\0' ]
 	xensim_guest 7
@@ -123,7 +108,7 @@ restarted() {
 }
 
 @test "@introduceDomain, shutdown via VIRQ_DOM_EXC, death: @releaseDomain, ring unmapped" {
-	start_xen
+	xensim_start
 	watch_bg @introduceDomain intro
 	watch_bg @releaseDomain release
 	xensim_guest 8
@@ -139,7 +124,7 @@ restarted() {
 }
 
 @test "a reused domid is a new domain: introduced and served afresh" {
-	start_xen
+	xensim_start
 	xensim_guest 9
 	fg 9 'WRITE:data/old\0x'
 	[ "$status" -eq 0 ]
@@ -153,7 +138,7 @@ restarted() {
 }
 
 @test "a bad ring index cuts off only that guest" {
-	start_xen
+	xensim_start
 	xensim_guest 10
 	xensim_guest 11
 	fg 10 'WRITE:data/a\0one' --bad-index --sleep 300 --status
@@ -168,7 +153,7 @@ restarted() {
 }
 
 @test "a guest that floods and never reads stalls alone" {
-	start_xen
+	xensim_start
 	xensim_guest 13
 	xensim_guest 14
 	run timeout 20 "$FAKEGUEST" -d 13 -t 2 --no-read --flood 3000 \
@@ -183,7 +168,7 @@ restarted() {
 }
 
 @test "a restarted store process learns the rings again" {
-	start_xen
+	xensim_start
 	xensim_guest 12
 	local sp
 	sp=$(pgrep -P "$DAEMON_PID")
@@ -209,7 +194,7 @@ restarted() {
 }
 
 @test "-u alone serves no rings: INTRODUCE is answered ENOSYS" {
-	start_xen -u
+	xensim_start -u
 	xs 'INTRODUCE:5\0123\09\0'
 	[ "$output" = 'ERROR req=1 tx=0 len=7 ENOSYS\0' ]
 	run timeout 3 "$FAKEGUEST" -t 1 --dom0-ring 'READ:/\0'
@@ -217,7 +202,7 @@ restarted() {
 }
 
 @test "100 guests at once: each served on its own ring, all released, no mapping left" {
-	start_xen
+	xensim_start
 	local d steps=() pids=()
 	for ((d = 101; d <= 200; d++)); do
 		xensim_guest "$d"

@@ -3,6 +3,11 @@
 # xensim.bash - for bats files that run lixs on the simulated Xen host
 # (tests/xensim/README.md): load it after helpers.
 #
+#   xensim_setup                the common setup(): lixs only, a test dir,
+#                               xsraw built, no background pids (BG_PIDS)
+#   xensim_teardown             the common teardown(): kill BG_PIDS, then
+#                               common_teardown
+#   xensim_start ARGS           xensim_init, then start_daemon_xensim ARGS
 #   xensim_init                 a fresh host in $T/xen (XENSIM_DIR), with
 #                               dom0's kernel ring; call after make_test_dir
 #   start_daemon_xensim ARGS    start_daemon with xensim.so preloaded
@@ -24,6 +29,24 @@ broker_has_xen() {
 	readelf -d "$LIXS_BUILD/lixs-broker" 2>/dev/null | grep -q 'libxenevtchn'
 }
 
+xensim_setup() {
+	require_lixs "tests the lixs broker's Xen channels"
+	make_test_dir
+	[ -x "$XSRAW" ] || {
+		echo "no $XSRAW: build it first (make all)" >&2
+		return 1
+	}
+	BG_PIDS=()
+}
+
+xensim_teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	common_teardown
+}
+
 xensim_init() {
 	[ -x "$XENSIM_CTL" ] && [ -x "$FAKEGUEST" ] && [ -r "$LIXS_BUILD/xensim.so" ] || {
 		echo "xensim not built in $LIXS_BUILD (make all)" >&2
@@ -38,6 +61,11 @@ xensim_init() {
 start_daemon_xensim() {
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
 		LD_PRELOAD=$LIXS_BUILD/xensim.so start_daemon "$@"
+}
+
+xensim_start() {
+	xensim_init
+	start_daemon_xensim "$@"
 }
 
 xensim_guest() {

@@ -19,106 +19,41 @@
 #include "path.h"
 #include "storeproc.h"
 #include "unit.h"
+#include "wire_text.h"
 
 /* The context is big (ipc buffer inside): static, set up per test. */
 static struct storeproc sp;
 
 static void env_open(void)
 {
-	memset(&sp, 0, sizeof(sp));
+	wire_sp_init(&sp);
 	sp.lim.path_max = PATH_REL_MAX;
 	sp.lim.perm_nb = 5;
 	sp.lim.watch_nb = 128;
 	sp.lim.transaction = 10;
-	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
-	sp.store = store_new();
-	watch_index_init(&sp.watches, 1);
-	sp.sink.fire = ops_watch_sink;
-	sp.sink.ctx = &sp;
 }
 
 static void env_close(void)
 {
-	conn_close_all(&sp);
-	watch_index_fini(&sp.watches);
-	store_free(sp.store);
-	buf_free(&sp.path);
-	buf_free(&sp.out);
-	close(sp.epfd);
+	wire_sp_fini(&sp);
 }
-
-struct client {
-	struct conn *c;
-	int fd;			/* our end */
-	uint32_t req;
-	unsigned char in[65536];
-	size_t have;
-};
 
 static void client_open(struct client *cl, bool priv, bool rdonly)
 {
 	struct caller who = { 0, DOMID_NONE, priv };
-	int sv[2];
 
-	memset(cl, 0, sizeof(*cl));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		perror("socketpair");
-	cl->fd = sv[1];
-	cl->c = conn_new(&sp, sv[0], 100 + (uint32_t)sp.nconns, &who, rdonly);
-}
-
-static void pump(struct client *cl)
-{
-	conn_event(&sp, cl->c, EPOLLIN);
-	while (conn_run_pending(&sp))
-		;
-}
-
-static void send_req(struct client *cl, uint32_t type, uint32_t tx,
-		     const void *body, size_t len)
-{
-	struct xsd_sockmsg h = { type, ++cl->req, tx, (uint32_t)len };
-	unsigned char buf[sizeof(h) + 8192];
-
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), body, len);
-	if (write(cl->fd, buf, sizeof(h) + len) != (ssize_t)(sizeof(h) + len))
-		perror("write");
+	client_connect(&sp, cl, &who, rdonly);
 }
 
 /* Everything the connection wrote, as "TYPE req tx payload" lines with
  * NUL shown as '|'; "EOF" once it closed. */
 static const char *drain(struct client *cl)
 {
-	static char text[65536];
-	size_t tl = 0, off = 0;
-	ssize_t n;
+	static char text[65536 + 8];
+	ssize_t n = client_recv(cl);
 
-	while ((n = recv(cl->fd, cl->in + cl->have, sizeof(cl->in) - cl->have,
-			 MSG_DONTWAIT)) > 0)
-		cl->have += (size_t)n;
-	text[0] = '\0';
-	while (cl->have - off >= sizeof(struct xsd_sockmsg)) {
-		struct xsd_sockmsg h;
-
-		memcpy(&h, cl->in + off, sizeof(h));
-		if (cl->have - off < sizeof(h) + h.len)
-			break;
-		tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%u %u %u ",
-				       h.type, h.req_id, h.tx_id);
-		for (uint32_t i = 0; i < h.len && tl + 3 < sizeof(text); i++) {
-			char ch = (char)cl->in[off + sizeof(h) + i];
-
-			text[tl++] = ch ? ch : '|';
-		}
-		text[tl++] = '\n';
-		text[tl] = '\0';
-		off += sizeof(h) + h.len;
-	}
-	memmove(cl->in, cl->in + off, cl->have - off);
-	cl->have -= off;
-	if (n == 0)
-		snprintf(text + tl, sizeof(text) - tl, "EOF\n");
+	snprintf(text, sizeof(text), "%s%s", wire_text(cl->in, &cl->have),
+		 n == 0 ? "EOF\n" : "");
 	return text;
 }
 
@@ -190,15 +125,15 @@ static int t_echo_and_errors(void)
 
 	env_open();
 	client_open(&a, true, false);
-	send_req(&a, XS_READ, 0, S("/tool\0"));
-	send_req(&a, XS_READ, 99, S("/tool\0"));
-	send_req(&a, 99, 7, S(""));
-	send_req(&a, XS_WATCH_EVENT, 0, S("/a\0t\0"));
-	send_req(&a, XS_READ, 0, S("/tool"));
-	send_req(&a, XS_GET_DOMAIN_PATH, 0, S("-1\0"));
-	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
-	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("3\0"));
-	pump(&a);
+	client_send(&a, XS_READ, 0, S("/tool\0"));
+	client_send(&a, XS_READ, 99, S("/tool\0"));
+	client_send(&a, 99, 7, S(""));
+	client_send(&a, XS_WATCH_EVENT, 0, S("/a\0t\0"));
+	client_send(&a, XS_READ, 0, S("/tool"));
+	client_send(&a, XS_GET_DOMAIN_PATH, 0, S("-1\0"));
+	client_send(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
+	client_send(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("3\0"));
+	client_pump(&sp, &a);
 	ok = expect(drain(&a),
 		    "2 1 0 \n"
 		    "16 2 99 ENOENT|\n"
@@ -220,25 +155,25 @@ static int t_event_order(void)
 	env_open();
 	client_open(&a, true, false);
 	client_open(&b, true, false);
-	send_req(&b, XS_WATCH, 0, S("/w\0B\0"));
-	pump(&b);
-	send_req(&a, XS_WATCH, 0, S("/w\0A\0"));
-	send_req(&a, XS_WATCH, 0, S("w\0R\0"));
-	send_req(&a, XS_WRITE, 0, S("/w/x\0v"));
-	pump(&a);
+	client_send(&b, XS_WATCH, 0, S("/w\0B\0"));
+	client_pump(&sp, &b);
+	client_send(&a, XS_WATCH, 0, S("/w\0A\0"));
+	client_send(&a, XS_WATCH, 0, S("w\0R\0"));
+	client_send(&a, XS_WRITE, 0, S("/w/x\0v"));
+	client_pump(&sp, &a);
 	/* OK before the registration event; events before the WRITE's OK. */
 	ok &= expect(drain(&a),
 		     "4 1 0 OK|\n15 0 0 /w|A|\n"
 		     "4 2 0 OK|\n15 0 0 w|R|\n"
 		     "15 0 0 /w/x|A|\n11 3 0 OK|\n");
 	ok &= expect(drain(&b), "4 1 0 OK|\n15 0 0 /w|B|\n15 0 0 /w/x|B|\n");
-	send_req(&a, XS_WRITE, 0, S("/local/domain/0/w/y\0v"));
-	pump(&a);
+	client_send(&a, XS_WRITE, 0, S("/local/domain/0/w/y\0v"));
+	client_pump(&sp, &a);
 	ok &= expect(drain(&a), "15 0 0 w/y|R|\n11 4 0 OK|\n");
-	send_req(&b, XS_WATCH, 0, S("/w\0B\0"));
-	send_req(&b, XS_UNWATCH, 0, S("/w\0C\0"));
-	send_req(&b, XS_UNWATCH, 0, S("/w\0B\0"));
-	pump(&b);
+	client_send(&b, XS_WATCH, 0, S("/w\0B\0"));
+	client_send(&b, XS_UNWATCH, 0, S("/w\0C\0"));
+	client_send(&b, XS_UNWATCH, 0, S("/w\0B\0"));
+	client_pump(&sp, &b);
 	ok &= expect(drain(&b), "16 2 0 EEXIST|\n16 3 0 ENOENT|\n5 4 0 OK|\n");
 	env_close();
 	return ok;
@@ -251,14 +186,14 @@ static int t_read_only(void)
 
 	env_open();
 	client_open(&a, true, true);
-	send_req(&a, XS_WRITE, 0, S("/x\0v"));
-	send_req(&a, XS_MKDIR, 0, S("/x\0"));
-	send_req(&a, XS_RM, 0, S("/tool\0"));
-	send_req(&a, XS_SET_PERMS, 0, S("/tool\0n0\0"));
-	send_req(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
-	send_req(&a, XS_DIRECTORY, 0, S("/\0"));
-	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
-	pump(&a);
+	client_send(&a, XS_WRITE, 0, S("/x\0v"));
+	client_send(&a, XS_MKDIR, 0, S("/x\0"));
+	client_send(&a, XS_RM, 0, S("/tool\0"));
+	client_send(&a, XS_SET_PERMS, 0, S("/tool\0n0\0"));
+	client_send(&a, XS_IS_DOMAIN_INTRODUCED, 0, S("0\0"));
+	client_send(&a, XS_DIRECTORY, 0, S("/\0"));
+	client_send(&a, XS_TRANSACTION_START, 0, S("\0"));
+	client_pump(&sp, &a);
 	ok = expect(drain(&a),
 		    "16 1 0 EACCES|\n16 2 0 EACCES|\n16 3 0 EACCES|\n"
 		    "16 4 0 EACCES|\n16 5 0 EACCES|\n1 6 0 tool|\n6 7 0 1|\n");
@@ -273,19 +208,19 @@ static int t_transactions(void)
 
 	env_open();
 	client_open(&a, true, false);
-	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
-	send_req(&a, XS_TRANSACTION_START, 0, S(""));
-	send_req(&a, XS_TRANSACTION_START, 1, S("\0"));
-	send_req(&a, XS_TRANSACTION_END, 1, S("X\0"));
-	send_req(&a, XS_TRANSACTION_END, 0, S("T\0"));
-	send_req(&a, XS_WRITE, 1, S("/t\0in"));
-	send_req(&a, XS_READ, 0, S("/t\0"));
-	send_req(&a, XS_TRANSACTION_END, 1, S("T\0"));
-	send_req(&a, XS_READ, 0, S("/t\0"));
-	send_req(&a, XS_READ, 1, S("/t\0"));
-	send_req(&a, XS_TRANSACTION_END, 2, S("F\0"));
-	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
-	pump(&a);
+	client_send(&a, XS_TRANSACTION_START, 0, S("\0"));
+	client_send(&a, XS_TRANSACTION_START, 0, S(""));
+	client_send(&a, XS_TRANSACTION_START, 1, S("\0"));
+	client_send(&a, XS_TRANSACTION_END, 1, S("X\0"));
+	client_send(&a, XS_TRANSACTION_END, 0, S("T\0"));
+	client_send(&a, XS_WRITE, 1, S("/t\0in"));
+	client_send(&a, XS_READ, 0, S("/t\0"));
+	client_send(&a, XS_TRANSACTION_END, 1, S("T\0"));
+	client_send(&a, XS_READ, 0, S("/t\0"));
+	client_send(&a, XS_READ, 1, S("/t\0"));
+	client_send(&a, XS_TRANSACTION_END, 2, S("F\0"));
+	client_send(&a, XS_TRANSACTION_START, 0, S("\0"));
+	client_pump(&sp, &a);
 	ok = expect(drain(&a),
 		    "6 1 0 1|\n6 2 0 2|\n16 3 1 EBUSY|\n16 4 1 EINVAL|\n"
 		    "16 5 0 ENOENT|\n11 6 1 OK|\n16 7 0 ENOENT|\n7 8 1 OK|\n"
@@ -302,13 +237,13 @@ static int t_reset_watches(void)
 
 	env_open();
 	client_open(&a, true, false);
-	send_req(&a, XS_WATCH, 0, S("/r\0t\0"));
-	send_req(&a, XS_TRANSACTION_START, 0, S("\0"));
-	send_req(&a, XS_RESET_WATCHES, 1, S("\0"));
-	send_req(&a, XS_WRITE, 1, S("/r\0v"));
-	send_req(&a, XS_WRITE, 0, S("/r\0v"));
-	send_req(&a, XS_RESET_WATCHES, 0, S(""));
-	pump(&a);
+	client_send(&a, XS_WATCH, 0, S("/r\0t\0"));
+	client_send(&a, XS_TRANSACTION_START, 0, S("\0"));
+	client_send(&a, XS_RESET_WATCHES, 1, S("\0"));
+	client_send(&a, XS_WRITE, 1, S("/r\0v"));
+	client_send(&a, XS_WRITE, 0, S("/r\0v"));
+	client_send(&a, XS_RESET_WATCHES, 0, S(""));
+	client_pump(&sp, &a);
 	ok = expect(drain(&a),
 		    "4 1 0 OK|\n15 0 0 /r|t|\n6 2 0 1|\n21 3 1 OK|\n"
 		    "16 4 1 ENOENT|\n11 5 0 OK|\n21 6 0 OK|\n");
@@ -328,12 +263,12 @@ static int t_e2big(void)
 	/* 60 children of 80 characters: a 4860-byte listing. */
 	for (int i = 0; i < 60; i++) {
 		n = snprintf(body, sizeof(body), "/big/%078d", i);
-		send_req(&a, XS_MKDIR, 0, body, (size_t)n + 1);
-		pump(&a);
+		client_send(&a, XS_MKDIR, 0, body, (size_t)n + 1);
+		client_pump(&sp, &a);
 	}
 	drain(&a);
-	send_req(&a, XS_DIRECTORY, 0, S("/big\0"));
-	pump(&a);
+	client_send(&a, XS_DIRECTORY, 0, S("/big\0"));
+	client_pump(&sp, &a);
 	ok = expect(drain(&a), "16 61 0 E2BIG|\n");
 	env_close();
 	return ok;
@@ -348,14 +283,14 @@ static int t_oversize_header(void)
 	env_open();
 	client_open(&a, true, false);
 	client_open(&b, true, false);
-	send_req(&a, XS_READ, 0, S("/tool\0"));
+	client_send(&a, XS_READ, 0, S("/tool\0"));
 	ok = write(a.fd, &h, sizeof(h)) == sizeof(h);
-	pump(&a);
+	client_pump(&sp, &a);
 	/* Closed at the header, and what was queued went with it. */
 	ok &= expect(drain(&a), "EOF\n");
 	ok &= sp.nconns == 1;
-	send_req(&b, XS_READ, 0, S("/tool\0"));
-	pump(&b);
+	client_send(&b, XS_READ, 0, S("/tool\0"));
+	client_pump(&sp, &b);
 	ok &= expect(drain(&b), "2 1 0 \n");
 	close(a.fd);
 	env_close();
@@ -375,8 +310,8 @@ static int t_never_reads(void)
 	client_open(&b, true, false);
 	memset(value, 'v', sizeof(value));
 	memcpy(value, "/v\0", 3);
-	send_req(&b, XS_WRITE, 0, value, sizeof(value));
-	pump(&b);
+	client_send(&b, XS_WRITE, 0, value, sizeof(value));
+	client_pump(&sp, &b);
 	drain(&b);
 	for (int i = 0; i < 2000; i++) {
 		struct xsd_sockmsg h = { XS_READ, (uint32_t)i, 0, 3 };
@@ -388,13 +323,13 @@ static int t_never_reads(void)
 			break;
 		sent++;
 		if (!a.c->dead && (a.c->ep_events & EPOLLIN))
-			pump(&a);
+			client_pump(&sp, &a);
 	}
 	ok &= sent > 300;
 	ok &= !a.c->dead && !(a.c->ep_events & EPOLLIN) &&
 	      a.c->out_bytes <= CONN_OUT_SOFT + CONN_MSG_MAX;
-	send_req(&b, XS_READ, 0, S("/tool\0"));
-	pump(&b);
+	client_send(&b, XS_READ, 0, S("/tool\0"));
+	client_pump(&sp, &b);
 	ok &= expect(drain(&b), "2 2 0 \n");
 	close(a.fd);
 	env_close();

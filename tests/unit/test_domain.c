@@ -193,46 +193,25 @@ static const char *g_drain(struct guest *g)
 
 /* --- a local (socket) client, as test_dispatch.c's ------------------------ */
 
-struct client {
-	struct conn *c;
-	int fd;
-	uint32_t req;
-	size_t have;
-	unsigned char in[65536];
-};
-
 static void client_open(struct client *cl, uint32_t domid, bool priv)
 {
 	struct caller who = { domid, DOMID_NONE, priv };
-	int sv[2];
 
-	memset(cl, 0, sizeof(*cl));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		perror("socketpair");
-	cl->fd = sv[1];
-	cl->c = conn_new(&sp, sv[0], 100 + (uint32_t)sp.nconns, &who, false);
+	client_connect(&sp, cl, &who, false);
 }
 
 static void send_req(struct client *cl, uint32_t type, uint32_t tx,
 		     const void *body, size_t len)
 {
-	unsigned char buf[sizeof(struct xsd_sockmsg) + 8192];
-	size_t n = wire_request(buf, type, ++cl->req, tx, body, len);
-
-	if (write(cl->fd, buf, n) != (ssize_t)n)
-		perror("write");
+	client_send(cl, type, tx, body, len);
 	conn_event(&sp, cl->c, EPOLLIN);
 	run_store();
 }
 
 static const char *drain(struct client *cl)
 {
-	ssize_t n;
-
 	run_store();
-	while ((n = recv(cl->fd, cl->in + cl->have, sizeof(cl->in) - cl->have,
-			 MSG_DONTWAIT)) > 0)
-		cl->have += (size_t)n;
+	client_recv(cl);
 	return wire_text(cl->in, &cl->have);
 }
 
@@ -252,17 +231,12 @@ static void env_open(void)
 {
 	int sv[2];
 
-	memset(&sp, 0, sizeof(sp));
+	wire_sp_init(&sp);
 	sp.lim.path_max = PATH_REL_MAX;
 	sp.lim.perm_nb = 5;
 	sp.lim.watch_nb = 128;
 	sp.lim.transaction = 10;
-	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
-	sp.store = store_new();
-	watch_index_init(&sp.watches, 1);
 	domain_table_init(&sp.domains);
-	sp.sink.fire = ops_watch_sink;
-	sp.sink.ctx = &sp;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv))
 		perror("socketpair");
 	sp.ipc_fd = sv[0];

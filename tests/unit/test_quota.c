@@ -21,6 +21,7 @@
 #include "quota.h"
 #include "storeproc.h"
 #include "unit.h"
+#include "wire_text.h"
 
 /* The context is big (ipc buffer inside): static, set up per test. */
 static struct storeproc sp;
@@ -34,7 +35,7 @@ static uint64_t fake_clock(void *ctx)
 
 static void env_open(void)
 {
-	memset(&sp, 0, sizeof(sp));
+	wire_sp_init(&sp);
 	/* cxenstored 4.17's defaults, as main.c sets them. */
 	sp.lim = (struct storeproc_limits){
 		.entry_nb = 1000, .entry_size = 2048, .watch_nb = 128,
@@ -43,46 +44,23 @@ static void env_open(void)
 		.memory = 2 * 1024 * 1024 + 512 * 1024,
 		.memory_soft = 2 * 1024 * 1024, .watch_event_s = 20,
 	};
-	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
-	sp.store = store_new();
 	sp.quota = quota_new(&sp.lim);
 	store_set_quota(sp.store, sp.quota);
 	fake_ms = 1000000;
 	quota_set_clock(sp.quota, fake_clock, NULL);
-	watch_index_init(&sp.watches, 1);
-	sp.sink.fire = ops_watch_sink;
-	sp.sink.ctx = &sp;
 }
 
 static void env_close(void)
 {
-	conn_close_all(&sp);
-	watch_index_fini(&sp.watches);
-	store_free(sp.store);
+	wire_sp_fini(&sp);
 	quota_free(sp.quota);
-	buf_free(&sp.path);
-	buf_free(&sp.out);
-	close(sp.epfd);
 }
-
-struct client {
-	struct conn *c;
-	int fd;			/* our end */
-	uint32_t req;
-	unsigned char in[65536];
-	size_t have;
-};
 
 static void client_open(struct client *cl, uint32_t domid)
 {
 	struct caller who = { domid, DOMID_NONE, domid == 0 };
-	int sv[2];
 
-	memset(cl, 0, sizeof(*cl));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		perror("socketpair");
-	cl->fd = sv[1];
-	cl->c = conn_new(&sp, sv[0], 100 + (uint32_t)sp.nconns, &who, false);
+	client_connect(&sp, cl, &who, false);
 }
 
 static void client_close(struct client *cl)
@@ -93,36 +71,14 @@ static void client_close(struct client *cl)
 		;
 }
 
-static void pump(struct client *cl)
-{
-	conn_event(&sp, cl->c, EPOLLIN);
-	while (conn_run_pending(&sp))
-		;
-}
-
-static void send_req(struct client *cl, uint32_t type, uint32_t tx,
-		     const void *body, size_t len)
-{
-	struct xsd_sockmsg h = { type, ++cl->req, tx, (uint32_t)len };
-	unsigned char buf[sizeof(h) + 8192];
-
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), body, len);
-	if (write(cl->fd, buf, sizeof(h) + len) != (ssize_t)(sizeof(h) + len))
-		perror("write");
-}
-
 /* The payloads of every complete message the connection wrote, one a
  * line, NUL shown as '|'; watch events are skipped. */
 static const char *drain(struct client *cl)
 {
 	static char text[65536];
 	size_t tl = 0, off = 0;
-	ssize_t n;
 
-	while ((n = recv(cl->fd, cl->in + cl->have, sizeof(cl->in) - cl->have,
-			 MSG_DONTWAIT)) > 0)
-		cl->have += (size_t)n;
+	client_recv(cl);
 	text[0] = '\0';
 	while (cl->have - off >= sizeof(struct xsd_sockmsg)) {
 		struct xsd_sockmsg h;
@@ -153,8 +109,8 @@ static const char *rq(struct client *cl, uint32_t type, uint32_t tx,
 	static char one[65536];
 	size_t n;
 
-	send_req(cl, type, tx, body, len);
-	pump(cl);
+	client_send(cl, type, tx, body, len);
+	client_pump(&sp, cl);
 	snprintf(one, sizeof(one), "%s", drain(cl));
 	n = strlen(one);
 	if (n && one[n - 1] == '\n')
@@ -684,8 +640,8 @@ static int t_outstanding(void)
 	setsockopt(g.c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	setsockopt(g.fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	for (int i = 0; i < 10; i++)
-		send_req(&g, XS_READ, 0, "big", 4);
-	pump(&g);
+		client_send(&g, XS_READ, 0, "big", 4);
+	client_pump(&sp, &g);
 	CHECK(g.c->outstanding == 3);
 	CHECK(g.c->in_len > 0);
 	CHECK(use(5, QUOTA_OUTSTANDING) == 3);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "guestring.h"
+#include "xs_text.h"
 
 #define HDR 16u
 #define MAX_ARGS 4
@@ -33,17 +34,6 @@ enum {
 	EXIT_PROTO = 5,
 	EXIT_RINGERR = 6,
 };
-
-/* Index = wire number (20 was RESTRICT). */
-static const char *const type_names[] = {
-	"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH", "UNWATCH",
-	"TRANSACTION_START", "TRANSACTION_END", "INTRODUCE", "RELEASE",
-	"GET_DOMAIN_PATH", "WRITE", "MKDIR", "RM", "SET_PERMS", "WATCH_EVENT",
-	"ERROR", "IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", NULL,
-	"RESET_WATCHES", "DIRECTORY_PART", "GET_FEATURE", "SET_FEATURE",
-	"GET_QUOTA", "SET_QUOTA",
-};
-#define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
 /* A received message; body is NUL-terminated for convenience. */
 struct msg {
@@ -79,92 +69,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Escapes as xsraw: \0 \\ \n \t \r \xNN.  Returns the length or -1. */
-static long unescape(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*in) {
-		int c = (unsigned char)*in++;
-
-		if (c == '\\') {
-			int hi, lo;
-
-			switch (*in++) {
-			case '0': c = 0; break;
-			case '\\': c = '\\'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'x':
-				hi = hexval(in[0]);
-				lo = hi < 0 ? -1 : hexval(in[1]);
-				if (lo < 0)
-					return -1;
-				c = hi * 16 + lo;
-				in += 2;
-				break;
-			default:
-				return -1;
-			}
-		}
-		if (n == cap)
-			return -1;
-		out[n++] = (uint8_t)c;
-	}
-	return (long)n;
-}
-
-static long unhex(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; in[0]; in += 2) {
-		int hi = hexval(in[0]);
-		int lo = hi < 0 ? -1 : hexval(in[1]);
-
-		if (lo < 0 || n == cap)
-			return -1;
-		out[n++] = (uint8_t)(hi * 16 + lo);
-	}
-	return (long)n;
-}
-
 static void print_msg(const struct msg *m)
 {
-	uint32_t i;
-
-	if (m->type < NTYPES && type_names[m->type])
-		printf("%s", type_names[m->type]);
-	else
-		printf("%" PRIu32, m->type);
-	printf(" req=%" PRIu32 " tx=%" PRIu32 " len=%" PRIu32, m->req, m->tx, m->len);
-	if (m->len)
-		putchar(' ');
-	for (i = 0; i < m->len; i++) {
-		unsigned char c = (unsigned char)m->body[i];
-
-		if (c == '\\')
-			fputs("\\\\", stdout);
-		else if (c == 0)
-			fputs("\\0", stdout);
-		else if (c >= 0x20 && c <= 0x7e)
-			putchar(c);
-		else
-			printf("\\x%02x", c);
-	}
-	putchar('\n');
+	xs_print_msg(stdout, m->type, m->req, m->tx, (const uint8_t *)m->body, m->len);
 }
 
 static int ring_error(struct fg *f)
@@ -259,22 +166,6 @@ static int recv_msg(struct fg *f, struct msg *m, int64_t deadline)
 	return 0;
 }
 
-static int type_of(const char *name, size_t n, uint32_t *type)
-{
-	char *end;
-	size_t i;
-
-	for (i = 0; i < NTYPES; i++) {
-		if (type_names[i] && strlen(type_names[i]) == n &&
-		    strncmp(type_names[i], name, n) == 0) {
-			*type = (uint32_t)i;
-			return 0;
-		}
-	}
-	*type = (uint32_t)strtoul(name, &end, 0);
-	return end == name + n && n ? 0 : -1;
-}
-
 /* Parse TYPE[,TX[,REQ]]:PAYLOAD into a header + body in f->out. */
 static long build_request(struct fg *f, const char *step, uint32_t *type)
 {
@@ -286,7 +177,7 @@ static long build_request(struct fg *f, const char *step, uint32_t *type)
 	if (!colon)
 		return -1;
 	comma = memchr(step, ',', (size_t)(colon - step));
-	if (type_of(step, (size_t)((comma ? comma : colon) - step), type))
+	if (xs_type_parse(step, (size_t)((comma ? comma : colon) - step), type))
 		return -1;
 	req = ++f->next_req;
 	if (comma) {
@@ -299,7 +190,7 @@ static long build_request(struct fg *f, const char *step, uint32_t *type)
 		if (c2)
 			req = (uint32_t)strtoul(c2 + 1, NULL, 0);
 	}
-	body = unescape(colon + 1, f->out + HDR, sizeof(f->out) - HDR);
+	body = xs_unescape(colon + 1, f->out + HDR, sizeof(f->out) - HDR);
 	if (body < 0)
 		return -1;
 	memcpy(f->out, type, 4);
@@ -592,8 +483,8 @@ static int run_step(struct fg *f, int argc, char **argv, int i, int *used)
 			}
 			return send_bytes(f, h, HDR);
 		}
-		n = s[2] == 'r' ? unescape(argv[i + 1], f->out, sizeof(f->out))
-				: unhex(argv[i + 1], f->out, sizeof(f->out));
+		n = s[2] == 'r' ? xs_unescape(argv[i + 1], f->out, sizeof(f->out))
+				: xs_unhex(argv[i + 1], f->out, sizeof(f->out));
 		if (n < 0)
 			return fail(EXIT_USAGE, "bad bytes");
 		return send_bytes(f, f->out, (size_t)n);

@@ -35,7 +35,7 @@ $(B)/tools/xensim-ctl: $(call obj,tests/xensim/xensim-ctl.c) $(XENSIM_HOST)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(B)/tools/fakeguest: $(call obj,tests/xensim/fakeguest.c tests/xensim/guestring.c) \
-                      $(XENSIM_HOST)
+                      $(XENSIM_HOST) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
