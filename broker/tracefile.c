@@ -23,7 +23,9 @@ void tracefile_open(struct broker *b)
 
 	if (!b->o.tracefile)
 		return;
-	fd = open(b->o.tracefile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	/* Root opens it: no symlink to follow, no FIFO to block on. */
+	fd = open(b->o.tracefile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
+		  O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		/* As 4.17: a missing trace is no reason to leave the host without xenstore. */
 		log_err("cannot open the trace file %s: %s", b->o.tracefile, strerror(errno));

@@ -327,3 +327,15 @@ print(s.recv(4096).decode(), flush=True)
 	run ! grep -qz '^NOTIFY_SOCKET=' "/proc/$(store_pid)/environ"
 	grep -qz '^NOTIFY_SOCKET=' "/proc/$DAEMON_PID/environ"
 }
+
+@test "options: -T naming a FIFO or a symlink neither blocks nor is followed" {
+	mkfifo "$T/fifo"
+	ln -s "$T/elsewhere" "$T/link"
+	start_daemon -T "$T/fifo"
+	xs 'READ:/tool/xenstored\0'
+	grep -q "cannot open the trace file $T/fifo" "$DAEMON_LOG"
+	stop_daemon
+	start_daemon -T "$T/link"
+	xs 'READ:/tool/xenstored\0'
+	[ ! -e "$T/elsewhere" ]
+}
