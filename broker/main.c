@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "broker_confine.h"
 #include "log.h"
 
 #define DEFAULT_DAEMON_PIDFILE "/run/xenstored.pid"
@@ -54,6 +55,7 @@ void broker_serving(struct broker *b)
 	if (!b->serving) {
 		const char *pidfile = b->o.pidfile ? b->o.pidfile :
 				      b->o.foreground ? NULL : DEFAULT_DAEMON_PIDFILE;
+		char err[PROFILE_ERR_MAX];
 
 		if ((b->chan & CHAN_UNIX) && listener_open(b))
 			broker_exit(b, 1);
@@ -61,6 +63,11 @@ void broker_serving(struct broker *b)
 			broker_exit(b, 1);
 		b->pidfile = pidfile;  /* written: removed on the way out */
 		b->serving = true;
+		/* All it opens is open: shed what serving does not need (SECURITY.md). */
+		if (broker_confine(err)) {
+			log_err("cannot confine the broker: %s; not serving unconfined", err);
+			broker_exit(b, 1);
+		}
 		if (b->chan & CHAN_UNIX)
 			log_info("serving on %s (%s), %s (%s)", b->sock_path[POLICY_SOCK_RW],
 				 policy_identity(POLICY_SOCK_RW)->name, b->sock_path[POLICY_SOCK_RO],

@@ -13,16 +13,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -269,29 +268,6 @@ void store_timer(struct broker *b)
 	}
 }
 
-/* Wait up to `ms` for the store process to exit, reaping it if it does. */
-static bool store_wait(struct broker *b, int ms)
-{
-	struct timespec start;
-	struct signalfd_siginfo si;
-	int status, left;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		if (waitpid(b->store_pid, &status, WNOHANG) == b->store_pid) {
-			store_gone(b, status, LOG_INFO);
-			return true;
-		}
-		left = ms - (int)ms_since(&start);
-		if (left <= 0)
-			return false;
-		/* SIGCHLD wakes us; other signals are moot while stopping. */
-		if (poll(&(struct pollfd){ .fd = b->sigfd, .events = POLLIN }, 1, left) > 0)
-			while (read(b->sigfd, &si, sizeof(si)) > 0)
-				;
-	}
-}
-
 /* Blocking, for the way out: ask, then insist, then kill. */
 void store_stop(struct broker *b)
 {
@@ -301,10 +277,16 @@ void store_stop(struct broker *b)
 		return;
 	if (b->ipc_fd >= 0)
 		ipc_send(b->ipc_fd, IPC_SHUTDOWN, 0, NULL, 0, -1);
+	/* Polled: at exit, 10 ms more or less do not matter, and simple does. */
+	for (int ms = 0; ms < STOP_WAIT_MS; ms += 10) {
+		if (waitpid(b->store_pid, &status, WNOHANG) == b->store_pid) {
+			store_gone(b, status, LOG_INFO);
+			return;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
 	/* A store that ignores SHUTDOWN is hung or hostile: SIGTERM would
 	 * add nothing (it has no handler), so the next word is SIGKILL. */
-	if (store_wait(b, STOP_WAIT_MS))
-		return;
 	log_warn("store process %d ignored SHUTDOWN; sending SIGKILL", (int)b->store_pid);
 	kill(b->store_pid, SIGKILL);
 	if (waitpid(b->store_pid, &status, 0) == b->store_pid)

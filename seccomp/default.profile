@@ -36,6 +36,9 @@ brk             # grow and shrink the heap
 mmap            # blocks of 128 KiB and more
 munmap          # free them
 mremap          # realloc of such a block
+sysinfo         # glibc's qsort() sizes its buffer by physical memory when
+                # sorting more than 1 KiB (watch events of one write, a
+                # commit's nodes): without it 128 watches kill the store
 
 # --- the process ------------------------------------------------------------
 clock_gettime   # time stamps, when the vDSO cannot answer

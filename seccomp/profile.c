@@ -40,6 +40,11 @@ const char profile_default_text[] =
 #include "default_profile.inc"
 	;
 
+/* The same for seccomp/broker.profile. */
+const char profile_broker_text[] =
+#include "broker_profile.inc"
+	;
+
 /*
  * Without these the store process cannot start, greet the broker, stay
  * idle, report a refused syscall or exit: a profile lacking one would
@@ -127,7 +132,8 @@ static int directive(const char *name, unsigned int line, const char *s,
 	s = skip_blank(s, end);
 	s = word(s, end, val, true);
 	if (!s || !*val || !rest_is_comment(s, end))
-		return fail(err, name, line, "bad syntax: expected '@action kill|log'", NULL);
+		return fail(err, name, line, "bad syntax: expected '@action kill|log|deny'",
+			    NULL);
 	if (*action_line) {
 		char prev[32];
 
@@ -138,8 +144,10 @@ static int directive(const char *name, unsigned int line, const char *s,
 		p->action = PROFILE_KILL;
 	else if (!strcmp(val, "log"))
 		p->action = PROFILE_LOG;
+	else if (!strcmp(val, "deny"))
+		p->action = PROFILE_DENY;
 	else
-		return fail(err, name, line, "unknown @action (kill or log)", val);
+		return fail(err, name, line, "unknown @action (kill, log or deny)", val);
 	*action_line = line;
 	return 0;
 }
@@ -323,7 +331,8 @@ static int load_fail(char *err, const char *what, int rc)
 
 int profile_load(const struct profile *p, char *err)
 {
-	uint32_t dflt = p->action == PROFILE_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP;
+	uint32_t dflt = p->action == PROFILE_LOG  ? SCMP_ACT_LOG :
+			p->action == PROFILE_DENY ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_TRAP;
 	scmp_filter_ctx ctx;
 	int rc = 0;
 
@@ -335,6 +344,9 @@ int profile_load(const struct profile *p, char *err)
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (!rc)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	/* A refusal that kills nothing must still leave a trace (the audit log). */
+	if (!rc && p->action == PROFILE_DENY)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	if (rc) {
 		seccomp_release(ctx);
 		return load_fail(err, "filter attributes", rc);
@@ -351,10 +363,16 @@ int profile_load(const struct profile *p, char *err)
 		}
 	}
 #ifdef LIXS_SANITIZED
-	/* The sanitizer runtime's own needs (make asan builds only). */
-	static const char *const sanitizer_extra[] = { "madvise", "gettid", "sched_yield" };
+	/* The sanitizer runtime's own needs (make asan builds only); ptrace
+	 * and the rest last, for LeakSanitizer's exit-time check, which only the broker
+	 * (the PROFILE_DENY profile) keeps on once confined. */
+	static const char *const sanitizer_extra[] = {
+		"madvise", "gettid", "sched_yield", "sigaltstack",
+		"ptrace", "open", "getdents", "tgkill",
+	};
+	size_t n_extra = sizeof(sanitizer_extra) / sizeof(sanitizer_extra[0]);
 
-	for (size_t i = 0; i < sizeof(sanitizer_extra) / sizeof(sanitizer_extra[0]); i++) {
+	for (size_t i = 0; i < n_extra - 4 * (p->action != PROFILE_DENY); i++) {
 		int nr = seccomp_syscall_resolve_name(sanitizer_extra[i]);
 		bool in_profile = false;
 

@@ -6,7 +6,7 @@
  *
  * The format is documented in docs/lixs-seccomp.5: one syscall name a
  * line (allowed), or `NAME errno ENAME` (refused with that error instead
- * of killing), `#` comments, and the directive `@action kill|log`.
+ * of killing), `#` comments, and the directive `@action kill|log|deny`.
  */
 #ifndef LIXS_SECCOMP_PROFILE_H
 #define LIXS_SECCOMP_PROFILE_H
@@ -18,6 +18,7 @@
 enum profile_action {
 	PROFILE_KILL,   /* report the syscall, then die by SIGSYS (default) */
 	PROFILE_LOG,    /* the kernel logs it and lets it run: for developing */
+	PROFILE_DENY,   /* the kernel logs it and it fails with EPERM (the broker's) */
 };
 
 #define PROFILE_MAX_SYSCALLS 128
@@ -34,8 +35,10 @@ struct profile {
 	unsigned int line[PROFILE_MAX_SYSCALLS];  /* where each was listed */
 };
 
-/* The built-in profile's text (seccomp/default.profile), NUL-terminated. */
+/* The built-in profiles' texts, NUL-terminated: the store process's
+ * (seccomp/default.profile) and the broker's own (seccomp/broker.profile). */
 extern const char profile_default_text[];
+extern const char profile_broker_text[];
 
 /*
  * Parse `len` bytes of profile text; `name` (a file name, or "built-in")

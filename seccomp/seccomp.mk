@@ -8,13 +8,13 @@ STORE_LIBS += -lseccomp -lcap-ng
 
 SECCOMP_OBJ := $(call obj,seccomp/profile.c)
 
-# default.profile as a C string literal, one line a line.
-$(B)/gen/default_profile.inc: seccomp/default.profile seccomp/seccomp.mk
+# Each profile as a C string literal, one line a line.
+$(B)/gen/%_profile.inc: seccomp/%.profile seccomp/seccomp.mk
 	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $< >$@.tmp
 	mv $@.tmp $@
 
-$(SECCOMP_OBJ): $(B)/gen/default_profile.inc
+$(SECCOMP_OBJ): $(B)/gen/default_profile.inc $(B)/gen/broker_profile.inc
 $(SECCOMP_OBJ): CPPFLAGS += -I$(B)/gen
 
 $(B)/lixs-storeproc: $(SECCOMP_OBJ)
@@ -30,3 +30,9 @@ store-user:
 
 CHECK_EXTRA += store-user
 .PHONY: store-user
+
+# The broker confines itself once it serves (seccomp/broker_confine.c),
+# with the same parser and loader and its own built-in profile.
+BROKER_LIBS += -lseccomp -lcap-ng
+BROKER_CONFINE_OBJ := $(call obj,seccomp/broker_confine.c)
+$(B)/lixs-broker: $(SECCOMP_OBJ) $(BROKER_CONFINE_OBJ)

@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = profile_parse("fuzz", text, size, &p, err);
 	if (ret == 0) {
 		FUZZ_ASSERT(p.n <= PROFILE_MAX_SYSCALLS);
-		FUZZ_ASSERT(p.action == PROFILE_KILL || p.action == PROFILE_LOG);
+		FUZZ_ASSERT(p.action == PROFILE_KILL || p.action == PROFILE_LOG ||
+			    p.action == PROFILE_DENY);
 		for (unsigned int i = 0; i < p.n; i++)
 			FUZZ_ASSERT(p.err[i] >= 0 && p.err[i] < 4096 && p.line[i] >= 1);
 	} else {

@@ -5,6 +5,7 @@
  * Loading a filter is tested end to end in tests/bats/sandbox.bats.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,40 @@ static int t_default_profile(void)
 	}
 	/* The budget: no more than 30 syscalls. */
 	return prof.action == PROFILE_KILL && prof.n >= BASE_LINES && prof.n <= 30;
+}
+
+/*
+ * A filter is inherited across execve and filters stack, so the broker's
+ * must allow everything the store process's allows, or the store dies on
+ * a syscall its own profile grants.
+ */
+static int t_broker_profile_covers_store(void)
+{
+	static struct profile store;
+	int ret = profile_parse("built-in", profile_default_text,
+				strlen(profile_default_text), &store, err);
+
+	if (!ret)
+		ret = profile_parse("broker", profile_broker_text,
+				    strlen(profile_broker_text), &prof, err);
+	if (ret) {
+		printf("  %s\n", err);
+		return 0;
+	}
+	if (prof.action != PROFILE_DENY)
+		return 0;
+	for (unsigned int i = 0; i < store.n; i++) {
+		bool found = false;
+
+		for (unsigned int j = 0; j < prof.n && !found; j++)
+			found = prof.nr[j] == store.nr[i] && !prof.err[j];
+		if (!found && store.nr[i] >= 0) {
+			printf("  syscall %d (default.profile line %u) not allowed by broker.profile\n",
+			       store.nr[i], store.line[i]);
+			return 0;
+		}
+	}
+	return 1;
 }
 
 static int t_comments_blanks_crlf(void)
@@ -115,9 +150,12 @@ static int t_action(void)
 		return 0;
 	if (parse(BASE "@action kill\n") || prof.action != PROFILE_KILL)
 		return 0;
+	if (parse("@action deny\n" BASE) || prof.action != PROFILE_DENY)
+		return 0;
 	return fails_with("@action log\n@action kill\n" BASE,
 			  "t.profile:2: @action given twice '(first on line 1)'") &&
-	       fails_with("@action maybe\n" BASE, "t.profile:1: unknown @action (kill or log) 'maybe'") &&
+	       fails_with("@action maybe\n" BASE,
+			  "t.profile:1: unknown @action (kill, log or deny) 'maybe'") &&
 	       fails_with("@include x\n" BASE, "t.profile:1: unknown directive") &&
 	       fails_with("@action\n" BASE, "t.profile:1: bad syntax");
 }
@@ -187,6 +225,7 @@ static int t_read_file(void)
 
 static const struct unit_case tests[] = {
 	{ "the built-in profile parses, <= 30 syscalls", t_default_profile },
+	{ "broker.profile allows all that default.profile does", t_broker_profile_covers_store },
 	{ "comments, blank lines, CRLF", t_comments_blanks_crlf },
 	{ "last line without newline", t_no_final_newline },
 	{ "unknown syscall names file and line", t_unknown_syscall },
@@ -194,7 +233,7 @@ static const struct unit_case tests[] = {
 	{ "duplicate names both lines", t_duplicate },
 	{ "a missing required syscall is named", t_missing_required },
 	{ "NAME errno ENAME", t_errno_lines },
-	{ "@action kill|log, once", t_action },
+	{ "@action kill|log|deny, once", t_action },
 	{ "NUL byte refused", t_not_text },
 	{ "more than 128 syscalls refused", t_too_many },
 	{ "names of other architectures", t_other_arch_name },
