@@ -210,8 +210,10 @@ static void quota_sync(struct storeproc *sp, struct conn *c)
  * waiting (-Q outstanding); dom0 is exempt. */
 static bool outstanding_full(const struct storeproc *sp, const struct conn *c)
 {
-	return sp->quota && !c->who.priv && sp->lim.outstanding &&
-	       c->outstanding >= sp->lim.outstanding;
+	unsigned long lim = quota_limit_for(sp->quota, c->who.domid,
+					    QUOTA_OUTSTANDING);
+
+	return sp->quota && !c->who.priv && lim && c->outstanding >= lim;
 }
 
 static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)

@@ -12,6 +12,7 @@
 #include "journal_io.h"
 #include "log.h"
 #include "path.h"
+#include "quota.h"
 #include "xserr.h"
 #include "wiretrace.h"
 
@@ -140,8 +141,21 @@ unsigned int req_count_strings(const struct req *r, size_t *off,
 
 int req_path(struct req *r, const char *in, unsigned int flags)
 {
-	return path_canonicalize_limit(r->conn->who.domid, in, flags,
-				       r->sp->lim.path_max, &r->sp->path);
+	struct storeproc *sp = r->sp;
+	uint32_t domid = r->conn->who.domid;
+	/* The caller's own SET_QUOTA value, else -M. */
+	unsigned int max = sp->quota ?
+		(unsigned int)quota_limit_for(sp->quota, domid, QUOTA_PATH_MAX) :
+		sp->lim.path_max;
+	int err = path_canonicalize_limit(domid, in, flags, max, &sp->path);
+	size_t len;
+
+	/* A path refused for its length is a quota refusal: logged as the
+	 * others are.  "@..." names have the protocol's fixed limit. */
+	if (err == EINVAL && max && !path_is_special(sp->path.data) &&
+	    (len = path_rel_len(sp->path.data)) > max)
+		(void)quota_refuse(sp->quota, domid, QUOTA_PATH_MAX, len, err);
+	return err;
 }
 
 /* The checks before the handler; 0 to run it, else the error to send. */
@@ -157,6 +171,9 @@ static int admit(struct req *r, const struct dispatch_row *row)
 		return EACCES;
 	if ((row->flags & DF_TXN) && r->hdr->tx_id) {
 		r->txn = conn_txn_find(c, r->hdr->tx_id);
+		/* One a store restart ended ends with EAGAIN (RESTART.md). */
+		if (!r->txn)
+			r->txn = journal_txn_stale(r->sp, r->conn, r->hdr->tx_id);
 		if (!r->txn)
 			return ENOENT;
 	}

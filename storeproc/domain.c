@@ -320,6 +320,7 @@ void domain_release(struct storeproc *sp, struct domain *d)
 {
 	uint32_t domid = d->domid;
 
+	journal_note_domain(sp, domid);
 	if (d->conn)
 		conn_close(sp, d->conn, false);
 	if (d->ring)
@@ -401,6 +402,7 @@ void domain_ring_result(struct storeproc *sp, const struct ipc_ring_result *res)
 	d->generation = sp->domains.next_gen++;
 	d->conn = c;
 	domain_set_ring(&sp->domains, d, res->conn);
+	journal_note_domain(sp, d->domid);	/* a reused domid starts afresh */
 	log_debug("domain %u introduced on ring conn %u", d->domid, res->conn);
 	domain_fire_special(sp, "@introduceDomain");
 	if (waiter)
@@ -438,6 +440,8 @@ void domain_ring_announced(struct storeproc *sp, uint32_t ring,
 	d->introduced = true;
 	d->conn = c;
 	domain_set_ring(&sp->domains, d, ring);
+	/* After a restart: its target, flags and watches (journal_io.h). */
+	journal_ring_restore(sp, d, c);
 	log_debug("ring conn %u: domain %u%s", ring, cn->domid,
 		  who.priv ? " privileged" : "");
 }
@@ -472,6 +476,7 @@ void domain_state_change(struct storeproc *sp,
 			released = true;
 		} else if ((st[i].flags & IPC_DOM_SHUTDOWN) && !d->shutdown_seen) {
 			d->shutdown_seen = true;
+			journal_note_domain(sp, d->domid);
 			notify = true;
 			fire_release_of(sp, d->domid);
 		}

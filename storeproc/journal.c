@@ -75,6 +75,34 @@ int journal_op_append(struct buf *body, enum journal_op op, const char *path,
 	return body->len == start + OP_HDR + plen + nperms * 8u + vallen ? 0 : ENOMEM;
 }
 
+int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
+		      uint32_t flags, uint32_t txn_next)
+{
+	uint32_t v[5] = { JOURNAL_DOMAIN, domid, target, flags, txn_next };
+
+	return buf_append(body, v, sizeof(v));
+}
+
+int journal_op_watch(struct buf *body, const char *path, bool relative,
+		     const char *token)
+{
+	size_t plen = strlen(path), tlen = strlen(token);
+	uint32_t v[4] = { JOURNAL_WATCH, (uint32_t)plen, (uint32_t)tlen,
+			  relative ? JOURNAL_WATCH_RELATIVE : 0 };
+	int err;
+
+	if (!plen || plen > JOURNAL_PATH_MAX || tlen > JOURNAL_TOKEN_MAX)
+		return EINVAL;
+	err = buf_reserve(body, sizeof(v) + plen + tlen);
+	if (!err)
+		err = buf_append(body, v, sizeof(v));
+	if (!err)
+		err = buf_append(body, path, plen);
+	if (!err && tlen)
+		err = buf_append(body, token, tlen);
+	return err;
+}
+
 /* The perms of a node as an array (malloc'ed into *out, caller frees). */
 static int node_perms(struct store *st, const char *path, struct perm **out,
 		      unsigned int *n)
@@ -252,7 +280,16 @@ struct jop {
 	const unsigned char *perms;
 	const void *val;
 	uint32_t vallen;
+	/* JOURNAL_DOMAIN */
+	uint32_t domid, target, flags, txn_next;
+	/* JOURNAL_WATCH (flags too); the token is not NUL-terminated */
+	const char *token;
+	uint32_t toklen;
 };
+
+/* What a domain's operations may name (Xen's DOMID_FIRST_RESERVED). */
+#define DOMID_LIMIT 0x7ff0u
+#define DOMID_NONE_J 0xffffffffu
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -270,6 +307,49 @@ static bool path_ok(const char *path, struct buf *scratch)
 	return strcmp(scratch->data, path) == 0;
 }
 
+static const char *parse_domain(const unsigned char *body, size_t len,
+				size_t *off, struct jop *op)
+{
+	if (len - *off < OP_HDR + 4)
+		return "truncated operation";
+	op->domid = get_u32(body + *off + 4);
+	op->target = get_u32(body + *off + 8);
+	op->flags = get_u32(body + *off + 12);
+	op->txn_next = get_u32(body + *off + 16);
+	if (op->domid >= DOMID_LIMIT ||
+	    (op->target != DOMID_NONE_J && op->target >= DOMID_LIMIT) ||
+	    op->flags & ~(JOURNAL_DOM_SHUTDOWN_SEEN | JOURNAL_DOM_GONE))
+		return "invalid domain";
+	*off += OP_HDR + 4;
+	return NULL;
+}
+
+static const char *parse_watch(const unsigned char *body, size_t len,
+			       size_t *off, struct jop *op, struct buf *pathbuf,
+			       struct buf *scratch)
+{
+	uint32_t plen = get_u32(body + *off + 4);
+
+	op->toklen = get_u32(body + *off + 8);
+	op->flags = get_u32(body + *off + 12);
+	if (!plen || plen > JOURNAL_PATH_MAX || op->toklen > JOURNAL_TOKEN_MAX ||
+	    op->flags & ~JOURNAL_WATCH_RELATIVE)
+		return "field out of bounds";
+	if (len - *off - OP_HDR < (size_t)plen + op->toklen)
+		return "operation overruns its record";
+	buf_reset(pathbuf);
+	if (buf_append(pathbuf, body + *off + OP_HDR, plen) ||
+	    buf_append(pathbuf, "", 1))
+		return "out of memory";
+	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
+		return "invalid path";
+	op->token = (const char *)body + *off + OP_HDR + plen;
+	if (memchr(op->token, '\0', op->toklen))
+		return "invalid token";
+	*off += OP_HDR + (size_t)plen + op->toklen;
+	return NULL;
+}
+
 /*
  * Parse op at body[*off..len); the path is copied NUL-terminated into
  * `pathbuf`.  NULL on success, else why the record is bad.
@@ -284,6 +364,10 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 	if (len - *off < OP_HDR)
 		return "truncated operation";
 	op->op = get_u32(body + *off);
+	if (op->op == JOURNAL_DOMAIN)
+		return parse_domain(body, len, off, op);
+	if (op->op == JOURNAL_WATCH)
+		return parse_watch(body, len, off, op, pathbuf, scratch);
 	plen = get_u32(body + *off + 4);
 	op->nperms = get_u32(body + *off + 8);
 	op->vallen = get_u32(body + *off + 12);
@@ -328,6 +412,8 @@ static const char *check_body(const unsigned char *body, size_t len,
 	size_t off = 0;
 	struct jop op;
 
+	bool domain = false;
+
 	if (!len)
 		return "empty record";
 	while (off < len) {
@@ -335,6 +421,10 @@ static const char *check_body(const unsigned char *body, size_t len,
 
 		if (why)
 			return why;
+		if (op.op == JOURNAL_DOMAIN)
+			domain = !(op.flags & JOURNAL_DOM_GONE);
+		else if (op.op == JOURNAL_WATCH && !domain)
+			return "watch without its domain";
 	}
 	return NULL;
 }
@@ -366,9 +456,85 @@ static int apply_op(struct store *st, const struct jop *op)
 	return err;
 }
 
-static int apply_body(struct store *st, const unsigned char *body, size_t len,
-		      struct buf *pathbuf, struct buf *scratch, size_t *nops)
+struct journal_ring *journal_rings_find(struct journal_rings *r, uint32_t domid)
 {
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].domid == domid)
+			return &r->v[i];
+	return NULL;
+}
+
+void journal_rings_drop(struct journal_rings *r, uint32_t domid)
+{
+	struct journal_ring *e = journal_rings_find(r, domid);
+
+	if (!e)
+		return;
+	buf_free(&e->watches);
+	*e = r->v[--r->n];
+}
+
+void journal_rings_free(struct journal_rings *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		buf_free(&r->v[i].watches);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* JOURNAL_DOMAIN: domid's entry, reset to the operation's state. */
+static int apply_domain(struct journal_rings *r, const struct jop *op,
+			struct journal_ring **cur)
+{
+	struct journal_ring *e;
+
+	*cur = NULL;
+	if (op->flags & JOURNAL_DOM_GONE) {
+		journal_rings_drop(r, op->domid);
+		return 0;
+	}
+	e = journal_rings_find(r, op->domid);
+	if (!e) {
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? 2 * r->cap : 16;
+			struct journal_ring *v = realloc(r->v, cap * sizeof(*v));
+
+			if (!v)
+				return ENOMEM;
+			r->v = v;
+			r->cap = cap;
+		}
+		e = &r->v[r->n++];
+		memset(e, 0, sizeof(*e));
+	}
+	buf_reset(&e->watches);
+	e->domid = op->domid;
+	e->target = op->target;
+	e->flags = op->flags;
+	e->txn_next = op->txn_next;
+	*cur = e;
+	return 0;
+}
+
+static int apply_watch(struct journal_ring *e, const struct jop *op)
+{
+	char rel = op->flags & JOURNAL_WATCH_RELATIVE ? '1' : '0';
+	int err = buf_append(&e->watches, &rel, 1);
+
+	if (!err)
+		err = buf_append_str0(&e->watches, op->path);
+	if (!err)
+		err = buf_append(&e->watches, op->token, op->toklen);
+	if (!err)
+		err = buf_append(&e->watches, "", 1);
+	return err;
+}
+
+static int apply_body(struct store *st, const unsigned char *body, size_t len,
+		      struct buf *pathbuf, struct buf *scratch, size_t *nops,
+		      struct journal_rings *rings)
+{
+	struct journal_ring *cur = NULL;
 	size_t off = 0;
 	struct jop op;
 	int err = 0;
@@ -377,7 +543,12 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 		if (parse_op(body, len, &off, &op, pathbuf, scratch))
 			return EINVAL;	/* check_body passed it: cannot happen */
 		op.path = pathbuf->data;
-		err = apply_op(st, &op);
+		if (op.op == JOURNAL_DOMAIN)
+			err = rings ? apply_domain(rings, &op, &cur) : 0;
+		else if (op.op == JOURNAL_WATCH)
+			err = cur ? apply_watch(cur, &op) : 0;
+		else
+			err = apply_op(st, &op);
 		if (!err)
 			(*nops)++;
 	}
@@ -386,6 +557,13 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 
 int journal_replay(struct store *st, const void *data, size_t len,
 		   struct journal_replay_stats *stats)
+{
+	return journal_replay_rings(st, data, len, stats, NULL);
+}
+
+int journal_replay_rings(struct store *st, const void *data, size_t len,
+			 struct journal_replay_stats *stats,
+			 struct journal_rings *rings)
 {
 	const unsigned char *p = data;
 	struct buf pathbuf = BUF_INIT, scratch = BUF_INIT;
@@ -421,7 +599,7 @@ int journal_replay(struct store *st, const void *data, size_t len,
 		if (stats->why)
 			break;
 		err = apply_body(st, p + off + JOURNAL_REC_HDR, rlen, &pathbuf,
-				 &scratch, &stats->ops);
+				 &scratch, &stats->ops, rings);
 		if (err == ENOMEM)
 			break;
 		if (err) {

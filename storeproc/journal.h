@@ -17,10 +17,24 @@
  *
  * Each record holds final states, never deltas, so replaying one twice
  * or a snapshot followed by records it already contains is harmless.
+ *
+ * Two more operations keep what a guest's ring connection holds beside
+ * the tree (the connection survives a restart, docs/RESTART.md):
+ *   JOURNAL_DOMAIN: u32 op, u32 domid, u32 target, u32 flags,
+ *                   u32 txn_next
+ *     the final state of an introduced domain: its SET_TARGET (or
+ *     DOMID_NONE), flags (JOURNAL_DOM_*), the next transaction id of its
+ *     ring connection; its watches are exactly the JOURNAL_WATCH
+ *     operations that follow it in the same record.
+ *   JOURNAL_WATCH:  u32 op, u32 pathlen, u32 toklen, u32 flags,
+ *                   path[pathlen], token[toklen]
+ *     one watch (canonical path, JOURNAL_WATCH_RELATIVE) of the domain
+ *     named by the record's last JOURNAL_DOMAIN.
  */
 #ifndef LIXS_JOURNAL_H
 #define LIXS_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +49,14 @@
 enum journal_op {
 	JOURNAL_PUT = 1,
 	JOURNAL_RM = 2,
+	JOURNAL_DOMAIN = 3,
+	JOURNAL_WATCH = 4,
 };
+
+#define JOURNAL_DOM_SHUTDOWN_SEEN 1u	/* @releaseDomain fired for it */
+#define JOURNAL_DOM_GONE 2u		/* no longer introduced */
+#define JOURNAL_WATCH_RELATIVE 1u	/* events reported relative */
+#define JOURNAL_TOKEN_MAX 4096u
 
 /* Bounds the replay enforces on every field. */
 #define JOURNAL_PATH_MAX 4096u
@@ -51,6 +72,12 @@ enum journal_op {
 int journal_op_append(struct buf *body, enum journal_op op, const char *path,
 		      const struct perm *perms, unsigned int nperms,
 		      const void *val, size_t vallen);
+
+/* Append a JOURNAL_DOMAIN / JOURNAL_WATCH operation (0, ENOMEM, EINVAL). */
+int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
+		      uint32_t flags, uint32_t txn_next);
+int journal_op_watch(struct buf *body, const char *path, bool relative,
+		     const char *token);
 
 /* Append the committed state of `path` to `body`: a PUT of it and of
  * every ancestor (root first) when it exists, else an RM.  0 or ENOMEM. */
@@ -74,6 +101,28 @@ struct journal_replay_stats {
 	const char *why;	/* why the tail was rejected, or NULL */
 };
 
+/* A domain's ring state as the journal left it (JOURNAL_DOMAIN). */
+struct journal_ring {
+	uint32_t domid, target, flags, txn_next;
+	struct buf watches;	/* each: relative byte ('0'/'1'), path, NUL,
+				 * token, NUL; owned */
+	/* Set by journal_io.c once the ring is back: its connection id,
+	 * and the first transaction id handed out after the restart. */
+	uint32_t ring, txn_base;
+};
+
+/* The ring states a replay collected, one a domid.  Owned arrays. */
+struct journal_rings {
+	struct journal_ring *v;
+	size_t n, cap;
+};
+
+/* The entry for domid, or NULL. */
+struct journal_ring *journal_rings_find(struct journal_rings *r, uint32_t domid);
+/* Forget domid's entry (nothing if there is none). */
+void journal_rings_drop(struct journal_rings *r, uint32_t domid);
+void journal_rings_free(struct journal_rings *r);
+
 /*
  * Check and apply the journal data[0..len) to `st` (normally a fresh
  * store), record by record.  A record is applied only when it is whole,
@@ -84,5 +133,11 @@ struct journal_replay_stats {
  */
 int journal_replay(struct store *st, const void *data, size_t len,
 		   struct journal_replay_stats *stats);
+
+/* The same, collecting the ring states into `rings` (may be NULL: they
+ * are checked and ignored; the caller frees it with journal_rings_free). */
+int journal_replay_rings(struct store *st, const void *data, size_t len,
+			 struct journal_replay_stats *stats,
+			 struct journal_rings *rings);
 
 #endif

@@ -12,13 +12,24 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "journal.h"
 #include "log.h"
+#include "quota.h"
 #include "storeproc.h"
 
 /* Snapshots are not worth taking for journals smaller than this. */
 #define SNAP_MIN_BYTES (256u * 1024)
+
+/*
+ * A restored ring's transaction ids start this far past the last id the
+ * journal saw it hand out: ids are journaled with the ring's state, not
+ * at every TRANSACTION_START, so the margin covers the transactions
+ * started since (docs/RESTART.md).
+ */
+#define TXN_ID_MARGIN (1u << 20)
 
 void journal_state_init(struct journal_state *js)
 {
@@ -33,6 +44,100 @@ void journal_state_fini(struct journal_state *js)
 	js->active = false;
 	js->fd = -1;
 	buf_free(&js->dirty);
+	buf_free(&js->dirty_doms);
+	journal_rings_free(&js->restored);
+}
+
+void journal_note_domain(struct storeproc *sp, uint32_t domid)
+{
+	struct journal_state *js = &sp->journal;
+
+	if (js->active && buf_append(&js->dirty_doms, &domid, sizeof(domid))) {
+		log_err("journal: no memory to note domain %u; taking a snapshot",
+			domid);
+		js->snap_due = true;
+	}
+}
+
+void journal_note_conn(struct storeproc *sp, struct conn *c)
+{
+	if (c->ring)
+		journal_note_domain(sp, c->who.domid);
+}
+
+struct watch_ops {
+	struct buf *body;
+	int err;		/* the first failure; later watches are skipped */
+};
+
+static void add_watch_op(void *ctx, const char *path, bool relative,
+			 const char *token)
+{
+	struct watch_ops *wo = ctx;
+
+	if (!wo->err)
+		wo->err = journal_op_watch(wo->body, path, relative, token);
+}
+
+/* The ring state of domid (a JOURNAL_DOMAIN and its watches) onto body. */
+static int ring_ops(struct storeproc *sp, uint32_t domid, struct buf *body)
+{
+	struct domain *d = domain_find(&sp->domains, domid);
+	struct journal_ring *e = journal_rings_find(&sp->journal.restored, domid);
+	uint32_t flags, txn_next;
+	size_t start = body->len;
+	int err;
+
+	if (e && !e->ring) {
+		/* Replayed, its ring not back yet: keep what was replayed. */
+		err = journal_op_domain(body, domid, e->target, e->flags, e->txn_next);
+		for (size_t off = 0; !err && off < e->watches.len;) {
+			const char *path = e->watches.data + off + 1;
+			const char *token = path + strlen(path) + 1;
+
+			err = journal_op_watch(body, path, e->watches.data[off] == '1',
+					       token);
+			off = (size_t)(token + strlen(token) + 1 - e->watches.data);
+		}
+		return err;
+	}
+	if (!d || !d->introduced)
+		return journal_op_domain(body, domid, DOMID_NONE, JOURNAL_DOM_GONE, 0);
+	flags = d->shutdown_seen ? JOURNAL_DOM_SHUTDOWN_SEEN : 0;
+	txn_next = d->conn ? d->conn->next_txn_id : 0;
+	err = journal_op_domain(body, domid, d->target, flags, txn_next);
+	if (!err && d->conn) {
+		struct watch_ops wo = { body, 0 };
+
+		watch_owner_each(&d->conn->wo, add_watch_op, &wo);
+		err = wo.err;
+	}
+	if (err)
+		body->len = start;	/* the domain's operations go whole or not */
+	return err;
+}
+
+/* Every domain's ring state, as one record onto out (a snapshot's). */
+static int rings_record(struct storeproc *sp, struct buf *out)
+{
+	struct buf body = BUF_INIT;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < DOMAIN_BUCKETS; i++)
+		for (struct domain *d = sp->domains.by_id[i]; !err && d; d = d->id_next)
+			if (d->introduced)
+				err = ring_ops(sp, d->domid, &body);
+	for (size_t i = 0; !err && i < sp->journal.restored.n; i++) {
+		const struct journal_ring *e = &sp->journal.restored.v[i];
+		struct domain *d = domain_find(&sp->domains, e->domid);
+
+		if (!e->ring && !(d && d->introduced))
+			err = ring_ops(sp, e->domid, &body);
+	}
+	if (!err && body.len)
+		err = journal_record(out, body.data, body.len);
+	buf_free(&body);
+	return err;
 }
 
 void journal_sink(void *ctx, const struct store_event *ev)
@@ -69,6 +174,9 @@ static int snapshot_fd(struct storeproc *sp, int *fdp, size_t *size)
 {
 	struct buf snap = BUF_INIT;
 	int fd, err = journal_snapshot(sp->store, &snap);
+
+	if (!err)
+		err = rings_record(sp, &snap);
 
 	if (!err && snap.len > IPC_JOURNAL_MAX)
 		err = EFBIG;
@@ -125,6 +233,7 @@ void journal_flush(struct storeproc *sp)
 	if (!js->active) {
 		/* Nothing to append to before the first snapshot is out. */
 		buf_reset(&js->dirty);
+		buf_reset(&js->dirty_doms);
 		if (js->snap_due)
 			take_snapshot(sp);
 		return;
@@ -136,6 +245,17 @@ void journal_flush(struct storeproc *sp)
 		off += strlen(name) + 1;
 	}
 	buf_reset(&js->dirty);
+	for (size_t off = 0; !err && off < js->dirty_doms.len; off += sizeof(uint32_t)) {
+		uint32_t domid;
+		bool seen = false;
+
+		memcpy(&domid, js->dirty_doms.data + off, sizeof(domid));
+		for (size_t o = 0; o < off && !seen; o += sizeof(uint32_t))
+			seen = memcmp(js->dirty_doms.data + o, &domid, sizeof(domid)) == 0;
+		if (!seen)
+			err = ring_ops(sp, domid, &body);
+	}
+	buf_reset(&js->dirty_doms);
 	if (!err && body.len)
 		err = journal_record(&rec, body.data, body.len);
 	if (!err && rec.len)
@@ -196,7 +316,8 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 		err = read_journal(msg->fd, &data);
 		close(msg->fd);
 		if (!err)
-			err = journal_replay(sp->store, data.data, data.len, &st);
+			err = journal_replay_rings(sp->store, data.data, data.len, &st,
+						   &sp->journal.restored);
 		if (err)
 			log_err("journal: cannot restore: %s; starting empty",
 				strerror(err));
@@ -215,4 +336,100 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 	if (!sp->journal.active)
 		log_err("journal: no snapshot handed over; changes are not kept "
 			"across a restart until one is");
+}
+
+/* Give c the restored watch `path`/`token`, as op_watch() would. */
+static void restore_watch(struct storeproc *sp, struct conn *c, const char *path,
+			  bool relative, const char *token)
+{
+	struct buf ev = BUF_INIT;
+	const struct watch *w;
+	int err = watch_add(&sp->watches, &c->wo, path, relative, token, &w);
+
+	if (err) {
+		if (err != EEXIST)
+			log_err("journal: domain %u: cannot restore its watch on %s: %s",
+				c->who.domid, path, strerror(err));
+		return;
+	}
+	quota_add(sp->quota, c->who.domid, QUOTA_WATCHES, 1);
+	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
+		  (long)(strlen(path) + strlen(token)));
+	c->q_watch_mem += strlen(path) + strlen(token);
+	/* It fires once, as a new watch does: the guest re-reads. */
+	if (!watch_initial_payload(w, &ev))
+		conn_queue_event(sp, c, ev.data, ev.len);
+	buf_free(&ev);
+}
+
+void journal_ring_restore(struct storeproc *sp, struct domain *d, struct conn *c)
+{
+	struct journal_ring *e = journal_rings_find(&sp->journal.restored, d->domid);
+	size_t n = 0;
+
+	if (!e || e->ring)
+		return;
+	d->target = e->target;
+	c->who.target = e->target;
+	c->wo.who.target = e->target;
+	d->shutdown_seen = e->flags & JOURNAL_DOM_SHUTDOWN_SEEN;
+	for (size_t off = 0; off < e->watches.len; n++) {
+		const char *path = e->watches.data + off + 1;
+		const char *token = path + strlen(path) + 1;
+
+		restore_watch(sp, c, path, e->watches.data[off] == '1', token);
+		off = (size_t)(token + strlen(token) + 1 - e->watches.data);
+	}
+	buf_free(&e->watches);
+	e->ring = c->id;
+	e->txn_base = e->txn_next + TXN_ID_MARGIN;
+	if (e->txn_base < e->txn_next)
+		e->txn_base = 1;	/* wrapped: ids start again low */
+	c->next_txn_id = e->txn_base;
+	log_info("journal: domain %u: ring restored with %zu watches%s%s", d->domid, n,
+		 d->target != DOMID_NONE ? ", its target" : "",
+		 d->shutdown_seen ? ", shutdown seen" : "");
+	journal_note_domain(sp, d->domid);
+}
+
+struct txn *journal_txn_stale(struct storeproc *sp, struct conn *c, uint32_t id)
+{
+	struct journal_ring *e;
+	unsigned long lim;
+	uint32_t next;
+	struct txn *txn;
+
+	if (!c->ring || !id)
+		return NULL;
+	e = journal_rings_find(&sp->journal.restored, c->who.domid);
+	if (!e || e->ring != c->id || id >= e->txn_base)
+		return NULL;
+	/* It counts as one of the domain's transactions, as a new one would. */
+	lim = sp->quota ? quota_limit_for(sp->quota, c->who.domid, QUOTA_TRANSACTIONS) :
+	      sp->lim.transaction;
+	if (!c->who.priv && lim && c->ntxns > lim)
+		return NULL;
+	txn = store_txn_start(sp->store);
+	if (!txn)
+		return NULL;
+	/* conn_txn_add picks c->next_txn_id when it is free: make it id. */
+	next = c->next_txn_id;
+	c->next_txn_id = id;
+	if (conn_txn_add(c, txn, &id)) {
+		c->next_txn_id = next;
+		store_txn_abort(sp->store, txn);
+		return NULL;
+	}
+	c->next_txn_id = next;
+	quota_add(sp->quota, c->who.domid, QUOTA_TRANSACTIONS, 1);
+	store_txn_set_domid(txn, c->who.domid);
+	if (!c->who.priv)
+		store_txn_set_limit(txn, sp->quota ?
+				    (unsigned int)quota_limit_for(sp->quota, c->who.domid,
+								  QUOTA_TXN_NODES) :
+				    sp->lim.trans_nodes);
+	store_txn_doom(txn);
+	log_info("journal: domain %u: transaction %u was open before the restart; "
+		 "it will end with EAGAIN", c->who.domid, id);
+	return txn;
 }

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "journal.h"
 #include "store.h"
 
 struct storeproc;
@@ -28,6 +29,11 @@ struct journal_state {
 	size_t domains_seen;	/* domain table size at the last flush */
 	struct buf dirty;	/* names changed since the last flush, each
 				 * with its NUL; owned */
+	struct buf dirty_doms;	/* domids (u32) whose ring state changed
+				 * since the last flush; owned */
+	struct journal_rings restored;	/* ring states replayed at start,
+				 * applied as the broker re-announces each
+				 * ring; owned */
 };
 
 void journal_state_init(struct journal_state *js);
@@ -43,6 +49,38 @@ void journal_sink(void *sp, const struct store_event *ev);
  * batch of broker frames, before any reply queued by them is written.
  */
 void journal_flush(struct storeproc *sp);
+
+struct conn;
+struct domain;
+struct txn;
+
+/*
+ * What a ring connection holds beside the tree (its domain's target and
+ * shutdown-seen flag, its watches, its transaction ids) changed: the
+ * next flush journals it.  journal_note_conn ignores unix connections
+ * (they are closed at a restart).
+ */
+void journal_note_domain(struct storeproc *sp, uint32_t domid);
+void journal_note_conn(struct storeproc *sp, struct conn *c);
+
+/*
+ * The broker re-announced d's ring as connection c after a restart:
+ * give it back the target, shutdown-seen flag and watches the journal
+ * kept (each restored watch fires once, as a new one does), and start
+ * its transaction ids past any it handed out before.
+ */
+void journal_ring_restore(struct storeproc *sp, struct domain *d,
+			  struct conn *c);
+
+/*
+ * A request on c names transaction `id`, which c does not have.  When c
+ * is a ring restored after a restart and `id` may have been open before
+ * it, a doomed transaction is opened under that id and returned: the
+ * requests in it are served, its TRANSACTION_END answers EAGAIN, so the
+ * guest retries it as after a conflict.  Else NULL.
+ */
+struct txn *journal_txn_stale(struct storeproc *sp, struct conn *c,
+			      uint32_t id);
 
 /* IPC_JOURNAL_RESTORE: replay the broker's journal (msg->fd, if any;
  * taken over and closed), then hand the broker a fresh snapshot. */

@@ -138,6 +138,7 @@ int op_resume(struct req *r)
 	if (!d)
 		return err;
 	d->shutdown_seen = false;
+	journal_note_domain(r->sp, d->domid);
 	req_ack(r);
 	return 0;
 }
@@ -162,6 +163,7 @@ int op_set_target(struct req *r)
 		d->conn->who.target = t->domid;
 		d->conn->wo.who.target = t->domid;
 	}
+	journal_note_domain(r->sp, d->domid);
 	req_ack(r);
 	return 0;
 }

@@ -9,18 +9,21 @@
  *   SET_FEATURE "domid\0v\0"  privileged, before INTRODUCE    => "OK\0"
  *   GET_QUOTA   ""            privileged: the quota names     => "nodes ..."
  *   GET_QUOTA   "name\0"      the global value                => "1000\0"
- *   GET_QUOTA   "domid\0name\0"  a domain's value             => "1000\0"
+ *   GET_QUOTA   "domid\0name\0"  the value for that domain    => "1000\0"
  *   SET_QUOTA   "name\0v\0"   set the global value            => "OK\0"
- *   SET_QUOTA   "domid\0name\0v\0"  a domain's (not yet)     => ENOSYS
+ *   SET_QUOTA   "domid\0name\0v\0"  that domain's own value   => "OK\0"
  *
  * lixs serves no ring feature yet (no reconnect, no error field, no watch
  * depth, no DOMID_ANY), so every feature mask is 0 and SET_FEATURE takes
  * only 0.  A per-domain form names a domain of the domain table (or dom0,
- * which is always there), else ENOENT.  Per-domain quota values are not
- * kept apart from the global ones yet: GET_QUOTA of a domain answers the
- * global value (what 4.22 copies into a new domain), SET_QUOTA of a
- * domain answers ENOSYS.  "Strings" are NUL-terminated; bytes after the
- * last NUL are ignored; numbers are read as atoi() reads them, as
+ * which is always there), else ENOENT: the store cannot ask the
+ * hypervisor about domains it was not told of, as 4.22 does.  A domain's
+ * own quota value (quota.h) replaces the global one for it alone until
+ * it is released or dies; GET_QUOTA of a domain answers the value that
+ * applies to it.  4.22's order of checks: privilege (EACCES, by the
+ * dispatcher), the argument count, the domid (EINVAL, ENOENT), then the
+ * name and the value (EINVAL).  "Strings" are NUL-terminated; bytes after
+ * the last NUL are ignored; numbers are read as atoi() reads them, as
  * upstream.
  */
 #include <errno.h>
@@ -34,6 +37,7 @@
 #include "dispatch.h"
 #include "domain.h"
 #include "log.h"
+#include "quota.h"
 
 /* Ring feature bits this store serves (xs_wire.h XENSTORE_SERVER_FEATURE_*). */
 #define LIXS_FEATURES 0u
@@ -44,6 +48,7 @@
 struct quota_name {
 	const char *name;	/* 4.22's name */
 	size_t off;		/* of the unsigned int in storeproc_limits */
+	enum quota_item item;	/* quota.h's, for per-domain values */
 };
 
 #define LIM(field) offsetof(struct storeproc_limits, field)
@@ -51,27 +56,33 @@ struct quota_name {
 /* 4.22's order, which the name list reply keeps; soft values follow
  * their hard one. */
 static const struct quota_name quotas[] = {
-	{ "nodes", LIM(entry_nb) },
-	{ "watches", LIM(watch_nb) },
-	{ "outstanding", LIM(outstanding) },
-	{ "memory", LIM(memory) },
-	{ SOFT_PREFIX "memory", LIM(memory_soft) },
-	{ "transactions", LIM(transaction) },
-	{ "transaction-nodes", LIM(trans_nodes) },
-	{ "node-permissions", LIM(perm_nb) },
-	{ "path-max", LIM(path_max) },
-	{ "node-size", LIM(entry_size) },
+	{ "nodes", LIM(entry_nb), QUOTA_NODES },
+	{ "watches", LIM(watch_nb), QUOTA_WATCHES },
+	{ "outstanding", LIM(outstanding), QUOTA_OUTSTANDING },
+	{ "memory", LIM(memory), QUOTA_MEMORY },
+	{ SOFT_PREFIX "memory", LIM(memory_soft), QUOTA_MEMORY_SOFT },
+	{ "transactions", LIM(transaction), QUOTA_TRANSACTIONS },
+	{ "transaction-nodes", LIM(trans_nodes), QUOTA_TXN_NODES },
+	{ "node-permissions", LIM(perm_nb), QUOTA_PERMISSIONS },
+	{ "path-max", LIM(path_max), QUOTA_PATH_MAX },
+	{ "node-size", LIM(entry_size), QUOTA_NODE_SIZE },
 };
 
 #define NQUOTAS (sizeof(quotas) / sizeof(quotas[0]))
 
-static unsigned int *quota_value(struct storeproc *sp, const char *name)
+static const struct quota_name *quota_find(const char *name)
 {
 	for (size_t i = 0; i < NQUOTAS; i++)
 		if (strcmp(name, quotas[i].name) == 0)
-			return (unsigned int *)(void *)((char *)&sp->lim +
-							 quotas[i].off);
+			return &quotas[i];
 	return NULL;
+}
+
+/* The global value of quota `qn`. */
+static unsigned int *global_value(struct storeproc *sp,
+				  const struct quota_name *qn)
+{
+	return (unsigned int *)(void *)((char *)&sp->lim + qn->off);
 }
 
 /* 4.22's parse_domid(): decimal digits only, at most 65535. */
@@ -171,8 +182,9 @@ int op_set_feature(struct req *r)
 int op_get_quota(struct req *r)
 {
 	struct storeproc *sp = r->sp;
+	const struct quota_name *qn;
 	const char *argv[2];
-	unsigned int n = get_args(r, argv, 2), *v;
+	unsigned int n = get_args(r, argv, 2), domid = 0;
 	int err = 0;
 
 	if (n > 2)
@@ -198,36 +210,58 @@ int op_get_quota(struct req *r)
 		err = find_domain(sp, argv[0], &d);
 		if (err)
 			return err;
+		domid = d ? d->domid : 0;
 		argv[0] = argv[1];
 	}
-	v = quota_value(sp, argv[0]);
-	if (!v)
+	qn = quota_find(argv[0]);
+	if (!qn)
 		return EINVAL;
-	reply_uint(r, *v);
+	if (n == 2 && sp->quota)
+		reply_uint(r, (unsigned int)quota_limit_for(sp->quota, domid,
+							    qn->item));
+	else
+		reply_uint(r, *global_value(sp, qn));
 	return 0;
 }
 
 int op_set_quota(struct req *r)
 {
+	struct storeproc *sp = r->sp;
+	const struct domain *d = NULL;
+	const struct quota_name *qn;
 	const char *argv[3];
-	unsigned int n = get_args(r, argv, 3), *v, val;
+	unsigned int n = get_args(r, argv, 3), val, a = 0;
+	int err;
 
 	if (n < 2 || n > 3)
 		return EINVAL;
 	if (n == 3) {
-		const struct domain *d;
-		int err = find_domain(r->sp, argv[0], &d);
-
-		return err ? err : ENOSYS;
+		err = find_domain(sp, argv[0], &d);
+		if (err)
+			return err;
+		a = 1;
 	}
-	v = quota_value(r->sp, argv[0]);
+	qn = quota_find(argv[a]);
 	/* atoi(): the low 32 bits of what strtol() reads; -1 is 4.22's
 	 * "disabled" marker, which no quota may be set to. */
-	val = (unsigned int)(int)strtol(argv[1], NULL, 10);
-	if (!v || val == UINT_MAX)
+	val = (unsigned int)(int)strtol(argv[a + 1], NULL, 10);
+	if (!qn || val == UINT_MAX)
 		return EINVAL;
-	*v = val;
-	log_info("quota %s set to %u by conn %u", argv[0], val, r->conn->id);
+	if (n == 2) {
+		*global_value(sp, qn) = val;
+		log_info("quota %s set to %u by conn %u", qn->name, val,
+			 r->conn->id);
+	} else {
+		uint32_t domid = d ? d->domid : 0;
+
+		/* Without a quota table (unit tests) nothing is checked. */
+		err = sp->quota ? quota_set_domain_limit(sp->quota, domid,
+							 qn->item, val) : 0;
+		if (err)
+			return err;
+		log_info("quota %s of domain %u set to %u by conn %u", qn->name,
+			 domid, val, r->conn->id);
+	}
 	req_ack(r);
 	return 0;
 }

@@ -126,6 +126,7 @@ int op_get_perms(struct req *r)
 int op_set_perms(struct req *r)
 {
 	const char *body = r->body, *last;
+	unsigned long lim;
 	unsigned int n, count;
 	struct perm *perms;
 	size_t off[2];
@@ -135,7 +136,10 @@ int op_set_perms(struct req *r)
 	if (n < 2)
 		return EINVAL;
 	n--;
-	if (!r->conn->who.priv && r->sp->lim.perm_nb && n > r->sp->lim.perm_nb)
+	lim = r->sp->quota ? quota_limit_for(r->sp->quota, r->conn->who.domid,
+					     QUOTA_PERMISSIONS) :
+	      r->sp->lim.perm_nb;
+	if (!r->conn->who.priv && lim && n > lim)
 		return quota_refuse(r->sp->quota, r->conn->who.domid,
 				    QUOTA_PERMISSIONS, n, ENOSPC);
 	last = memrchr(body, '\0', r->hdr->len);

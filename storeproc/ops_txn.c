@@ -21,6 +21,7 @@ int op_transaction_start(struct req *r)
 	struct conn *c = r->conn;
 	char id_str[16];
 	struct txn *txn;
+	unsigned long lim;
 	uint32_t id;
 	int n;
 
@@ -29,8 +30,10 @@ int op_transaction_start(struct req *r)
 		return EBUSY;
 	/* 4.17 compares the count before this one with ">", per
 	 * connection. */
-	if (!c->who.priv && r->sp->lim.transaction &&
-	    c->ntxns > r->sp->lim.transaction)
+	lim = r->sp->quota ? quota_limit_for(r->sp->quota, c->who.domid,
+					     QUOTA_TRANSACTIONS) :
+	      r->sp->lim.transaction;
+	if (!c->who.priv && lim && c->ntxns > lim)
 		return quota_refuse(r->sp->quota, c->who.domid,
 				    QUOTA_TRANSACTIONS, c->ntxns, ENOSPC);
 	txn = store_txn_start(r->sp->store);
@@ -43,7 +46,10 @@ int op_transaction_start(struct req *r)
 	quota_add(r->sp->quota, c->who.domid, QUOTA_TRANSACTIONS, 1);
 	store_txn_set_domid(txn, c->who.domid);
 	if (!c->who.priv)
-		store_txn_set_limit(txn, r->sp->lim.trans_nodes);
+		store_txn_set_limit(txn, r->sp->quota ?
+				    (unsigned int)quota_limit_for(r->sp->quota,
+					c->who.domid, QUOTA_TXN_NODES) :
+				    r->sp->lim.trans_nodes);
 	n = snprintf(id_str, sizeof(id_str), "%u", id);
 	req_reply(r, id_str, (size_t)n + 1);
 	return 0;

@@ -36,7 +36,7 @@ int op_watch(struct req *r)
 	struct conn *c = r->conn;
 	const struct watch *w;
 	const char *token;
-	unsigned long use;
+	unsigned long use, lim;
 	size_t off[2];
 	bool relative;
 	int err;
@@ -52,7 +52,9 @@ int op_watch(struct req *r)
 	 * domain's watches (its connection's without a quota table). */
 	use = sp->quota ? quota_use(sp->quota, c->who.domid, QUOTA_WATCHES) :
 	      c->wo.count;
-	if (!c->who.priv && sp->lim.watch_nb && use > sp->lim.watch_nb)
+	lim = sp->quota ? quota_limit_for(sp->quota, c->who.domid,
+					  QUOTA_WATCHES) : sp->lim.watch_nb;
+	if (!c->who.priv && lim && use > lim)
 		return watch_has(&sp->watches, &c->wo, sp->path.data, token) ?
 		       EEXIST : quota_refuse(sp->quota, c->who.domid,
 					     QUOTA_WATCHES, use, E2BIG);
@@ -65,6 +67,7 @@ int op_watch(struct req *r)
 	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
 		  (long)(sp->path.len + strlen(token)));
 	c->q_watch_mem += sp->path.len + strlen(token);
+	journal_note_conn(sp, c);
 	req_ack(r);
 	/* The event every new watch fires, after the "OK". */
 	if (!watch_initial_payload(w, &sp->out))
@@ -91,6 +94,7 @@ int op_unwatch(struct req *r)
 	quota_add(r->sp->quota, r->conn->who.domid, QUOTA_MEMORY,
 		  -(long)(r->sp->path.len + strlen(r->body + off[1])));
 	r->conn->q_watch_mem -= r->sp->path.len + strlen(r->body + off[1]);
+	journal_note_conn(r->sp, r->conn);
 	req_ack(r);
 	return 0;
 }
@@ -107,6 +111,7 @@ int op_reset_watches(struct req *r)
 	watch_remove_all(&r->sp->watches, &r->conn->wo);
 	conn_txn_abort_all(r->sp, r->conn);
 	r->txn = NULL;
+	journal_note_conn(r->sp, r->conn);
 	req_ack(r);
 	return 0;
 }

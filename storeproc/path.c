@@ -72,7 +72,7 @@ int path_canonicalize_limit(uint32_t domid, const char *in,
 	size_t inlen = strlen(in);
 	int err, n;
 
-	if (max_rel > PATH_REL_MAX)
+	if (max_rel > PATH_REL_MAX || max_rel == 0)
 		max_rel = PATH_REL_MAX;
 	buf_reset(out);
 	if (in[0] != '/' && in[0] != '@') {
@@ -99,6 +99,11 @@ int path_canonicalize(uint32_t domid, const char *in, unsigned int flags,
 		      struct buf *out)
 {
 	return path_canonicalize_limit(domid, in, flags, PATH_REL_MAX, out);
+}
+
+size_t path_rel_len(const char *abs)
+{
+	return strlen(abs) - local_prefix_len(abs);
 }
 
 bool path_is_special(const char *path)

@@ -31,10 +31,20 @@ int path_canonicalize(uint32_t domid, const char *in, unsigned int flags,
 		      struct buf *out);
 
 /* The same with the path-max quota (-M) `max_rel` instead of
- * PATH_REL_MAX; values above PATH_REL_MAX are clamped as upstream does. */
+ * PATH_REL_MAX; values above PATH_REL_MAX are clamped as upstream does,
+ * and 0 (the quota turned off) is PATH_REL_MAX, the protocol's limit. */
 int path_canonicalize_limit(uint32_t domid, const char *in,
 			    unsigned int flags, unsigned int max_rel,
 			    struct buf *out);
+
+/*
+ * The length of the absolute path `abs` that the path-max quota
+ * measures: what follows a leading "/local/domain/<domid>/" (any domid,
+ * found as 4.17 finds it), else the whole path.  After EINVAL from
+ * path_canonicalize_limit(), path_rel_len(out->data) > max_rel says the
+ * length alone refuses the path (whatever else is wrong with it).
+ */
+size_t path_rel_len(const char *abs);
 
 bool path_is_special(const char *path);
 

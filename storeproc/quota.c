@@ -33,6 +33,8 @@ struct qdom {
 	struct qdom *next;		/* hash chain */
 	uint32_t domid;
 	unsigned long use[QUOTA_COUNTERS];
+	unsigned int own[QUOTA_LIMITS];	/* SET_QUOTA's values, where */
+	uint32_t own_set;		/* bit (1 << item) is set */
 	uint64_t last_log[NSLOTS];	/* ms; valid when logged[i] */
 	unsigned long suppressed[NSLOTS];
 	bool logged[NSLOTS];
@@ -55,7 +57,7 @@ static const struct {
 	const char *option;
 	size_t off;
 	const char *use;	/* what the number in the log line is */
-} items[QUOTA_ITEMS] = {
+} items[QUOTA_LIMITS] = {
 #define LIM(f) offsetof(struct storeproc_limits, f)
 	[QUOTA_NODES] = { "nodes", "-E/--entry-nb", LIM(entry_nb), "owned" },
 	[QUOTA_WATCHES] = { "watches", "-W/--watch-nb", LIM(watch_nb),
@@ -73,6 +75,8 @@ static const struct {
 			     "characters" },
 	[QUOTA_TXN_NODES] = { "transaction-nodes", "-Q transaction-nodes=",
 			      LIM(trans_nodes), "nodes touched" },
+	[QUOTA_MEMORY_SOFT] = { "soft-memory", "-q memory=", LIM(memory_soft),
+				"bytes used" },
 #undef LIM
 };
 
@@ -134,17 +138,17 @@ void quota_log_stats(const struct quota *q, unsigned long *logged,
 
 const char *quota_name(enum quota_item item)
 {
-	return item < QUOTA_ITEMS ? items[item].name : "?";
+	return item < QUOTA_LIMITS ? items[item].name : "?";
 }
 
 const char *quota_option(enum quota_item item)
 {
-	return item < QUOTA_ITEMS ? items[item].option : "?";
+	return item < QUOTA_LIMITS ? items[item].option : "?";
 }
 
 unsigned long quota_limit(const struct quota *q, enum quota_item item)
 {
-	if (!q || item >= QUOTA_ITEMS)
+	if (!q || item >= QUOTA_LIMITS)
 		return 0;
 	return *(const unsigned int *)(const void *)
 		((const char *)q->lim + items[item].off);
@@ -258,6 +262,45 @@ unsigned long quota_use(const struct quota *q, uint32_t domid,
 	return d ? d->use[item] : 0;
 }
 
+unsigned long quota_limit_for(const struct quota *q, uint32_t domid,
+			      enum quota_item item)
+{
+	const struct qdom *d;
+
+	if (!q || item >= QUOTA_LIMITS)
+		return 0;
+	d = find(q, domid);
+	if (d && (d->own_set & (1u << item)))
+		return d->own[item];
+	return quota_limit(q, item);
+}
+
+bool quota_has_domain_limit(const struct quota *q, uint32_t domid,
+			    enum quota_item item)
+{
+	const struct qdom *d;
+
+	if (!q || item >= QUOTA_LIMITS)
+		return false;
+	d = find(q, domid);
+	return d && (d->own_set & (1u << item));
+}
+
+int quota_set_domain_limit(struct quota *q, uint32_t domid,
+			   enum quota_item item, unsigned int val)
+{
+	struct qdom *d;
+
+	if (!q || item >= QUOTA_LIMITS)
+		return EINVAL;
+	d = get(q, domid);
+	if (!d)
+		return ENOMEM;
+	d->own[item] = val;
+	d->own_set |= 1u << item;
+	return 0;
+}
+
 void quota_tree_acct(void *ctx, uint32_t owner, int sign, size_t bytes)
 {
 	struct quota *q = ctx;
@@ -282,6 +325,7 @@ void quota_domain_reset(struct quota *q, uint32_t domid)
 		log_warn("quota: domain %u is gone but still owns %lu nodes; "
 			 "they stay counted", domid, nodes);
 	memset(d->use, 0, sizeof(d->use));
+	d->own_set = 0;
 	memset(d->logged, 0, sizeof(d->logged));
 	memset(d->suppressed, 0, sizeof(d->suppressed));
 	d->use[QUOTA_NODES] = nodes;
@@ -322,9 +366,12 @@ static void refuse_log(struct quota *q, uint32_t domid, enum quota_item item,
 	if (before)
 		snprintf(more, sizeof(more), " (%lu more refused since the last report)",
 			 before);
-	log_warn("quota: domain %u refused %s (%s): limit %lu, %lu %s%s%s",
+	log_warn("quota: domain %u refused %s (%s%s): limit %lu, %lu %s%s%s",
 		 domid, items[item].name, items[item].option,
-		 quota_limit(q, item), use, items[item].use, extra, more);
+		 quota_has_domain_limit(q, domid, item) ?
+		 ", its own SET_QUOTA value" : "",
+		 quota_limit_for(q, domid, item), use, items[item].use, extra,
+		 more);
 }
 
 int quota_refuse(struct quota *q, uint32_t domid, enum quota_item item,
@@ -339,7 +386,7 @@ int quota_refuse(struct quota *q, uint32_t domid, enum quota_item item,
 
 int quota_check_create(struct quota *q, uint32_t domid, unsigned int n_new)
 {
-	unsigned long lim = quota_limit(q, QUOTA_NODES), use;
+	unsigned long lim = quota_limit_for(q, domid, QUOTA_NODES), use;
 	char extra[32];
 
 	if (!lim)
@@ -354,7 +401,7 @@ int quota_check_create(struct quota *q, uint32_t domid, unsigned int n_new)
 
 int quota_check_create_txn(struct quota *q, uint32_t domid)
 {
-	unsigned long lim = quota_limit(q, QUOTA_NODES), use;
+	unsigned long lim = quota_limit_for(q, domid, QUOTA_NODES), use;
 
 	if (!lim)
 		return 0;
@@ -364,7 +411,7 @@ int quota_check_create_txn(struct quota *q, uint32_t domid)
 
 int quota_check_commit(struct quota *q, uint32_t domid, long delta)
 {
-	unsigned long lim = quota_limit(q, QUOTA_NODES), use;
+	unsigned long lim = quota_limit_for(q, domid, QUOTA_NODES), use;
 	long after;
 	char extra[48];
 
@@ -381,7 +428,7 @@ int quota_check_commit(struct quota *q, uint32_t domid, long delta)
 
 int quota_check_node_size(struct quota *q, uint32_t domid, size_t size)
 {
-	unsigned long lim = quota_limit(q, QUOTA_NODE_SIZE);
+	unsigned long lim = quota_limit_for(q, domid, QUOTA_NODE_SIZE);
 
 	if (!lim || size < lim)
 		return 0;
@@ -390,14 +437,14 @@ int quota_check_node_size(struct quota *q, uint32_t domid, size_t size)
 
 int quota_check_memory(struct quota *q, uint32_t owner, size_t bytes)
 {
-	unsigned long hard = quota_limit(q, QUOTA_MEMORY), soft, use;
+	unsigned long hard = quota_limit_for(q, owner, QUOTA_MEMORY), soft, use;
 	unsigned long before = 0;
 	struct qdom *d;
 	char extra[48];
 
 	if (!q || owner == 0)
 		return 0;
-	soft = q->lim->memory_soft;
+	soft = quota_limit_for(q, owner, QUOTA_MEMORY_SOFT);
 	use = quota_use(q, owner, QUOTA_MEMORY);
 	if (hard && use + bytes >= hard) {
 		snprintf(extra, sizeof(extra), ", wanted %zu more", bytes);

@@ -24,7 +24,8 @@
  * a bug, logged once).
  *
  * Limits are read from struct storeproc_limits at each check, so CONTROL
- * "quota set" takes effect at once.  A limit of 0 disables its check.
+ * "quota set" takes effect at once, unless the domain has its own value
+ * (SET_QUOTA <domid>, below).  A limit of 0 disables its check.
  * Privileged callers (dom0) are exempt where 4.17 exempts them: every
  * check below takes the caller's or the owner's privilege into account
  * as documented on the function.
@@ -60,7 +61,11 @@ enum quota_item {
 	QUOTA_PERMISSIONS,	/* "permissions", -A */
 	QUOTA_PATH_MAX,		/* "path-max", -M */
 	QUOTA_TXN_NODES,	/* "transaction-nodes", -Q */
-	QUOTA_ITEMS
+	QUOTA_ITEMS,
+	/* A limit without a refusal of its own: crossing the soft memory
+	 * limit (-q memory=) only logs. */
+	QUOTA_MEMORY_SOFT = QUOTA_ITEMS,
+	QUOTA_LIMITS
 };
 
 #define QUOTA_LOG_WINDOW_MS 10000u
@@ -80,11 +85,35 @@ enum quota_item {
 struct quota *quota_new(const struct storeproc_limits *lim);
 void quota_free(struct quota *q);
 
-/* The name 4.17's CONTROL "quota" uses for `item`, and its option. */
+/* The name 4.17's CONTROL "quota" uses for `item`, and its option
+ * (item < QUOTA_LIMITS). */
 const char *quota_name(enum quota_item item);
 const char *quota_option(enum quota_item item);
-/* The configured limit of `item` (0: off). */
+/* The global limit of `item` (< QUOTA_LIMITS; 0: off). */
 unsigned long quota_limit(const struct quota *q, enum quota_item item);
+
+/*
+ * Per-domain limits (Xen 4.22's SET_QUOTA with a domid).  A domain's own
+ * value of `item` replaces the global one for that domain only, in every
+ * check of this file and wherever the callers compare themselves; a
+ * domain without one follows the global value, including later changes
+ * of it (4.22 instead copies the global values into a domain when it
+ * first sees it).  Own values live in the usage record, so they outlive
+ * the domain's connection and a re-INTRODUCE, and go with
+ * quota_domain_reset() (RELEASE, death), as 4.22's live in its struct
+ * domain.  A store process restart loses them (not journaled).
+ *
+ * quota_limit_for: the limit that applies to `domid` (0: off).
+ * quota_set_domain_limit: 0, or ENOMEM (no record could be made), or
+ *   EINVAL for an item out of range.
+ * quota_has_domain_limit: whether `domid` has its own value of `item`.
+ */
+unsigned long quota_limit_for(const struct quota *q, uint32_t domid,
+			      enum quota_item item);
+int quota_set_domain_limit(struct quota *q, uint32_t domid,
+			   enum quota_item item, unsigned int val);
+bool quota_has_domain_limit(const struct quota *q, uint32_t domid,
+			    enum quota_item item);
 
 /*
  * Counters (item < QUOTA_COUNTERS).  quota_add applies a signed delta
@@ -106,7 +135,8 @@ void quota_tree_acct(void *ctx, uint32_t owner, int sign, size_t bytes);
 
 /*
  * Log a refusal of `item` for `domid` at use `use` (rate-limited as
- * above) and return `err`, so a check reads
+ * above; the limit logged is quota_limit_for(domid)) and return `err`,
+ * so a check reads
  *     return quota_refuse(q, domid, QUOTA_NODES, use, ENOSPC);
  * Safe with a NULL table (returns err, logs nothing).
  */
@@ -151,7 +181,8 @@ int quota_check_memory(struct quota *q, uint32_t owner, size_t bytes);
 
 /*
  * A domid is gone (RELEASE, death): its next incarnation starts from
- * zero (XSA-483).  Clears every counter and the log state; the node
+ * zero (XSA-483).  Clears every counter, its own limits and the log
+ * state; the node
  * count is kept only if the tree still holds nodes it owns (it is exact;
  * domain_release() deletes them or gives them to dom0 first), which is
  * logged.  Call after the domain's connection is closed.

@@ -166,6 +166,9 @@ void store_txn_abort(struct store *st, struct txn *txn);
 void store_txn_set_limit(struct txn *txn, unsigned int max_nodes);
 /* The domain a transaction's refusals are logged for (quota.h). */
 void store_txn_set_domid(struct txn *txn, uint32_t domid);
+/* Make txn's commit fail with EAGAIN, whatever it did: a transaction
+ * open when the store process died (docs/RESTART.md). */
+void store_txn_doom(struct txn *txn);
 
 /*
  * The error cxenstored 4.17 sends for a path path_canonicalize() refused

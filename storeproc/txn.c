@@ -144,6 +144,7 @@ struct txn {
 	uint32_t domid;		/* whose refusals these are (quota.h) */
 	struct tent *first, **last;
 	bool failed;		/* the view is incomplete: commit fails */
+	bool doomed;		/* commit answers EAGAIN (store_txn_doom) */
 	struct buf path;	/* scratch */
 	struct frame *stack;
 	size_t cap;
@@ -959,6 +960,11 @@ void txn_free_all(struct store *st)
 		txn_free(st->txns);
 }
 
+void store_txn_doom(struct txn *x)
+{
+	x->doomed = true;
+}
+
 void store_txn_abort(struct store *st, struct txn *x)
 {
 	(void)st;
@@ -1248,8 +1254,9 @@ int store_txn_commit(struct store *st, struct txn *x,
 	struct tent *t;
 
 	(void)st;
-	/* 4.17's order: a failed transaction, the node quota, conflicts. */
-	err = x->failed ? ENOMEM : t_commit_quota(x);
+	/* 4.17's order: a failed transaction, the node quota, conflicts.
+	 * A doomed one never commits: it stands for one a crash ended. */
+	err = x->failed ? ENOMEM : x->doomed ? EAGAIN : t_commit_quota(x);
 	if (!err)
 		err = t_check(x);
 	if (!err)

@@ -323,6 +323,15 @@ static int build_payload(const struct watch *w, const char *path,
 	return err;
 }
 
+void watch_owner_each(const struct watch_owner *o,
+		      void (*fn)(void *ctx, const char *path, bool relative,
+				 const char *token),
+		      void *ctx)
+{
+	for (const struct watch *w = o->first; w; w = w->own_next)
+		fn(ctx, w->slot->path, w->relative, w->token);
+}
+
 int watch_initial_payload(const struct watch *w, struct buf *out)
 {
 	return build_payload(w, w->slot->path, out);

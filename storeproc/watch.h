@@ -91,6 +91,13 @@ int watch_remove(struct watch_index *wi, struct watch_owner *o,
 /* Remove all of o's watches (connection closed). */
 void watch_remove_all(struct watch_index *wi, struct watch_owner *o);
 
+/* Call fn for each of o's watches, oldest first: its canonical path,
+ * whether it was given relative, its token (the journal, journal_io.c). */
+void watch_owner_each(const struct watch_owner *o,
+		      void (*fn)(void *ctx, const char *path, bool relative,
+				 const char *token),
+		      void *ctx);
+
 /* The event a new watch fires at once: its own path (relative if it was
  * given relative) and token, into `out` (reset first).  0 or ENOMEM. */
 int watch_initial_payload(const struct watch *w, struct buf *out);

@@ -493,7 +493,47 @@ GET_QUOTA req=2 tx=0 len=2 7\0
 ERROR req=3 tx=0 len=7 EINVAL\0
 ERROR req=4 tx=0 len=7 EINVAL\0
 ERROR req=5 tx=0 len=7 EINVAL\0
+SET_QUOTA req=6 tx=0 len=3 OK\0
+EOF
+	fi
+}
+
+@test "SET_QUOTA and GET_QUOTA of a domain: its own value, ENOENT, EINVAL [differs: Xen 4.22 message; 4.17 ENOSYS]" {
+	xs 'SET_QUOTA:0\0nodes\0007\0' 'GET_QUOTA:0\0nodes\0' \
+		'GET_QUOTA:nodes\0' 'SET_QUOTA:9\0nodes\0007\0' \
+		'GET_QUOTA:9\0nodes\0' 'SET_QUOTA:x\0nodes\0007\0' \
+		'SET_QUOTA:0\0nosuch\0007\0' 'SET_QUOTA:0\0soft-nodes\0007\0' \
+		'SET_QUOTA:0\0nodes\0-1\0' 'SET_QUOTA:0\0nodes\0' \
+		'SET_QUOTA:0\0path-max\0000\0' 'GET_QUOTA:0\0path-max\0'
+	if [ "$LIXS_PEER" = cxenstored ]; then
+		expect_output <<'EOF'
+ERROR req=1 tx=0 len=7 ENOSYS\0
+ERROR req=2 tx=0 len=7 ENOSYS\0
+ERROR req=3 tx=0 len=7 ENOSYS\0
+ERROR req=4 tx=0 len=7 ENOSYS\0
+ERROR req=5 tx=0 len=7 ENOSYS\0
 ERROR req=6 tx=0 len=7 ENOSYS\0
+ERROR req=7 tx=0 len=7 ENOSYS\0
+ERROR req=8 tx=0 len=7 ENOSYS\0
+ERROR req=9 tx=0 len=7 ENOSYS\0
+ERROR req=10 tx=0 len=7 ENOSYS\0
+ERROR req=11 tx=0 len=7 ENOSYS\0
+ERROR req=12 tx=0 len=7 ENOSYS\0
+EOF
+	else
+		expect_output <<'EOF'
+SET_QUOTA req=1 tx=0 len=3 OK\0
+GET_QUOTA req=2 tx=0 len=2 7\0
+GET_QUOTA req=3 tx=0 len=5 1000\0
+ERROR req=4 tx=0 len=7 ENOENT\0
+ERROR req=5 tx=0 len=7 ENOENT\0
+ERROR req=6 tx=0 len=7 EINVAL\0
+ERROR req=7 tx=0 len=7 EINVAL\0
+ERROR req=8 tx=0 len=7 EINVAL\0
+ERROR req=9 tx=0 len=7 EINVAL\0
+ERROR req=10 tx=0 len=7 EINVAL\0
+SET_QUOTA req=11 tx=0 len=3 OK\0
+GET_QUOTA req=12 tx=0 len=2 0\0
 EOF
 	fi
 }

@@ -182,3 +182,81 @@ with_guest() {
 	[ "${lines[0]}" = 'GET_PERMS req=1 tx=0 len=3 n0\0' ]
 	[ "${lines[1]}" = 'IS_DOMAIN_INTRODUCED req=2 tx=0 len=2 F\0' ]
 }
+
+@test "xensim: a guest's watches survive the crash, each fires once at the restore" {
+	with_guest
+	# The first initial event comes before the second reply, then -w 1.
+	fg 5 'WATCH:data\0rel\0' 'WATCH:/local/domain/5/abs\0abs\0' -w 1
+	[ "$status" -eq 0 ]
+	[ "$(grep -c WATCH_EVENT <<<"$output")" -eq 2 ]
+	crash_store >/dev/null
+	# The ring comes back with its watches, each firing once (a Linux
+	# guest and libxenstore re-read on any event).
+	fg 5 -w 2
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == 'WATCH_EVENT req=0 tx=0 len='*' data\0rel\0' ]]
+	[[ ${lines[1]} == 'WATCH_EVENT req=0 tx=0 len='*' /local/domain/5/abs\0abs\0' ]]
+	grep -q 'journal: domain 5: ring restored with 2 watches' "$DAEMON_LOG"
+	# They fire on writes, relative still relative.
+	xs 'WRITE:/local/domain/5/data/x\0v' 'WRITE:/local/domain/5/abs\0w'
+	fg 5 -w 2
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == 'WATCH_EVENT req=0 tx=0 len='*' data/x\0rel\0' ]]
+	[[ ${lines[1]} == 'WATCH_EVENT req=0 tx=0 len='*' /local/domain/5/abs\0abs\0' ]]
+	# They are the connection's own: UNWATCH finds them, and a second
+	# crash keeps what is left.
+	fg 5 'UNWATCH:/local/domain/5/abs\0abs\0'
+	[ "${lines[0]}" = 'UNWATCH req=1 tx=0 len=3 OK\0' ]
+	crash_store >/dev/null
+	grep -q 'journal: domain 5: ring restored with 1 watches' "$DAEMON_LOG"
+	fg 5 -w 1
+	[[ ${lines[0]} == 'WATCH_EVENT req=0 tx=0 len='*' data\0rel\0' ]]
+}
+
+@test "xensim: SET_TARGET survives the crash" {
+	with_guest
+	local out
+	out=$("$XENSIM_CTL" create 6) || return 1
+	read -r _ gfn port <<<"$out"
+	xs "INTRODUCE:6\\0$gfn\\0$port\\0" 'WRITE:/t6\0for-6' 'SET_PERMS:/t6\0n6\0' \
+		'SET_TARGET:5\0006\0'
+	[ "${lines[3]}" = 'SET_TARGET req=4 tx=0 len=3 OK\0' ]
+	fg 5 'READ:/t6\0'
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=5 for-6' ]
+	crash_store >/dev/null
+	fg 5 'READ:/t6\0'
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=5 for-6' ]
+	# Domain 6 itself has no target: it still cannot read 5's home.
+	xs 'WRITE:/local/domain/5/own\0x' 'SET_PERMS:/local/domain/5/own\0n5\0'
+	fg 6 'READ:/local/domain/5/own\0'
+	[ "${lines[0]}" = 'ERROR req=1 tx=0 len=7 EACCES\0' ]
+}
+
+@test "xensim: a transaction open at the crash ends with EAGAIN, and is not applied" {
+	with_guest
+	fg 5 'WRITE:data/a\0before' 'TRANSACTION_START:\0'
+	[ "$status" -eq 0 ]
+	local id
+	id=$(sed -n 's/^TRANSACTION_START req=2 tx=0 len=[0-9]* \([0-9]*\)\\0$/\1/p' <<<"${lines[1]}")
+	[ -n "$id" ]
+	crash_store >/dev/null
+	# Served inside the doomed transaction, then EAGAIN at its end.
+	fg 5 "READ,$id:data/a\\0" "WRITE,$id:data/b\\0in-tx" "TRANSACTION_END,$id:T\\0"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "READ req=1 tx=$id len=6 before" ]
+	[ "${lines[1]}" = "WRITE req=2 tx=$id len=3 OK\\0" ]
+	[ "${lines[2]}" = "ERROR req=3 tx=$id len=7 EAGAIN\\0" ]
+	grep -q "journal: domain 5: transaction $id was open before the restart" "$DAEMON_LOG"
+	xs 'READ:/local/domain/5/data/b\0'
+	[ "${lines[0]}" = 'ERROR req=1 tx=0 len=7 ENOENT\0' ]
+	# The retry gets a new id and commits.
+	fg 5 'TRANSACTION_START:\0' 'WRITE,t:data/b\0retried' 'TRANSACTION_END,t:T\0'
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} != *" $id\\0" ]]
+	[[ ${lines[2]} == 'TRANSACTION_END req=3 tx='*' len=3 OK\0' ]]
+	xs 'READ:/local/domain/5/data/b\0'
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=7 retried' ]
+	# A unix client's unknown transaction stays ENOENT.
+	xs "READ,$id:/local/domain/5/data/a\\0"
+	[ "${lines[0]}" = "ERROR req=1 tx=$id len=7 ENOENT\\0" ]
+}

@@ -5,7 +5,8 @@
 #
 #   make fuzz [FUZZ_SECONDS=600]   each target for that long, one after the other
 #                                  (FUZZ_PARALLEL=1: all at once; FUZZ_TARGETS=...
-#                                  picks some of: ipc store ring path seccomp)
+#                                  picks some of: ipc store ring path seccomp
+#                                  journal)
 #   make fuzz-smoke                each for FUZZ_SMOKE_SECONDS (20), all at once;
 #                                  part of `make check`
 #   make fuzz-build                only build $(B)/fuzz/fuzz_*
@@ -18,7 +19,7 @@ FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_PARALLEL      ?= 0
-FUZZ_TARGETS       := ipc store ring path seccomp
+FUZZ_TARGETS       := ipc store ring path seccomp journal
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                       -fsanitize=fuzzer-no-link
@@ -35,7 +36,7 @@ $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) -I$(B)/gen $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/fuzz/obj/seccomp/profile.o: $(B)/gen/default_profile.inc
+$(B)/fuzz/obj/seccomp/profile.o: $(B)/gen/default_profile.inc $(B)/gen/broker_profile.inc
 
 $(B)/fuzz/libfuzzlixs.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@

@@ -228,7 +228,9 @@ static int t_hostile_fields(void)
 	struct perm p = { 0, PERM_READ }, bad = { 0, 9 }, far = { 70000, PERM_READ };
 	struct buf b = BUF_INIT;
 	uint32_t big[4] = { JOURNAL_PUT, 0xffffffffu, 1, 0 };
-	uint32_t unk[4] = { 3, 1, 0, 0 };
+	uint32_t unk[4] = { 99, 1, 0, 0 };
+	uint32_t dom[5] = { JOURNAL_DOMAIN, 0x7ff0u, DOMID_NONE, 0, 1 };
+	uint32_t domflags[5] = { JOURNAL_DOMAIN, 5, DOMID_NONE, 8, 1 };
 	int ok = 1;
 
 #define CASE(stmt, why) \
@@ -244,12 +246,58 @@ static int t_hostile_fields(void)
 	CASE(buf_append(&b, big, sizeof(big)), "out of bounds");
 	CASE(buf_append(&b, unk, sizeof(unk)), "unknown operation");
 	CASE(buf_append(&b, big, 8), "truncated operation");
+	CASE(buf_append(&b, dom, sizeof(dom)), "invalid domain");
+	CASE(buf_append(&b, domflags, sizeof(domflags)), "invalid domain");
+	CASE(buf_append(&b, dom, 16), "truncated operation");
+	CASE(journal_op_watch(&b, "/w", false, "t"), "watch without its domain");
+	CASE((journal_op_domain(&b, 5, DOMID_NONE, 0, 1),
+	      journal_op_watch(&b, "w", false, "t")), "invalid path");
+	CASE((journal_op_domain(&b, 5, DOMID_NONE, 0, 1),
+	      journal_op_watch(&b, "/w", false, "t#k"), b.data[b.len - 2] = '\0'),
+	     "invalid token");
+	CASE((journal_op_domain(&b, 5, DOMID_NONE, JOURNAL_DOM_GONE, 1),
+	      journal_op_watch(&b, "/w", false, "t")), "watch without its domain");
 	/* A good operation, then a path with a NUL inside. */
 	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "v", 1),
 	      journal_op_append(&b, JOURNAL_PUT, "/a#b", &p, 1, "", 0),
 	      b.data[b.len - 8 - 2] = '\0'), "invalid path");
 #undef CASE
 	buf_free(&b);
+	return ok;
+}
+
+/* Ring states: the last JOURNAL_DOMAIN of a domid wins, with exactly its
+ * watches; JOURNAL_DOM_GONE forgets it; plain replay ignores them. */
+static int t_rings(void)
+{
+	struct buf j = BUF_INIT, b = BUF_INIT;
+	struct journal_rings r = { 0 };
+	struct journal_replay_stats s;
+	struct journal_ring *e;
+	struct store *st = store_new(), *st2 = store_new();
+	int ok = st && st2 && !buf_append(&j, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+
+	ok = ok && !journal_op_domain(&b, 5, 6, JOURNAL_DOM_SHUTDOWN_SEEN, 7) &&
+	     !journal_op_watch(&b, "/local/domain/5/data", true, "tok") &&
+	     !journal_op_domain(&b, 9, DOMID_NONE, 0, 1) &&
+	     !journal_record(&j, b.data, b.len);
+	buf_reset(&b);
+	ok = ok && !journal_op_domain(&b, 5, 6, 0, 12) &&
+	     !journal_op_watch(&b, "@releaseDomain", false, "") &&
+	     !journal_op_domain(&b, 9, DOMID_NONE, JOURNAL_DOM_GONE, 0) &&
+	     !journal_record(&j, b.data, b.len);
+	ok = ok && !journal_replay_rings(st, j.data, j.len, &s, &r) && !s.bad_bytes &&
+	     s.records == 2 && r.n == 1 && (e = journal_rings_find(&r, 5)) &&
+	     e->target == 6 && e->flags == 0 && e->txn_next == 12 &&
+	     e->watches.len == sizeof("0@releaseDomain") + 1 &&
+	     memcmp(e->watches.data, "0@releaseDomain\0\0", e->watches.len) == 0 &&
+	     !journal_rings_find(&r, 9);
+	ok = ok && !journal_replay(st2, j.data, j.len, &s) && s.records == 2;
+	journal_rings_free(&r);
+	store_free(st);
+	store_free(st2);
+	buf_free(&b);
+	buf_free(&j);
 	return ok;
 }
 
@@ -346,6 +394,7 @@ static const struct unit_case tests[] = {
 	{ "every byte flipped", t_flipped_bytes },
 	{ "hostile fields with matching checks", t_hostile_fields },
 	{ "replay stops at the first bad record", t_stops_at_bad_record },
+	{ "ring states: last wins, gone forgets", t_rings },
 	{ "no magic, no journal", t_no_magic },
 	{ "special events without state", t_stateless_special },
 };

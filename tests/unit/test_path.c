@@ -146,10 +146,26 @@ static int t_quota_limit(void)
 		 path_canonicalize_limit(0, "/abcd", 0, 4, &b) == EINVAL &&
 		 path_canonicalize_limit(3, "abcd", 0, 4, &b) == 0 &&
 		 /* clamped to PATH_REL_MAX */
-		 path_canonicalize_limit(0, mklong(0, "/", MAX_REL), 0, 99999, &b) == EINVAL;
+		 path_canonicalize_limit(0, mklong(0, "/", MAX_REL), 0, 99999, &b) == EINVAL &&
+		 /* 0: the quota is off, the protocol's limit remains */
+		 path_canonicalize_limit(0, "/abcd", 0, 0, &b) == 0 &&
+		 path_canonicalize_limit(0, mklong(0, "/", MAX_REL - 1), 0, 0, &b) == 0 &&
+		 path_canonicalize_limit(0, mklong(0, "/", MAX_REL), 0, 0, &b) == EINVAL;
 
 	buf_free(&b);
 	return ok;
+}
+
+/* What the path-max quota measures, as the refusal log reports it. */
+static int t_rel_len(void)
+{
+	return path_rel_len("/") == 1 && path_rel_len("/abc") == 4 &&
+	       path_rel_len("/local/domain/3/abc") == 3 &&
+	       path_rel_len("/local/domain/12345/a") == 1 &&
+	       /* six digits: not a domain prefix for 4.17's %5u */
+	       path_rel_len("/local/domain/123456/a") == 22 &&
+	       path_rel_len("/local/domain/3") == 15 &&
+	       path_rel_len("/local/domain/x/a") == 17;
 }
 
 static int t_home_and_special(void)
@@ -168,6 +184,7 @@ static const struct unit_case tests[] = {
 	{ "length limit below /local/domain/N/", t_len_local },
 	{ "length limit of @ names", t_len_special },
 	{ "path-max quota", t_quota_limit },
+	{ "path-max measure (path_rel_len)", t_rel_len },
 	{ "domain home, special names", t_home_and_special },
 };
 

@@ -5,7 +5,10 @@
  * table): each quota at its 4.17 boundary with 4.17's error, exact counts
  * after failed operations (XSA-414/415/421/440), owner transfer, reset on
  * domid reuse (XSA-483), dom0's exemption, the refusal log's rate limit,
- * the outstanding-reply stall and CONTROL "quota <domid>"'s report.
+ * the outstanding-reply stall, CONTROL "quota <domid>"'s report, and
+ * Xen 4.22's GET_QUOTA/SET_QUOTA with per-domain values: their errors
+ * (EACCES, EINVAL, ENOENT), their effect on one domain only, and their
+ * end at the domain's release.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "path.h"
 #include "quota.h"
 #include "storeproc.h"
@@ -763,6 +767,147 @@ static int t_control(void)
 	return ok;
 }
 
+/* GET_QUOTA/SET_QUOTA of a domain: 4.22's errors in 4.22's order. */
+static int t_domain_quota_errors(void)
+{
+	struct client d0, g;
+	int ok = 1;
+
+	env_open();
+	domain_table_init(&sp.domains);
+	client_open(&d0, 0);
+	client_open(&g, 5);
+	(void)domain_get(&sp.domains, 5);
+	/* Privileged only, every form. */
+	EQ(rq(&g, XS_SET_QUOTA, 0, S("5\0nodes\0" "9\0")), "EACCES");
+	EQ(rq(&g, XS_GET_QUOTA, 0, S("5\0nodes\0")), "EACCES");
+	EQ(rq(&g, XS_SET_QUOTA, 0, S("nodes\0" "9\0")), "EACCES");
+	EQ(rq(&g, XS_GET_QUOTA, 0, S("")), "EACCES");
+	/* A domain the store was never told of. */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("9\0nodes\0" "3\0")), "ENOENT");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("9\0nodes\0")), "ENOENT");
+	/* The domid is checked before the name. */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("9\0nosuch\0" "3\0")), "ENOENT");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("x5\0nodes\0" "3\0")), "EINVAL");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("65536\0nodes\0" "3\0")), "EINVAL");
+	/* Bad names and values. */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0nosuch\0" "3\0")), "EINVAL");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0soft-nodes\0" "3\0")), "EINVAL");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0nodes\0" "-1\0")), "EINVAL");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0nosuch\0")), "EINVAL");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0")), "EINVAL");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0nodes\0" "3\0" "x\0")), "EINVAL");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0nodes\0" "x\0")), "EINVAL");
+	/* Nothing above changed a value. */
+	CHECK(!quota_has_domain_limit(sp.quota, 5, QUOTA_NODES));
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0nodes\0")), "1000");
+	client_close(&g);
+	client_close(&d0);
+	domain_table_fini(&sp.domains);
+	env_close();
+	return ok;
+}
+
+/* A domain's own value binds it alone, overrides later global changes,
+ * outlives its connection, and goes with its release. */
+static int t_domain_quota_values(void)
+{
+	struct client d0, g5, g6;
+	char name[16];
+	int ok = 1;
+
+	env_open();
+	domain_table_init(&sp.domains);
+	client_open(&d0, 0);
+	(void)domain_get(&sp.domains, 5);
+	(void)domain_get(&sp.domains, 6);
+	make_home(&d0, 5);
+	make_home(&d0, 6);
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0nodes\0" "3\0")), "OK");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0nodes\0")), "3");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("6\0nodes\0")), "1000");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("nodes\0")), "1000");
+	/* Its connection may come and go: the value stays. */
+	client_open(&g5, 5);
+	client_close(&g5);
+	client_open(&g5, 5);
+	client_open(&g6, 6);
+	/* Home plus two nodes fit in 3; domain 6 has the global 1000. */
+	EQ(wr(&g5, 0, "a", "v"), "OK");
+	EQ(wr(&g5, 0, "b", "v"), "OK");
+	EQ(wr(&g5, 0, "c", "v"), "ENOSPC");
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		EQ(wr(&g6, 0, name, "v"), "OK");
+	}
+	/* A global change binds domain 6, not domain 5's own value. */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("nodes\0" "7\0")), "OK");
+	EQ(wr(&g6, 0, "x", "v"), "OK");
+	EQ(wr(&g6, 0, "y", "v"), "ENOSPC");
+	EQ(wr(&g5, 0, "c", "v"), "ENOSPC");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0nodes\0" "0\0")), "OK");
+	EQ(wr(&g5, 0, "c", "v"), "OK");
+	/* The other per-domain limits, each on domain 5 alone. */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0node-permissions\0" "1\0")), "OK");
+	EQ(rq(&g5, XS_SET_PERMS, 0, S("a\0n5\0r6\0")), "ENOSPC");
+	EQ(rq(&g6, XS_SET_PERMS, 0, S("x\0n6\0r5\0")), "OK");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0path-max\0" "3\0")), "OK");
+	EQ(wr(&g5, 0, "abcd", "v"), "EINVAL");
+	EQ(wr(&g5, 0, "abc", "v"), "OK");
+	EQ(wr(&g6, 0, "abcd", "v"), "ENOSPC");	/* past its 7 nodes */
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0node-size\0" "40\0")), "OK");
+	EQ(wr(&g5, 0, "a", "0123456789"), "ENOSPC");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0watches\0" "0\0")), "OK");
+	EQ(rq(&d0, XS_SET_QUOTA, 0, S("5\0transactions\0" "0\0")), "OK");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0path-max\0")), "3");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("6\0path-max\0")), "2048");
+	/* Released: the next domain 5 starts from the global values. */
+	client_close(&g5);
+	quota_domain_reset(sp.quota, 5);
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0nodes\0")), "7");
+	EQ(rq(&d0, XS_GET_QUOTA, 0, S("5\0path-max\0")), "2048");
+	CHECK(!quota_has_domain_limit(sp.quota, 5, QUOTA_PATH_MAX));
+	CHECK(counts_match_tree());
+	client_close(&g6);
+	client_close(&d0);
+	domain_table_fini(&sp.domains);
+	env_close();
+	return ok;
+}
+
+/* A path refused for its length is a logged quota refusal, once per
+ * window; a path refused for another reason is not. */
+static int t_path_max_logged(void)
+{
+	struct client d0, g;
+	unsigned long logged, suppressed;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0);
+	client_open(&g, 5);
+	make_home(&d0, 5);
+	sp.lim.path_max = 4;
+	EQ(op1(&g, XS_READ, 0, "abcde"), "EINVAL");
+	quota_log_stats(sp.quota, &logged, &suppressed);
+	CHECK(logged == 1 && suppressed == 0);
+	EQ(op1(&g, XS_READ, 0, "/local/domain/5/abcde"), "EINVAL");
+	quota_log_stats(sp.quota, &logged, &suppressed);
+	CHECK(logged == 1 && suppressed == 1);
+	EQ(op1(&g, XS_READ, 0, "a//c"), "EINVAL");
+	EQ(op1(&g, XS_READ, 0, "abcd"), "ENOENT");
+	quota_log_stats(sp.quota, &logged, &suppressed);
+	CHECK(logged == 1 && suppressed == 1);
+	/* dom0 is bound by -M too, as in 4.17, and logged. */
+	EQ(op1(&d0, XS_READ, 0, "/local/domain/5/abcde"), "EINVAL");
+	quota_log_stats(sp.quota, &logged, &suppressed);
+	CHECK(logged == 2 && suppressed == 1);
+	client_close(&g);
+	client_close(&d0);
+	env_close();
+	return ok;
+}
+
 static const struct unit_case tests[] = {
 	{ "dom0 owns the initial tree", t_initial_counts },
 	{ "nodes (-E): boundary, ENOSPC, XSA-414, dom0 exempt", t_nodes },
@@ -780,6 +925,10 @@ static const struct unit_case tests[] = {
 	{ "CONTROL quota <domid> report", t_report },
 	{ "memory (-Q/-q memory): EIO at the hard limit", t_memory },
 	{ "CONTROL quota <domid> through dispatch", t_control },
+	{ "GET/SET_QUOTA of a domain: EACCES, ENOENT, EINVAL", t_domain_quota_errors },
+	{ "SET_QUOTA of a domain: that domain only, until released",
+	  t_domain_quota_values },
+	{ "path-max (-M) refusals are logged", t_path_max_logged },
 };
 
 UNIT_MAIN("quota")

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fuzz_journal.c - libFuzzer target for the store journal's replay
+ * (storeproc/journal.c): the bytes a dead, perhaps compromised, store
+ * process left in the memfd are handed to its successor, which must
+ * survive anything in them.
+ *
+ * Input: the journal bytes.  With its first byte even, the input is
+ * taken as it is (magic included, so most inputs stop at the magic);
+ * odd, JOURNAL_MAGIC is put in front of the rest, so the fuzzer works
+ * on records.  Properties besides the sanitizers: replay returns 0,
+ * EINVAL only without the magic, or ENOMEM; good + bad bytes cover the
+ * input; and what a replay built is kept whole by a snapshot: replaying
+ * the snapshot of the replayed store into a fresh store gives the same
+ * snapshot again, with no bad tail.  The ring states (JOURNAL_DOMAIN,
+ * JOURNAL_WATCH) are collected as the store process does, and must be
+ * within bounds, one a domid.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "journal.h"
+
+static void roundtrip(struct store *st)
+{
+	struct buf snap = { 0 }, again = { 0 };
+	struct journal_replay_stats stats;
+	struct store *copy;
+
+	if (journal_snapshot(st, &snap))
+		goto out;
+	copy = store_new();
+	if (!copy)
+		goto out;
+	FUZZ_ASSERT(journal_replay(copy, snap.data, snap.len, &stats) == 0);
+	FUZZ_ASSERT(stats.bad_bytes == 0 && stats.good_bytes == snap.len);
+	if (!journal_snapshot(copy, &again))
+		FUZZ_ASSERT(again.len == snap.len &&
+			    memcmp(again.data, snap.data, snap.len) == 0);
+	store_free(copy);
+out:
+	buf_free(&snap);
+	buf_free(&again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct journal_replay_stats stats;
+	struct journal_rings rings = { 0 };
+	struct buf in = { 0 };
+	struct store *st;
+	int err;
+
+	if (!size)
+		return 0;
+	if (data[0] & 1) {
+		if (buf_append(&in, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) ||
+		    buf_append(&in, data + 1, size - 1))
+			goto out;
+	} else if (buf_append(&in, data, size)) {
+		goto out;
+	}
+	st = store_new();
+	if (!st)
+		goto out;
+	err = journal_replay_rings(st, in.data, in.len, &stats, &rings);
+	FUZZ_ASSERT(err == 0 || err == EINVAL || err == ENOMEM);
+	if (err == EINVAL)
+		FUZZ_ASSERT(in.len < JOURNAL_MAGIC_LEN ||
+			    memcmp(in.data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0);
+	if (!err) {
+		FUZZ_ASSERT(stats.good_bytes + stats.bad_bytes == in.len);
+		FUZZ_ASSERT(!stats.bad_bytes == !stats.why);
+		roundtrip(st);
+	}
+	/* Every ring state is one a JOURNAL_DOMAIN could carry. */
+	for (size_t i = 0; i < rings.n; i++) {
+		const struct journal_ring *e = &rings.v[i];
+
+		FUZZ_ASSERT(e->domid < 0x7ff0u && !(e->flags & JOURNAL_DOM_GONE));
+		FUZZ_ASSERT(!e->watches.len || e->watches.data[e->watches.len - 1] == '\0');
+		for (size_t j = i + 1; j < rings.n; j++)
+			FUZZ_ASSERT(rings.v[j].domid != e->domid);
+	}
+	journal_rings_free(&rings);
+	store_free(st);
+out:
+	buf_free(&in);
+	return 0;
+}
