@@ -28,6 +28,7 @@ xen-smoke: $(B)/lixs-broker $(B)/lixs-storeproc
 		$(XEN_QEMU) $(XEN_SMOKE_ARGS) --guest-type $$type \
 			--xenstored $(abspath $(B))/lixs-broker \
 			--xenstored-args "$$args" \
+			--dom0-hook $(abspath tests/xensim/smoke-dom0-hook.sh) \
 			--extra $(abspath $(B))/lixs-storeproc:/usr/sbin/lixs-storeproc \
 			--extra $(abspath $(B))/xen-smoke/passwd:/etc/passwd \
 			--extra $(abspath $(B))/xen-smoke/group:/etc/group; \

@@ -31,6 +31,7 @@ xen-smoke-once: $(B)/lixs-broker $(B)/lixs-storeproc
 	start=$$(date +%s); \
 	$(XEN_QEMU) --workdir $(abspath $(XEN_SMOKE_WORK)) \
 		--xenstored $(abspath $(B))/lixs-broker --xenstored-args "" \
+		--dom0-hook $(abspath tests/xensim/smoke-dom0-hook.sh) \
 		--extra $(abspath $(B))/lixs-storeproc:/usr/sbin/lixs-storeproc \
 		--extra $(abspath $(B))/xen-smoke/passwd:/etc/passwd \
 		--extra $(abspath $(B))/xen-smoke/group:/etc/group \
