@@ -262,6 +262,9 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		r->credit += n;
 	} else if (m->hdr.type == IPC_REPLY_DATA) {
 		queue_reply(r, m->payload, m->hdr.len);
+	} else if (m->hdr.type == IPC_RING_BREAK) {
+		memcpy(&n, m->payload, sizeof(n));
+		ring_break(r, n, "the store process found a malformed message");
 	}
 	pump(b, r);
 }

@@ -48,6 +48,9 @@ enum ipc_type {
 				* request bytes; the broker may read that many more */
 	IPC_JOURNAL = 69,      /* empty + one memfd: a fresh journal (snapshot);
 				* the broker holds it instead of the old one */
+	IPC_RING_BREAK = 70,   /* conn, payload uint32 XENSTORE_ERROR_*: the guest
+				* broke the protocol (a message over 4096 bytes):
+				* set the ring's error field, serve it no more */
 
 	IPC_TYPE_LIMIT = 128   /* all numbers are below this */
 };
@@ -73,7 +76,9 @@ enum ipc_type {
  *   so the broker's per-connection queue is bounded by the window.  A
  *   store that overruns the window has broken policy (it is restarted).
  * - The broker ends a connection on its own (bad ring index: error field
- *   set as upstream) with CONN_GONE conn.
+ *   set as upstream) with CONN_GONE conn.  The store process, which alone
+ *   parses messages, asks for the same with RING_BREAK conn error (a
+ *   message too long: XENSTORE_ERROR_PROTO, as 4.17); CONN_GONE follows.
  * - VIRQ_DOM_EXC: the broker asks the hypervisor once for all domains
  *   and sends DOMAIN_STATE with an entry per mapped domain whose state
  *   changed; the store fires @releaseDomain and unmaps dead ones.

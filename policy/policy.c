@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xen/io/xs_wire.h>
 
 static int check_hello(const struct policy_state *st, const struct ipc_msg *msg)
 {
@@ -54,6 +55,18 @@ static int check_unmap(const struct policy_state *st, const struct ipc_msg *msg)
 
 	/* dom0's kernel ring lives as long as the broker. */
 	return ring_of(st, msg, &r) || !r.guest ? EPERM : 0;
+}
+
+static int check_ring_break(const struct policy_state *st, const struct ipc_msg *msg)
+{
+	struct policy_ring r;
+	uint32_t err;
+
+	if (ring_of(st, msg, &r))
+		return EPERM;
+	memcpy(&err, msg->payload, sizeof(err));
+	/* Only the codes xenstore-ring.txt defines: 0 would break nothing. */
+	return err < XENSTORE_ERROR_COMM || err > XENSTORE_ERROR_PROTO ? EINVAL : 0;
 }
 
 static int check_ring_map(const struct policy_state *st, const struct ipc_msg *msg)
@@ -132,6 +145,12 @@ static const struct policy_row policy_rows[] = {
 	  "before (closed); pass it to the next store process with "
 	  "JOURNAL_RESTORE",
 	  check_journal },
+	{ IPC_RING_BREAK,
+	  "conn names a ring connection the store was told about (dom0's too); "
+	  "the payload is one of XENSTORE_ERROR_COMM, _RINGIDX, _PROTO",
+	  "write that code to the ring's error field and stop serving it, as "
+	  "4.17's ignored connection; answer CONN_GONE; unmapped only by RING_UNMAP",
+	  check_ring_break },
 };
 
 #define POLICY_NROWS (sizeof(policy_rows) / sizeof(policy_rows[0]))

@@ -524,8 +524,13 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 			break;
 		memcpy(&h, c->in + off, HDR_SIZE);
 		if (h.len > XENSTORE_PAYLOAD_MAX) {
+			uint32_t code = XENSTORE_ERROR_PROTO;
+
 			log_warn("conn %u: message of %u bytes is too long; closing it",
 				 c->id, h.len);
+			/* 4.17 tells the guest why in its ring's error field. */
+			if (c->ring)
+				(void)ipc_out_send(sp, IPC_RING_BREAK, c->id, &code, sizeof(code));
 			conn_close(sp, c, false);
 			return false;
 		}

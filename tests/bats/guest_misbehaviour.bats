@@ -75,15 +75,15 @@ open_transactions() {
 	others_fine
 }
 
-@test "oversized message (len 4097): guest cut off, lixs leaves ring error 0 (upstream 3)" {
+@test "oversized message (len 4097): guest cut off, ring error 3 (XENSTORE_ERROR_PROTO) as 4.17" {
 	fg $BAD -t 2 --oversize --sleep 300 --status
-	[ "$status" -eq 0 ]
-	# cxenstored 4.17 sets XENSTORE_ERROR_PROTO (3) here; lixs closes
-	# the connection without telling the guest through the error field.
-	[[ ${lines[-1]} == RING*' error=0' ]]
+	[ "$status" -eq 6 ]
+	[[ $output == *'RING-ERROR 3'* ]]
 	wait_until grep -q 'message of 4097 bytes is too long' "$DAEMON_LOG"
+	wait_until grep -q "domain $BAD: the store process found a malformed message" "$DAEMON_LOG"
+	# Served no more: the guest sees the error field at once.
 	fg $BAD -t 1 'READ:data/before\0'
-	[ "$status" -eq 3 ]
+	[ "$status" -eq 6 ]
 	others_fine
 }
 

@@ -202,6 +202,16 @@ broker_fds() {
 	served_after
 }
 
+@test "RING_BREAK of an unknown conn or with a code xenstore-ring.txt does not define: refused" {
+	attack "break conn:999999 3" "break dom:5 0" "break dom:5 4"
+	local f=$ATTACK_FIRST
+	ended_for "$f" 'sent a refused RING_BREAK frame'
+	ended_for $((f + 1)) 'sent a bad frame (EINVAL)'
+	ended_for $((f + 2)) 'sent a bad frame (EINVAL)'
+	! grep -q 'found a malformed message' "$DAEMON_LOG"
+	served_after
+}
+
 @test "REPLY_DATA beyond the window or for an unknown conn, CONN_CREDIT beyond what was sent: refused" {
 	# Guest 7 never reads: the store's reply window to it fills up.
 	xensim_guest 7

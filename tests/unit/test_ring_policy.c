@@ -87,6 +87,17 @@ static int t_unmap(void)
 	       check(IPC_RING_UNMAP, 99, NULL, 0) == EPERM;
 }
 
+static int t_ring_break(void)
+{
+	uint32_t proto = 3, comm = 1, none = 0, big = 4;
+
+	return check(IPC_RING_BREAK, 7, &proto, sizeof(proto)) == 0 &&
+	       check(IPC_RING_BREAK, 7, &comm, sizeof(comm)) == 0 &&
+	       check(IPC_RING_BREAK, 7, &none, sizeof(none)) == EINVAL &&
+	       check(IPC_RING_BREAK, 7, &big, sizeof(big)) == EINVAL &&
+	       check(IPC_RING_BREAK, 99, &proto, sizeof(proto)) == EPERM;
+}
+
 static int t_no_rings_before_hello(void)
 {
 	struct policy_state st = { .awaiting_hello = true, .oracle = &oracle };
@@ -137,6 +148,7 @@ static const struct unit_case tests[] = {
 	{ "REPLY_DATA: known ring, within the reply window", t_reply_window },
 	{ "CONN_CREDIT: never more than was sent", t_credit },
 	{ "RING_UNMAP: a guest's ring only, never dom0's", t_unmap },
+	{ "RING_BREAK: a known ring, a code xenstore-ring.txt defines", t_ring_break },
 	{ "RING_MAP refused before HELLO, allowed after", t_no_rings_before_hello },
 	{ "RING_MAP domain rules answered with an errno", t_ring_map_domain_rules },
 };
