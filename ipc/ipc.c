@@ -207,8 +207,11 @@ int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
 		return EPIPE;	/* a SEQPACKET peer that closed reads as 0 bytes */
 	if (!ret && (mh.msg_flags & MSG_TRUNC))
 		ret = E2BIG;
+	/* A receiver with no free descriptor gets none and MSG_CTRUNC: the
+	 * kernel dropped the fd, the frame is gone with it (EMFILE); some fds
+	 * and MSG_CTRUNC is a sender that attached too many (EPROTO). */
 	if (!ret && (mh.msg_flags & MSG_CTRUNC))
-		ret = EPROTO;
+		ret = nfds ? EPROTO : EMFILE;
 	if (!ret)
 		ret = ipc_frame_check(buf, (size_t)n, dir, nfds, msg);
 	if (ret) {

@@ -213,7 +213,9 @@ int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
  * Receive one frame into `buf` (at least IPC_FRAME_MAX bytes) and
  * validate it for direction `dir`.  Returns 0 with *msg filled (the
  * receiver owns msg->fd if >= 0), EAGAIN when nothing is waiting,
- * EPIPE when the peer closed, or the ipc_frame_check error (any
+ * EPIPE when the peer closed, EMFILE when the frame came with a
+ * descriptor this process had no room for (the kernel dropped it; the
+ * frame is consumed and lost), or the ipc_frame_check error (any
  * descriptors that arrived with a bad frame are already closed).
  */
 int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,

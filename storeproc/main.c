@@ -267,6 +267,12 @@ static void ipc_input(struct storeproc *sp)
 			stop(sp, 0);
 			return;
 		}
+		if (err == EMFILE) {
+			/* Only that client is lost: the kernel closed its socket. */
+			log_warn("out of file descriptors: a client the broker handed "
+				 "over was dropped (raise the store's fd limit)");
+			continue;
+		}
 		if (err) {
 			log_err("bad frame from the broker: %s", strerror(err));
 			stop(sp, 1);
