@@ -103,6 +103,12 @@ void store_reap(struct broker *b);
 void store_timer(struct broker *b);
 void store_stop(struct broker *b);
 void store_kill(struct broker *b);
+/*
+ * A frame (and fd, or -1) to the store process, waiting while its socket
+ * is full; false if it is gone, dying or hung (then killed).
+ */
+bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
+		uint32_t len, int fd);
 
 /* pidfile.c */
 int pidfile_write(const char *path);

@@ -95,7 +95,7 @@ void domains_scan(struct broker *b)
 			st[n++] = (struct ipc_domain_state){ r->domid, r->scan_flags };
 	}
 	/* Only what was sent counts as told: the next HELLO or VIRQ tells the rest. */
-	if (n && !ring_to_store(b, IPC_DOMAIN_STATE, 0, st, n * (uint32_t)sizeof(*st)))
+	if (n && !store_send(b, IPC_DOMAIN_STATE, 0, st, n * (uint32_t)sizeof(*st), -1))
 		return;
 	for (uint32_t i = 0; i < n; i++)
 		x->by_domid[st[i].domid]->dom_flags = st[i].flags;

@@ -160,14 +160,13 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 		cn.pid = cr.pid;
 		cn.uid = cr.uid;
 		cn.gid = cr.gid;
-		ret = ipc_send(b->ipc_fd, IPC_CONN_NEW, broker_new_conn(b), &cn, sizeof(cn), fd);
+		ret = store_send(b, IPC_CONN_NEW, broker_new_conn(b), &cn, sizeof(cn), fd) ? 0 : EPIPE;
 	}
 	if (!ret)
 		log_debug("conn %u: pid %d uid %u on the %s socket", b->next_conn,
 			  (int)cr.pid, (unsigned int)cr.uid, id->name);
 	else if (ratelimit(b))
 		log_warn("dropped a client of the %s socket: %s", id->name,
-			 ret == EAGAIN ? "store process busy" :
 			 ret == EPIPE ? "no store process" : strerror(ret));
 	close(fd);
 }

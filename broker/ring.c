@@ -19,15 +19,12 @@
 #include "broker.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xen/io/xs_wire.h>
 
 #include "log.h"
 #include "ringbuf.h"
-
-#define STORE_STALL_MS 2000
 
 /* The ring of a conn id, found by the domid in its low bits. */
 static struct ring *find(const struct xen_chan *x, uint32_t conn)
@@ -78,28 +75,6 @@ static void ring_break(struct ring *r, uint32_t error, const char *why)
 	drop_queue(r);
 }
 
-bool ring_to_store(struct broker *b, uint32_t type, uint32_t conn, const void *p,
-		   uint32_t len)
-{
-	struct pollfd pfd = { .fd = b->ipc_fd, .events = POLLOUT };
-	int ret = store_ready(b) ? ipc_send(b->ipc_fd, type, conn, p, len, -1) : EPIPE;
-
-	/*
-	 * The store never blocks and keeps reading, so a full socket drains
-	 * soon: waiting paces the rings by the store.  One that stops reading
-	 * is hung, and ended like one that stops answering HELLO.
-	 */
-	while (ret == EAGAIN && poll(&pfd, 1, STORE_STALL_MS) == 1)
-		ret = ipc_send(b->ipc_fd, type, conn, p, len, -1);
-	if (ret == EAGAIN) {
-		log_err("store process %d reads no frames for %d ms; killing it",
-			(int)b->store_pid, STORE_STALL_MS);
-		store_kill(b);
-	}
-	/* EPIPE: the store is dying, store_reap() restarts it; others are bugs. */
-	return !ret;
-}
-
 /* Queued reply bytes into the ring as far as it has room; true when any moved. */
 static bool pump_out(struct broker *b, struct ring *r)
 {
@@ -119,7 +94,7 @@ static bool pump_out(struct broker *b, struct ring *r)
 	if (!r->out_len)
 		drop_queue(r);
 	/* Unsent, the store is gone, and its successor starts with a fresh window. */
-	if (fresh && ring_to_store(b, IPC_CONN_SPACE, r->conn, &fresh, sizeof(fresh)))
+	if (fresh && store_send(b, IPC_CONN_SPACE, r->conn, &fresh, sizeof(fresh), -1))
 		r->unacked -= fresh;
 	return n > 0;
 }
@@ -132,10 +107,10 @@ static bool pump_tell(struct broker *b, struct ring *r)
 		.access = r->domid ? 0 : IPC_ACCESS_PRIV,
 	};
 
-	if (!r->told && !ring_to_store(b, IPC_CONN_NEW, r->conn, &cn, sizeof(cn)))
+	if (!r->told && !store_send(b, IPC_CONN_NEW, r->conn, &cn, sizeof(cn), -1))
 		return false;
 	r->told = true;
-	if (r->tell_gone && !ring_to_store(b, IPC_CONN_GONE, r->conn, NULL, 0))
+	if (r->tell_gone && !store_send(b, IPC_CONN_GONE, r->conn, NULL, 0, -1))
 		return false;
 	r->tell_gone = false;
 	return true;
@@ -154,7 +129,7 @@ static bool pump_in(struct broker *b, struct ring *r)
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad request ring index");
 		return false;
 	}
-	if (!n || !ring_to_store(b, IPC_CONN_DATA, r->conn, buf, n))
+	if (!n || !store_send(b, IPC_CONN_DATA, r->conn, buf, n, -1))
 		return false;
 	ringbuf_consume(r->intf, cons, n);
 	r->credit -= n;
@@ -224,7 +199,7 @@ static void map_request(struct broker *b, const struct ipc_msg *m)
 		free(r);
 		log_warn("domain %u: ring not mapped: %s", rm.domid, strerror(err));
 		res.err = (uint32_t)err;
-		ring_to_store(b, IPC_RING_RESULT, 0, &res, sizeof(res));
+		store_send(b, IPC_RING_RESULT, 0, &res, sizeof(res), -1);
 		return;
 	}
 	ring_insert(b, r);
@@ -232,7 +207,7 @@ static void map_request(struct broker *b, const struct ipc_msg *m)
 		 r->how == RING_GRANT ? "granted" : "foreign-mapped", r->port, r->conn);
 	res.conn = r->conn;
 	/* Unsent, the store is gone: its successor hears of the ring by CONN_NEW. */
-	r->told = ring_to_store(b, IPC_RING_RESULT, 0, &res, sizeof(res));
+	r->told = store_send(b, IPC_RING_RESULT, 0, &res, sizeof(res), -1);
 	pump(b, r);
 }
 

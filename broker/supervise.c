@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #define QUICK_DEATH_MS 1000        /* dying sooner than this grows the backoff */
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 5000
+#define STORE_STALL_MS 10000      /* a full ipc socket, before the store is ended */
 #define STOP_WAIT_MS 2000          /* after IPC_SHUTDOWN, before SIGKILL */
 #define FRAMES_PER_WAKEUP 64
 
@@ -145,6 +147,30 @@ void store_spawn(struct broker *b)
 	b->pst.awaiting_hello = true;
 	broker_timer(b->store_tfd, HELLO_TIMEOUT_MS);
 	log_debug("spawned store process %d", (int)pid);
+}
+
+bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
+		uint32_t len, int fd)
+{
+	struct pollfd pfd = { .fd = b->ipc_fd, .events = POLLOUT };
+	int ret = store_ready(b) ? ipc_send(b->ipc_fd, type, conn, p, len, fd) : EPIPE;
+
+	/*
+	 * The store never blocks and keeps reading, so a full socket drains
+	 * soon: waiting paces rings and new clients by the store.  One that
+	 * reads nothing for that long is hung (or stopped, or starved of CPU
+	 * on a busy host: hence 10 s, not less) and is ended like one that
+	 * never says HELLO.
+	 */
+	while (ret == EAGAIN && poll(&pfd, 1, STORE_STALL_MS) == 1)
+		ret = ipc_send(b->ipc_fd, type, conn, p, len, fd);
+	if (ret == EAGAIN) {
+		log_err("store process %d reads no frames for %d ms; killing it",
+			(int)b->store_pid, STORE_STALL_MS);
+		store_kill(b);
+	}
+	/* EPIPE: the store is dying, store_reap() restarts it; others are bugs. */
+	return !ret;
 }
 
 /* Cut the channel and kill; store_reap() logs the death and restarts. */

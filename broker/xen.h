@@ -77,9 +77,6 @@ void ring_insert(struct broker *b, struct ring *r);  /* gives it a fresh conn id
 void ring_frame(struct broker *b, const struct ipc_msg *m);  /* policy_check allowed it */
 void ring_event(struct broker *b, uint32_t port);
 void ring_store_ready(struct broker *b);   /* a store process said HELLO */
-/* One frame to a ready store process, waiting a bounded time for room. */
-bool ring_to_store(struct broker *b, uint32_t type, uint32_t conn, const void *p,
-		   uint32_t len);
 
 /* domains.c */
 int domains_open(struct broker *b);
