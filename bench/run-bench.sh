@@ -1,22 +1,52 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # run-bench.sh - lixs beside cxenstored, oxenstored and xsfloor (the
-# harness's own limit), in one run, with ../shared/peers' xsbench.
+# harness's own limit), in one run, with ../shared/peers' xsbench and
+# bench/xswatch.
 #
 #   bench/run-bench.sh BUILD_DIR SHARED_DIR
 #
-# Workloads (see SHARED_DIR/peers/README.md for why pinning matters):
-#   rtt   sequential WRITE+READ pairs on one connection, client and daemon
-#         pinned to CPU 0 (taskset -c 0; XSPEER_CPU=0 for the peers)
-#   conc  8 connections, closed loop, nothing pinned
-# Each (workload, daemon) runs BENCH_REPS times, daemons alternating, on a
-# freshly started daemon; the table shows the median ops/s and lixs's
-# ratio to each other daemon.  Raw xsbench lines and daemon logs stay in
-# the work directory printed at the end.
+# Every daemon runs as ../shared/peers runs the upstream ones: every domid
+# exists and INTRODUCE maps a blank ring (lixs: bench/run-lixs.sh, under
+# the Xen stand-in).  Each measurement starts the daemon afresh and stops
+# it after; daemons alternate.  Single-client workloads are pinned with
+# the daemon to one CPU (see SHARED_DIR/peers/README.md), the others not:
+#   rtt        WRITE+READ pairs, one connection                     pinned
+#   conc       8 connections, closed loop                           unpinned
+#   tx         8 connections, transactions on disjoint keys or on
+#              one shared key (-m disjoint / -m overlap)            unpinned
+#   watchlat   one watcher, write -> event latency (fanout -k 1)    pinned
+#   fanout     K watchers of one node, one write -> K events, with U
+#              unrelated watches held open (bench/xswatch)          pinned
+#   domcreate  xsbench domcreate -I in steps up to BENCH_DOMS domains:
+#              per-domain cost of the last <= 100 domains before each
+#              step, requests per domain, RSS of the whole daemon   pinned
+#              and at each BENCH_CMARKS mark the last 10 domains are
+#              created with libxl's name check (-I -C)
+#   ring       lixs only: a fake guest's requests through its ring
+#              (tests/xensim fakeguest) beside the unix socket      pinned
+#   guests     lixs only: tests/bats/guests.bats' 200-guest run, the
+#              broker's and store process's CPU
+# rtt, conc, tx, watchlat and ring run BENCH_REPS times (medians); the
+# rest once.  Writes results.md (markdown: tables, ratios lixs / each
+# daemon, the commands) and domains.svg (per-domain cost and RSS against
+# domains, gnuplot) to BENCH_OUT, prints results.md, keeps raw output in
+# the work directory it names.
 #
-# Environment: BENCH_REPS (3), BENCH_RTT_N (20000 pairs), BENCH_SECS (3,
-# conc duration), BENCH_DAEMONS ("xsfloor lixs cxenstored oxenstored"),
-# BENCH_CPU (0, the CPU for pinned runs).
+# Environment (defaults in brackets):
+#   BENCH_DAEMONS    [xsfloor lixs cxenstored oxenstored]
+#   BENCH_REPS [3]  BENCH_RTT_N [20000]  BENCH_SECS [3]  BENCH_CPU [0]
+#   BENCH_FANOUT_K [1000]  BENCH_FANOUT_R [50]  BENCH_UNRELATED [0 100 100000]
+#   BENCH_LAT_R [500]      watch latency rounds
+#   BENCH_DOMS [10000]     domcreate -I: largest step for lixs and xsfloor
+#   BENCH_PEER_MAX [1000]  ... for cxenstored and oxenstored (their cost
+#                          per domain grows: 10,000 would take hours)
+#   BENCH_STEPS [100 250 500 1000 2500 5000 10000]
+#   BENCH_CMARKS [100 250 1000]  domcreate -I -C marks (among the steps)
+#   BENCH_RING_N [20000]   BENCH_GUESTS [1] (0: skip the 200-guest run)
+#   BENCH_OUT [<repo>/docs/bench]  BENCH_SMOKE [0] (1: tiny sizes, lixs
+#                          and xsfloor only, fails unless every lixs
+#                          figure came out; `make bench-smoke`)
 set -euo pipefail
 
 [ $# -eq 2 ] || {
@@ -24,22 +54,66 @@ set -euo pipefail
 	exit 2
 }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
 build=$(cd "$1" && pwd)
 shared=$(cd "$2" && pwd)
+smoke=${BENCH_SMOKE:-0}
+if [ "$smoke" = 1 ]; then
+	: "${BENCH_DAEMONS:=xsfloor lixs}" "${BENCH_REPS:=1}" "${BENCH_RTT_N:=2000}"
+	: "${BENCH_SECS:=1}" "${BENCH_FANOUT_K:=20}" "${BENCH_FANOUT_R:=5}"
+	: "${BENCH_UNRELATED:=0 1000}" "${BENCH_LAT_R:=100}" "${BENCH_DOMS:=200}"
+	: "${BENCH_STEPS:=100 200}" "${BENCH_CMARKS:=200}" "${BENCH_RING_N:=2000}"
+	: "${BENCH_GUESTS:=0}" "${BENCH_OUT:=$build/bench-smoke}"
+fi
 reps=${BENCH_REPS:-3}
 rtt_n=${BENCH_RTT_N:-20000}
 secs=${BENCH_SECS:-3}
 cpu=${BENCH_CPU:-0}
+fan_k=${BENCH_FANOUT_K:-1000}
+fan_r=${BENCH_FANOUT_R:-50}
+read -r -a unrelated <<<"${BENCH_UNRELATED:-0 100 100000}"
+lat_r=${BENCH_LAT_R:-500}
+doms=${BENCH_DOMS:-10000}
+peer_max=${BENCH_PEER_MAX:-1000}
+read -r -a steps <<<"${BENCH_STEPS:-100 250 500 1000 2500 5000 10000}"
+read -r -a cmarks <<<"${BENCH_CMARKS:-100 250 1000}"
+ring_n=${BENCH_RING_N:-20000}
+guests=${BENCH_GUESTS:-1}
+out=${BENCH_OUT:-$repo/docs/bench}
 read -r -a daemons <<<"${BENCH_DAEMONS:-xsfloor lixs cxenstored oxenstored}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lixs-bench.XXXXXX")
 tools=$work/tools
 export XSPEER_BUILD=$tools LIXS_BUILD=$build
 xsbench=$tools/xsbench
+xswatch=$build/tools/xswatch
 cmdlog=$work/commands
+mkdir -p "$out"
+t_start=$(date +%s)
 
 echo "building the peers' tools into $tools" >&2
 make -s -C "$shared/peers" O="$tools" >&2
+for f in "$xswatch" "$build/xensim.so" "$build/tools/xensim-ctl"; do
+	[ -e "$f" ] || {
+		echo "no $f: make all first" >&2
+		exit 1
+	}
+done
+
+# glibc's qsort of more than 1 KiB asks for the RAM size once (sysinfo):
+# the store process sorts that much for a write seen by > 128 watchers or
+# a commit of > 128 nodes, and dies by SIGSYS where its profile lacks the
+# call.  Until the built-in profile has it, lixs runs with that profile
+# plus "sysinfo errno ENOSYS" (glibc then assumes plenty of RAM).
+if ! grep -q '^sysinfo' "$repo/seccomp/default.profile"; then
+	{
+		cat "$repo/seccomp/default.profile"
+		echo "sysinfo errno ENOSYS"
+	} >"$work/store.profile"
+	export LIXS_ARGS="${LIXS_ARGS:+$LIXS_ARGS }--seccomp-profile $work/store.profile"
+	echo "lixs: built-in seccomp profile + sysinfo (bench/run-bench.sh says why)" >&2
+	echo "export LIXS_ARGS=\"$LIXS_ARGS\"  # seccomp/default.profile + sysinfo" >>"$cmdlog"
+fi
 
 # Log a command to the command list, then run it.
 logrun() {
@@ -53,10 +127,13 @@ alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
-# start DAEMON SOCKET PINNED(0|1): start one daemon, echo nothing, or fail.
+# start DAEMON SOCKET PINNED(0|1): start one daemon, or fail.
 start() {
-	local d=$1 sock=$2 pinned=$3 pin=()
-	[ "$pinned" = 1 ] && pin=(taskset -c "$cpu")
+	local d=$1 sock=$2 pinned=$3 pin=() envpin=()
+	if [ "$pinned" = 1 ]; then
+		pin=(taskset -c "$cpu")
+		envpin=(env XSPEER_CPU="$cpu")
+	fi
 	case $d in
 	xsfloor)
 		mkdir -p "$sock.d"
@@ -67,19 +144,9 @@ start() {
 		for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
 		return 1
 		;;
-	lixs)
-		if [ "$pinned" = 1 ]; then
-			logrun env XSPEER_CPU="$cpu" "$here/run-lixs.sh" "$sock" >/dev/null
-		else
-			logrun "$here/run-lixs.sh" "$sock" >/dev/null
-		fi
-		;;
+	lixs) logrun "${envpin[@]}" "$here/run-lixs.sh" "$sock" >/dev/null ;;
 	cxenstored | oxenstored)
-		if [ "$pinned" = 1 ]; then
-			logrun env XSPEER_CPU="$cpu" "$shared/peers/run-peer.sh" "$d" "$sock" >/dev/null
-		else
-			logrun "$shared/peers/run-peer.sh" "$d" "$sock" >/dev/null
-		fi
+		logrun "${envpin[@]}" "$shared/peers/run-peer.sh" "$d" "$sock" >/dev/null
 		;;
 	*)
 		echo "unknown daemon $d" >&2
@@ -102,34 +169,217 @@ stop() {
 	esac
 }
 
-# measure WORKLOAD DAEMON REP: one run; prints ops/s or "fail".
-measure() {
-	local w=$1 d=$2 rep=$3 sock out pinned=0
-	sock=$work/$d-$w.sock
-	[ "$w" = rtt ] && pinned=1
-	if ! start "$d" "$sock" "$pinned" 2>>"$work/errors"; then
-		echo "$d failed to start for $w (see $sock.d/)" >>"$work/errors"
-		echo fail
-		return
-	fi
-	if [ "$w" = rtt ]; then
-		out=$(logrun taskset -c "$cpu" "$xsbench" -S "$sock" rtt -n "$rtt_n" 2>&1) || out="fail: $out"
-	else
-		out=$(logrun "$xsbench" -S "$sock" conc -c 8 -t "$secs" 2>&1) || out="fail: $out"
-	fi
-	stop "$d" "$sock" 2>>"$work/errors" || true
-	echo "$d $w rep=$rep $out" >>"$work/raw"
-	sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$out" | grep . || echo fail
+# The daemon's processes: lixs's broker and its store process.
+pids_of() {
+	local d=$1 sock=$2 p
+	case $d in
+	xsfloor) cat "$sock.d/floor.pid" ;;
+	lixs)
+		p=$(cat "$sock.d/broker.pid")
+		echo "$p"
+		pgrep -P "$p" || true
+		;;
+	*) cat "$sock.d/peer.pid" ;;
+	esac
 }
 
-median() {
-	local v
-	v=$(printf '%s\n' "$@" | grep -E '^[0-9]+$' | sort -n) || true
+# rss DAEMON SOCKET: "VmRSS RssShmem" in KiB, summed over its processes.
+# RssShmem is where the blank ring pages (shared anonymous memory, for
+# every daemon) are: on Xen they are the guests' pages.
+rss() {
+	local p tot=0 shm=0 a b
+	for p in $(pids_of "$1" "$2"); do
+		a=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || a=0
+		b=$(awk '/^RssShmem:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || b=0
+		tot=$((tot + ${a:-0}))
+		shm=$((shm + ${b:-0}))
+	done
+	echo "$tot $shm"
+}
+
+# kv KEY TEXT: the value of the last KEY=value in TEXT, or nothing.
+kv() {
+	grep -o "$1=[0-9.]*" <<<"$2" | tail -n 1 | cut -d= -f2 || true
+}
+
+# xsb DAEMON SOCK PINNED ARGS...: xsbench against SOCK.
+xsb() {
+	local sock=$2 pinned=$3
+	shift 3
+	local pin=()
+	[ "$pinned" = 1 ] && pin=(taskset -c "$cpu")
+	printf '%s\n' "${pin[*]:+${pin[*]} }$xsbench -S $sock $*" >>"$cmdlog"
+	timeout 3600 "${pin[@]}" "$xsbench" -S "$sock" "$@"
+}
+
+# --- the workloads ------------------------------------------------------
+# Each: WORKLOAD DAEMON SOCK; prints "key=value ..." results, or nothing.
+
+w_rtt() {
+	xsb "$1" "$2" 1 rtt -n "$rtt_n"
+}
+
+w_conc() {
+	xsb "$1" "$2" 0 conc -c 8 -t "$secs"
+}
+
+w_txd() {
+	xsb "$1" "$2" 0 tx -c 8 -t "$secs" -m disjoint
+}
+
+w_txo() {
+	xsb "$1" "$2" 0 tx -c 8 -t "$secs" -m overlap
+}
+
+w_lat() {
+	[ "$1" = xsfloor ] && return 0	# it fires no watch events
+	xsb "$1" "$2" 1 fanout -k 1 -r "$lat_r"
+}
+
+# fanout with U unrelated watches held by xswatch (pinned as the rest).
+w_fan() {
+	local d=$1 sock=$2 u=$3 wpid line o try
+	[ "$d" = xsfloor ] && return 0
+	if [ "$u" -gt 0 ]; then
+		printf '%s\n' "taskset -c $cpu $xswatch -S $sock -n $u -p 1000 &" >>"$cmdlog"
+		taskset -c "$cpu" "$xswatch" -S "$sock" -n "$u" -p 1000 >"$sock.xswatch" 2>&1 &
+		wpid=$!
+		line=
+		for _ in $(seq 6000); do
+			line=$(grep '^xswatch ' "$sock.xswatch" || true)
+			[ -n "$line" ] || ! alive "$wpid" && break
+			sleep 0.1
+		done
+		if [ -z "$line" ]; then
+			echo "$d: xswatch -n $u: $(cat "$sock.xswatch")" >>"$work/errors"
+			kill "$wpid" 2>/dev/null || true
+			return 0
+		fi
+		echo "unrelated_secs=$(kv secs "$line")"
+	fi
+	# lixs's broker drops a client it cannot hand over at once (ipc socket
+	# full: "store process busy"), which a burst of connects can hit: up
+	# to 3 tries, each failure noted.
+	for try in 1 2 3; do
+		o=$(xsb "$d" "$sock" 1 fanout -k "$fan_k" -r "$fan_r" 2>&1) && break
+		echo "$d fanout+$u try $try failed (exit $?): $o" >>"$work/errors"
+		o=
+	done
+	echo "$o"
+	[ -z "${wpid:-}" ] || {
+		kill "$wpid" 2>/dev/null || true
+		wait "$wpid" 2>/dev/null || true
+	}
+}
+
+# domcreate -I in steps; one line a step: "doms=N ms=C opd=R rss=K shm=S",
+# with "cms=C copd=R" at a name-check mark: the step's last 10 domains are
+# then created with -C (they add only reads: the store ends up the same),
+# and ms/opd are those of the domains before them.
+w_dc() {
+	local d=$1 sock=$2 max=$doms prev=0 m o c r plain
+	case $d in cxenstored | oxenstored) max=$peer_max ;; esac
+	echo "doms=0 $(rss "$d" "$sock" | awk '{ print "rss=" $1, "shm=" $2 }')"
+	for m in "${steps[@]}"; do
+		[ "$m" -le "$max" ] || break
+		plain=$m c=
+		[[ " ${cmarks[*]} " != *" $m "* ]] || [ "$d" = xsfloor ] ||
+			[ $((m - 10)) -le "$prev" ] || plain=$((m - 10))
+		o=$(xsb "$d" "$sock" 1 domcreate -I -s $((prev + 1)) -n $((plain - prev)) -b 250) || {
+			echo "$d domcreate to $plain failed: $o" >>"$work/errors"
+			return 0
+		}
+		echo "$d domcreate $plain: $o" >>"$work/raw"
+		if [ "$plain" != "$m" ]; then
+			c=$(xsb "$d" "$sock" 1 domcreate -I -C -s $((plain + 1)) -n 10 -b 10) || {
+				echo "$d domcreate -C to $m failed: $c" >>"$work/errors"
+				return 0
+			}
+			echo "$d domcreate -C $m: $c" >>"$work/raw"
+			c="cms=$(kv ms_per_dom_mean "$(grep block= <<<"$c" | tail -n 1)") copd=$(kv ops_per_dom "$c")"
+		fi
+		r=$(rss "$d" "$sock")
+		echo "doms=$m ms=$(kv ms_per_dom_mean "$(grep block= <<<"$o" | tail -n 1)")" \
+			"opd=$(kv ops_per_dom "$o") rss=${r% *} shm=${r#* } $c"
+		prev=$m
+	done
+}
+
+# lixs only: one guest (a real xensim domain, 5) on its ring, then the
+# unix socket, each with one request in flight.
+w_ring() {
+	local d=$1 sock=$2 dom gfn port r w u
+	[ "$d" = lixs ] || return 0
+	export XENSIM_DIR=$sock.d/xen
+	read -r dom gfn port < <(logrun "$build/tools/xensim-ctl" create 5) || return 0
+	logrun "$build/tools/xsraw" -S "$sock" 'MKDIR:/local/domain/5\0' \
+		'SET_PERMS:/local/domain/5\0n5\0' "INTRODUCE:$dom\\0$gfn\\0$port\\0" \
+		'WRITE:/local/domain/5/data/x\0v' >/dev/null || return 0
+	r=$(logrun taskset -c "$cpu" "$build/tools/fakeguest" -d 5 -t 60 \
+		--bench "$ring_n" 'READ:data/x\0' | grep BENCH) || true
+	w=$(logrun taskset -c "$cpu" "$build/tools/fakeguest" -d 5 -t 60 \
+		--bench "$ring_n" 'WRITE:data/x\0v' | grep BENCH) || true
+	u=$(xsb "$d" "$sock" 1 rtt -n "$ring_n") || true
+	unset XENSIM_DIR
+	echo "ring_read_us=$(kv mean_us "$r") ring_write_us=$(kv mean_us "$w")" \
+		"unix_mean_us=$(awk -v o="$(kv ops_per_s "$u")" 'BEGIN { if (o > 0) printf "%.1f", 1e6 / o }')" \
+		"unix_read_p50_us=$(kv read_p50_us "$u") unix_write_p50_us=$(kv write_p50_us "$u")"
+}
+
+# run WORKLOAD DAEMON PINNED [ARG]: fresh daemon, workload, stop; the
+# workload's output goes to $work/out/WORKLOAD-ARG.DAEMON.REP (appended).
+run() {
+	local w=$1 d=$2 pinned=$3 arg=${4:-} sock o
+	case $d:$w in
+	xsfloor:lat | xsfloor:fan | *:ring) [ "$d:$w" = lixs:ring ] || return 0 ;;
+	esac
+	sock=$work/$d-$w$arg.sock
+	if ! start "$d" "$sock" "$pinned" 2>>"$work/errors"; then
+		echo "$d failed to start for $w (see $sock.d/)" >>"$work/errors"
+		return 0
+	fi
+	o=$("w_$w" "$d" "$sock" ${arg:+"$arg"} 2>>"$work/errors") || true
+	stop "$d" "$sock" 2>>"$work/errors" || true
+	rm -rf "$sock.d/xen"
+	echo "$d $w$arg: $o" >>"$work/raw"
+	printf '%s\n' "$o" >>"$work/out/$w$arg.$d"
+	echo "$w$arg $d: $(tr '\n' ' ' <<<"$o" | cut -c1-150)" >&2
+}
+
+mkdir -p "$work/out"
+for ((r = 1; r <= reps; r++)); do
+	for w in rtt conc txd txo lat ring; do
+		pinned=1
+		case $w in conc | txd | txo) pinned=0 ;; esac
+		for d in "${daemons[@]}"; do run "$w" "$d" "$pinned"; done
+	done
+done
+for u in "${unrelated[@]}"; do
+	for d in "${daemons[@]}"; do run fan "$d" 1 "$u"; done
+done
+for d in "${daemons[@]}"; do run dc "$d" 1; done
+guest_line=
+if [ "$guests" = 1 ] && [[ " ${daemons[*]} " == *" lixs "* ]]; then
+	echo "LIXS_BUILD=$build bats tests/bats/guests.bats" >>"$cmdlog"
+	guest_line=$(LIXS_BUILD=$build bats "$repo/tests/bats/guests.bats" 2>&1 |
+		grep -o '[0-9]* guests: .*' | head -n 1) || true
+	echo "guests: $guest_line" >&2
+fi
+
+# --- report ---------------------------------------------------------------
+
+# med WORKLOAD DAEMON KEY: median of KEY over the repetitions, or n/a.
+med() {
+	local f=$work/out/$1.$2 v n
+	[ -r "$f" ] || {
+		echo n/a
+		return
+	}
+	v=$(grep -o "$3=[0-9.]*" "$f" | cut -d= -f2 | grep . | sort -g) || true
 	[ -n "$v" ] || {
 		echo n/a
 		return
 	}
-	local n
 	n=$(wc -l <<<"$v")
 	sed -n "$(((n + 1) / 2))p" <<<"$v"
 }
@@ -141,65 +391,278 @@ ratio() {
 	esac
 }
 
-declare -A result
-for w in rtt conc; do
-	declare -A runs=()
-	for ((r = 1; r <= reps; r++)); do
-		for d in "${daemons[@]}"; do
-			v=$(measure "$w" "$d" "$r")
-			echo "$w $d rep $r: $v ops/s" >&2
-			runs[$d]+="$v "
-		done
-	done
-	for d in "${daemons[@]}"; do
-		# shellcheck disable=SC2086
-		result[$w,$d]=$(median ${runs[$d]})
-	done
-	unset runs
-done
-
-# --- report -----------------------------------------------------------------
+# dcv DAEMON DOMS KEY: a domcreate step's value (FILE dc or dcc).
+dcv() {
+	local f=$work/out/${4:-dc}.$1 v
+	v=$(awk -v m="doms=$2" -v k="$3=" '$1 == m { for (i = 2; i <= NF; i++)
+		if (index($i, k) == 1) print substr($i, length(k) + 1) }' "$f" 2>/dev/null |
+		grep . | tail -n 1) || true
+	echo "${v:-n/a}"
+}
 
 others=()
 for d in "${daemons[@]}"; do [ "$d" != lixs ] && others+=("$d"); done
 
-echo "## xsbench: lixs beside the upstream daemons"
-echo
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -sr)"
-echo "median of $reps runs; rtt: $rtt_n write+read pairs, pinned to CPU $cpu;" \
-	"conc: 8 connections for $secs s, unpinned"
-echo
-hdr="| workload |"
-sep="|---|"
-for d in "${daemons[@]}"; do
-	hdr+=" $d ops/s |"
-	sep+="---:|"
-done
-for d in "${others[@]}"; do
-	hdr+=" lixs ÷ $d |"
-	sep+="---:|"
-done
-echo "$hdr"
-echo "$sep"
-for w in rtt conc; do
-	row="| $w |"
-	for d in "${daemons[@]}"; do row+=" ${result[$w,$d]} |"; done
-	for d in "${others[@]}"; do
-		row+=" $(ratio "${result[$w,lixs]:-n/a}" "${result[$w,$d]}") |"
+# table TITLE-ROW... : header for per-daemon columns and lixs ratios.
+thead() {
+	local hdr="| $1 |" sep="|---|" d
+	for d in "${daemons[@]}"; do
+		hdr+=" $d |"
+		sep+="---:|"
 	done
+	for d in "${others[@]}"; do
+		hdr+=" lixs ÷ $d |"
+		sep+="---:|"
+	done
+	echo "$hdr"
+	echo "$sep"
+}
+
+# trow LABEL VALUES-BY-DAEMON (assoc name): one row with ratios.
+trow() {
+	local label=$1 row d
+	local -n vals=$2
+	row="| $label |"
+	for d in "${daemons[@]}"; do row+=" ${vals[$d]:-n/a} |"; done
+	for d in "${others[@]}"; do row+=" $(ratio "${vals[lixs]:-n/a}" "${vals[$d]:-n/a}") |"; done
 	echo "$row"
-done
-echo
-echo "Commands (one repetition; \$W = $work):"
-echo
-echo '```'
-echo "make -C $shared/peers O=\$W/tools"
-awk '!seen[$0]++' "$cmdlog" | sed "s|$work|\$W|g"
-echo '```'
-if [ -s "$work/errors" ]; then
+}
+
+mib() {
+	case $1 in n/a) echo n/a ;; *) awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' ;; esac
+}
+
+declare -A rttus
+{
+	echo "## xsbench: lixs beside the upstream daemons"
 	echo
-	echo "Errors (see $work):"
-	sed 's/^/    /' "$work/errors" | head -n 20
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
+		"($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -sr)," \
+		"$(($(date +%s) - t_start)) s in all.  One run; medians of $reps repetitions" \
+		"for rtt, conc, tx, watch latency and ring; the rest once."
+	echo
+	echo "### Requests"
+	echo
+	thead "workload (unit; better)"
+	declare -A v
+	for spec in "rtt|rtt ops/s, pinned (higher)|ops_per_s" \
+		"conc|conc -c 8 ops/s (higher)|ops_per_s" \
+		"txd|tx -m disjoint commits/s (higher)|commits_per_s" \
+		"txd|tx -m disjoint conflict rate (lower)|conflict_rate" \
+		"txo|tx -m overlap commits/s (higher)|commits_per_s" \
+		"txo|tx -m overlap conflict rate (lower)|conflict_rate" \
+		"lat|watch event latency p50 µs, pinned (lower)|first_p50_us"; do
+		IFS='|' read -r w label key <<<"$spec"
+		v=()
+		for d in "${daemons[@]}"; do v[$d]=$(med "$w" "$d" "$key"); done
+		trow "$label" v
+	done
+	for u in "${unrelated[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do v[$d]=$(med "fan$u" "$d" last_p50_us); done
+		trow "fanout -k $fan_k, all $fan_k events µs p50, $u unrelated watches (lower)" v
+	done
+	echo
+	for d in "${daemons[@]}"; do
+		o=$(med rtt "$d" ops_per_s)
+		rttus[$d]=$(awk -v o="$o" 'BEGIN { if (o > 0) printf "%.2f", 1e6 / o; else print "n/a" }')
+	done
+
+	echo "### Domain creation (xsbench domcreate -I), pinned"
+	echo
+	echo "Per-domain cost: mean ms of the last ≤ 250 domains before each mark."
+	echo "Floor ratio: that cost ÷ (requests per domain × the daemon's own rtt" \
+		"round trip above).  RSS: the whole daemon (lixs: broker + store process), MiB;" \
+		"\"no rings\": without RssShmem, the blank ring pages that on Xen are the" \
+		"guests' memory.  Peers stop at $peer_max domains (BENCH_PEER_MAX)."
+	echo
+	thead "domains: ms per domain"
+	marks=(0 "${steps[@]}")
+	for m in "${steps[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do v[$d]=$(dcv "$d" "$m" ms); done
+		trow "$m" v
+	done
+	echo
+	thead "domains: floor ratio"
+	for m in "${steps[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do
+			c=$(dcv "$d" "$m" ms)
+			q=$(dcv "$d" "$m" opd)
+			v[$d]=$(awk -v c="$c" -v q="$q" -v r="${rttus[$d]}" 'BEGIN {
+				if (c + 0 > 0 && q + 0 > 0 && r + 0 > 0) printf "%.2f", c * 1000 / (q * r);
+				else print "n/a" }')
+		done
+		trow "$m" v
+	done
+	echo
+	thead "domains: RSS MiB (no rings)"
+	for m in "${marks[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do
+			a=$(dcv "$d" "$m" rss)
+			b=$(dcv "$d" "$m" shm)
+			if [ "$a" = n/a ]; then
+				v[$d]=n/a
+			else
+				v[$d]="$(mib "$a") ($(mib $((a - ${b/n\/a/0}))))"
+			fi
+		done
+		# ratios of the totals only
+		row="| $m |"
+		for d in "${daemons[@]}"; do row+=" ${v[$d]} |"; done
+		for d in "${others[@]}"; do
+			row+=" $(ratio "$(dcv lixs "$m" rss)" "$(dcv "$d" "$m" rss)") |"
+		done
+		echo "$row"
+	done
+	echo
+	echo "RSS growth per domain, KiB (total, no rings), from empty to the largest step:"
+	echo
+	for d in "${daemons[@]}"; do
+		last=$(awk '$1 ~ /^doms=/ { l = $0 } END { print l }' "$work/out/dc.$d" 2>/dev/null) || last=
+		[ -n "$last" ] || continue
+		n=$(kv doms "$last")
+		[ "${n:-0}" -gt 0 ] || continue
+		a0=$(dcv "$d" 0 rss)
+		s0=$(dcv "$d" 0 shm)
+		a1=$(kv rss "$last")
+		s1=$(kv shm "$last")
+		echo "- $d to $n domains: $(awk -v a="$a0" -v b="$a1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" \
+			"($(awk -v a="$((a0 - s0))" -v b="$((a1 - s1))" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }'))" \
+			"KiB/domain; $(mib "$a1") MiB ($(mib $((a1 - s1))) MiB) at $n"
+	done
+	echo
+	echo "### Domain creation with libxl's name check (domcreate -I -C), pinned"
+	echo
+	echo "Mean ms per domain of the last 10 domains before each mark, created with"
+	echo "-C in the run above (the domains before them without)."
+	echo
+	thead "domains: ms per domain"
+	for m in "${cmarks[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do v[$d]=$(dcv "$d" "$m" cms); done
+		trow "$m" v
+	done
+	echo
+	thead "domains: floor ratio with -C"
+	for m in "${cmarks[@]}"; do
+		v=()
+		for d in "${daemons[@]}"; do
+			c=$(dcv "$d" "$m" cms)
+			q=$(dcv "$d" "$m" copd)
+			v[$d]=$(awk -v c="$c" -v q="$q" -v r="${rttus[$d]}" 'BEGIN {
+				if (c + 0 > 0 && q + 0 > 0 && r + 0 > 0) printf "%.2f", c * 1000 / (q * r);
+				else print "n/a" }')
+		done
+		trow "$m" v
+	done
+	echo
+	if [[ " ${daemons[*]} " == *" lixs "* ]]; then
+		echo "### lixs: guest ring beside the unix socket, pinned"
+		echo
+		echo "One request in flight; fakeguest --bench $ring_n through domain 5's ring" \
+			"(tests/xensim), xsbench rtt -n $ring_n on the unix socket; medians, µs."
+		echo
+		echo "| path | READ | WRITE | mean of both |"
+		echo "|---|---:|---:|---:|"
+		rr=$(med ring lixs ring_read_us)
+		rw=$(med ring lixs ring_write_us)
+		rm_=$(awk -v a="$rr" -v b="$rw" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", (a + b) / 2; else print "n/a" }')
+		um=$(med ring lixs unix_mean_us)
+		echo "| guest ring (mean) | $rr | $rw | $rm_ |"
+		echo "| unix socket (p50) | $(med ring lixs unix_read_p50_us) | $(med ring lixs unix_write_p50_us) | |"
+		echo "| unix socket (mean) | | | $um |"
+		echo "| ring ÷ unix (means) | | | $(ratio "$rm_" "$um") |"
+		echo
+		[ -z "$guest_line" ] || {
+			gb=$(grep -o 'broker [0-9]*' <<<"$guest_line" | cut -d' ' -f2)
+			gs=$(grep -o 'store [0-9]*' <<<"$guest_line" | cut -d' ' -f2)
+			echo "tests/bats/guests.bats (CPU ticks of 10 ms): $guest_line; the broker's" \
+				"share of lixs's CPU: $(awk -v b="${gb:-0}" -v s="${gs:-0}" 'BEGIN {
+				if (b + s > 0) printf "%.0f %%", 100 * b / (b + s); else print "n/a" }')"
+			echo
+		}
+	fi
+	echo "Commands (one repetition; \$W = the work directory, \$B = the build):"
+	echo
+	echo '```'
+	echo "make -C ../shared/peers O=\$W/tools"
+	awk '!seen[$0]++' "$cmdlog" | sed -e "s|$work|\$W|g" -e "s|$build|\$B|g" \
+		-e "s|$shared|../shared|g" -e "s|$repo/||g" | sed -E 's/-s [0-9]+ -n [0-9]+/-s S -n N/' |
+		awk '!seen[$0]++' | head -n 150
+	echo '```'
+	if [ -s "$work/errors" ]; then
+		echo
+		echo "Errors (first 20 lines of \$W/errors):"
+		echo
+		sed -e "s|$work|\$W|g" -e 's/^/    /' "$work/errors" | head -n 20
+	fi
+} >"$out/results.md"
+
+# --- the plot ---------------------------------------------------------------
+
+plotted=
+if command -v gnuplot >/dev/null; then
+	plots1=() plots2=()
+	for d in "${daemons[@]}"; do
+		f=$work/out/dc.$d
+		[ -s "$f" ] || continue
+		sed -e 's/[a-z_]*=//g' -e 's/n\/a/NaN/g' -e 's/ $//' "$f" | grep -E '^[0-9]' >"$work/$d.dat" || continue
+		plots1+=("'$work/$d.dat' using 1:(\$1 > 0 ? \$2 : NaN) with linespoints title '$d'")
+		plots2+=("'$work/$d.dat' using 1:(\$4 / 1024) with linespoints title '$d'")
+	done
+	if [ ${#plots1[@]} -gt 0 ]; then
+		{
+			echo "set terminal svg size 900,420 dynamic font 'sans,11'"
+			echo "set output '$out/domains.svg'"
+			echo "set multiplot layout 1,2"
+			echo "set logscale x; set grid; set key top left"
+			echo "set xlabel 'domains (xsbench domcreate -I)'"
+			echo "set ylabel 'ms per domain'; set logscale y"
+			echo "set title 'per-domain creation cost'"
+			(IFS=,; echo "plot ${plots1[*]}")
+			echo "unset logscale y; set ylabel 'RSS MiB (whole daemon)'"
+			echo "set title 'RSS'"
+			(IFS=,; echo "plot ${plots2[*]}")
+			echo "unset multiplot"
+		} >"$work/plot.gp"
+		gnuplot "$work/plot.gp" 2>>"$work/errors" && plotted=1
+	fi
 fi
-echo
-echo "raw results: $work/raw" >&2
+[ -n "$plotted" ] || echo "no plot (gnuplot missing or no data)" >&2
+
+cat "$out/results.md"
+echo "results: $out/results.md${plotted:+, plot $out/domains.svg}; raw: $work" >&2
+
+# --- the smoke's verdict: every lixs figure must be there -------------------
+
+if [ "$smoke" = 1 ]; then
+	bad=
+	for spec in rtt:ops_per_s conc:ops_per_s txd:commits_per_s txo:commits_per_s \
+		lat:first_p50_us ring:ring_read_us ring:unix_mean_us; do
+		x=$(med "${spec%%:*}" lixs "${spec#*:}")
+		[[ "$x" =~ ^[0-9.]+$ ]] || bad+=" ${spec}"
+	done
+	for u in "${unrelated[@]}"; do
+		x=$(med "fan$u" lixs last_p50_us)
+		[[ "$x" =~ ^[0-9.]+$ ]] || bad+=" fanout+$u"
+	done
+	for m in "${steps[@]}"; do
+		for k in ms opd rss; do
+			x=$(dcv lixs "$m" "$k")
+			[[ "$x" =~ ^[0-9.]+$ ]] || bad+=" domcreate$m:$k"
+		done
+	done
+	for m in "${cmarks[@]}"; do
+		x=$(dcv lixs "$m" cms)
+		[[ "$x" =~ ^[0-9.]+$ ]] || bad+=" namecheck$m"
+	done
+	if [ -n "$bad" ]; then
+		echo "bench-smoke: FAIL: no lixs figure for:$bad (see $work)" >&2
+		exit 1
+	fi
+	echo "bench-smoke: every lixs figure present, $(($(date +%s) - t_start)) s" >&2
+	rm -rf "$work"
+fi

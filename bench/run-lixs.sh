@@ -9,13 +9,20 @@
 #   bench/run-lixs.sh stop SOCKETPATH    stop the lixs started for it
 #
 # Prints "pid=<broker pid>" and "stop=<command>".  Clients reach it with
-# XENSTORED_PATH=SOCKETPATH.  State (log, pid file, the read-only socket)
-# lives in SOCKETPATH.d/ .
+# XENSTORED_PATH=SOCKETPATH.  State (log, pid file, the read-only socket,
+# the simulated Xen host xen/) lives in SOCKETPATH.d/ .
+#
+# The broker runs under the Xen stand-in (tests/xensim, xensim.so
+# preloaded) with every domid present (XENSIM_ALL_DOMAINS=1), as
+# ../shared/peers runs the upstream daemons: INTRODUCE of any domid maps a
+# blank ring page and binds its port; dom0's kernel ring exists and is idle.
 #
 # Environment:
-#   LIXS_BUILD    build directory holding lixs-broker (default <repo>/build)
+#   LIXS_BUILD    build directory holding lixs-broker and xensim.so
+#                 (default <repo>/build)
 #   XSPEER_CPU    pin the broker, and so its store process, with taskset -c
 #   LIXS_ARGS     extra lixs-broker arguments
+#   LIXS_XENSIM   0: no stand-in (unix sockets only, INTRODUCE fails)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,19 +73,34 @@ broker="$build/lixs-broker"
 	echo "no $broker: build it first (make all, or set LIXS_BUILD)" >&2
 	exit 1
 }
+xen=()
+if [ "${LIXS_XENSIM:-1}" != 0 ]; then
+	if [ ! -r "$build/xensim.so" ] || [ ! -x "$build/tools/xensim-ctl" ]; then
+		echo "no $build/xensim.so: build it first (make all)" >&2
+		exit 1
+	fi
+	# An ASan build refuses a library preloaded before libasan otherwise.
+	xen=(env LD_PRELOAD="$build/xensim.so" XENSIM_DIR="$state/xen" XENSIM_ALL_DOMAINS=1
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+fi
 if [ -e "$state/broker.pid" ] && alive "$(cat "$state/broker.pid")"; then
 	echo "lixs is already running for $sock (pid $(cat "$state/broker.pid"))" >&2
 	exit 1
 fi
 mkdir -p "$state"
 rm -f "$sock"
+if [ ${#xen[@]} -gt 0 ]; then
+	# A fresh host each start: no bindings or maps left by a former run.
+	rm -rf "$state/xen"
+	XENSIM_DIR="$state/xen" "$build/tools/xensim-ctl" dom0-ring-init >/dev/null
+fi
 
 pin=()
 [ -n "${XSPEER_CPU:-}" ] && pin=(taskset -c "$XSPEER_CPU")
 extra=()
 [ -n "${LIXS_ARGS:-}" ] && read -r -a extra <<<"$LIXS_ARGS"
 
-setsid "${pin[@]}" "$broker" --no-fork --socket-path "$sock" \
+setsid "${pin[@]}" "${xen[@]}" "$broker" --no-fork --socket-path "$sock" \
 	--socket-ro-path "$state/socket_ro" --pid-file "$state/lixs.pid" \
 	"${extra[@]}" </dev/null >"$state/daemon.log" 2>&1 &
 pid=$!

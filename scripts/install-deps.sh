@@ -7,7 +7,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libxen-dev libseccomp-dev libcap-ng-dev libsystemd-dev"
-check_pkgs="$build_pkgs bats xenstore-utils xen-utils-4.17 clang libclang-rt-14-dev valgrind procps systemd man-db"
+check_pkgs="$build_pkgs bats xenstore-utils xen-utils-4.17 clang libclang-rt-14-dev valgrind procps systemd man-db gnuplot-nox"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;

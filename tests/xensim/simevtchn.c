@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,22 +20,73 @@ static void token_path(struct sim *sim, uint64_t id, char *buf, size_t len)
 }
 
 /*
- * Queue `port` on handle `id`'s FIFO.  Opened read-write so that a dead
- * or vanished reader can never raise SIGPIPE in the notifier (the broker);
- * the event is then simply lost, as with a dead kernel.
+ * The cached write end of handle id's FIFO (simhost.h's struct sim_fifo):
+ * 0 and *fd, ENXIO when nobody reads it, or another errno (ENOENT: gone).
+ */
+static int fifo_fd(struct sim *sim, uint64_t id, int *fd)
+{
+	char path[4096];
+	struct sim_fifo *f;
+	unsigned i;
+
+	for (i = 0; i < SIM_FIFO_CACHE; i++) {
+		if (sim->fifo[i].id == id) {
+			*fd = sim->fifo[i].fd;
+			return 0;
+		}
+	}
+	token_path(sim, id, path, sizeof(path));
+	*fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0)
+		return errno;
+	f = &sim->fifo[sim->fifo_next++ % SIM_FIFO_CACHE];
+	if (f->id)
+		close(f->fd);
+	f->id = id;
+	f->fd = *fd;
+	return 0;
+}
+
+static void fifo_forget(struct sim *sim, uint64_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < SIM_FIFO_CACHE; i++) {
+		if (sim->fifo[i].id == id) {
+			close(sim->fifo[i].fd);
+			sim->fifo[i].id = 0;
+		}
+	}
+}
+
+/*
+ * Queue `port` on handle `id`'s FIFO.  A dead or vanished reader loses the
+ * event, as with a dead kernel, and never raises SIGPIPE in the notifier
+ * (the broker): SIGPIPE is blocked around the write and a pending one is
+ * taken back.
  */
 static int fire(struct sim *sim, uint64_t id, uint32_t port)
 {
-	char path[4096];
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe, old;
 	ssize_t n;
-	int fd;
+	int fd, rc, err;
 
-	token_path(sim, id, path, sizeof(path));
-	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
+	rc = fifo_fd(sim, id, &fd);
+	if (rc)
+		return rc == ENXIO ? 0 : rc;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
 	n = write(fd, &port, sizeof(port));
-	close(fd);
+	err = n < 0 ? errno : 0;
+	if (err == EPIPE)
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err == EPIPE) {
+		fifo_forget(sim, id);
+		return 0;
+	}
 	return n == (ssize_t)sizeof(port) ? 0 : EAGAIN;
 }
 
@@ -86,12 +138,26 @@ void sim_port_close(struct sim *sim, uint32_t domid, uint32_t port)
 		}
 	}
 	memset(p, 0, sizeof(*p));
+	if (domid == 0 && port < sim->host->dom0_free)
+		sim->host->dom0_free = port;
 }
 
 uint32_t sim_port_alloc(struct sim *sim, uint32_t domid)
 {
 	uint32_t i;
 
+	/* dom0 binds one port a guest: start above the ports known taken. */
+	if (domid == 0) {
+		for (i = sim->host->dom0_free ? sim->host->dom0_free : 1;
+		     i < SIM_DOM0_PORTS; i++) {
+			if (sim->host->dom0_ports[i].state == SIM_PORT_FREE) {
+				sim->host->dom0_free = i + 1;
+				return i;
+			}
+		}
+		sim->host->dom0_free = SIM_DOM0_PORTS;
+		return 0;
+	}
 	for (i = 1; i < sim_nports(domid); i++) {
 		struct sim_port *p = sim_port(sim, domid, i);
 
@@ -146,6 +212,7 @@ void sim_token_close(struct sim *sim, uint64_t id, int fd)
 {
 	char path[4096];
 
+	fifo_forget(sim, id);
 	token_path(sim, id, path, sizeof(path));
 	unlink(path);
 	close(fd);
@@ -206,6 +273,18 @@ int sim_evtchn_bind_interdomain(struct sim_evtchn *ev, uint32_t rdom, uint32_t r
 	uint32_t lport;
 
 	sim_lock(sim);
+	if (sim_phantom(sim, rdom)) {
+		/* Its store port is unbound for anybody; it never answers. */
+		lp = rport && rport < SIM_GUEST_PORTS ? new_port(ev, &lport) : NULL;
+		if (lp) {
+			lp->state = SIM_PORT_INTERDOMAIN;
+			lp->remote_dom = rdom;
+			lp->remote_port = rport;
+			sim_deliver(sim, ev->domid, lport);  /* as below */
+		}
+		sim_unlock(sim);
+		return !rport || rport >= SIM_GUEST_PORTS ? -EINVAL : lp ? (int)lport : -ENOSPC;
+	}
 	if (!sim_find(sim, rdom)) {
 		sim_unlock(sim);
 		return -ESRCH;

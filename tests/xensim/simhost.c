@@ -17,7 +17,7 @@
 #include "simhost.h"
 
 #define SIM_MAGIC 0x78656e73u   /* "xens" */
-#define SIM_VERSION 2u
+#define SIM_VERSION 3u
 /* Made-up frame numbers: distinct per domain generation. */
 #define SIM_GFN_BASE 0x80000u
 
@@ -55,7 +55,7 @@ int sim_open(struct sim *sim, const char *dir)
 	void *p;
 	int fd, rc = 0;
 
-	sim->host = NULL;
+	memset(sim, 0, sizeof(*sim));
 	sim->dir = strdup(dir);
 	if (!sim->dir)
 		return ENOMEM;
@@ -107,14 +107,26 @@ fail:
 int sim_open_env(struct sim *sim)
 {
 	const char *dir = getenv("XENSIM_DIR");
+	const char *all = getenv("XENSIM_ALL_DOMAINS");
+	int rc;
 
 	if (!dir || !*dir)
 		return ENOENT;
-	return sim_open(sim, dir);
+	rc = sim_open(sim, dir);
+	if (!rc)
+		sim->all_domains = all && strcmp(all, "1") == 0;
+	return rc;
 }
 
 void sim_close(struct sim *sim)
 {
+	unsigned i;
+
+	for (i = 0; i < SIM_FIFO_CACHE; i++) {
+		if (sim->fifo[i].id)
+			close(sim->fifo[i].fd);
+		sim->fifo[i].id = 0;
+	}
 	if (sim->host)
 		munmap(sim->host, sizeof(struct sim_host));
 	sim->host = NULL;
@@ -146,6 +158,12 @@ struct sim_dom *sim_find(struct sim *sim, uint32_t domid)
 			return d;
 	}
 	return NULL;
+}
+
+int sim_phantom(struct sim *sim, uint32_t domid)
+{
+	return sim->all_domains && domid != 0 && domid < SIM_FIRST_RESERVED &&
+	       !sim_find(sim, domid);
 }
 
 uint32_t sim_nports(uint32_t domid)

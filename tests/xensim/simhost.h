@@ -30,6 +30,13 @@
  * the table; sim_reap() closes dom0 bindings and drops maps whose token
  * nobody holds any more, as the kernel would on exit.  Guest ports belong
  * to the simulated guest kernel, not to a fakeguest process.
+ *
+ * "Every domid exists" (XENSIM_ALL_DOMAINS=1 in the environment of the
+ * process that opens the host, for benchmarks, as ../shared/peers' shim
+ * does for the upstream daemons): a domid missing from the table is a
+ * phantom, an idle running guest whose ring is a blank private page and
+ * whose store port any dom0 port may bind; notifications to it are lost.
+ * Nothing about phantoms is stored, so they cost nothing until mapped.
  */
 #ifndef XENSIM_SIMHOST_H
 #define XENSIM_SIMHOST_H
@@ -41,7 +48,7 @@
 #define SIM_PAGE 4096u
 #define SIM_MAX_DOMS 1024u      /* live domains, dom0 included */
 #define SIM_GUEST_PORTS 16u     /* event channel ports of a guest */
-#define SIM_DOM0_PORTS 4096u    /* dom0 serves many guests */
+#define SIM_DOM0_PORTS 32768u   /* dom0 serves many guests: one per domid */
 #define SIM_MAX_MAPPERS 8u      /* processes mapping one domain's ring */
 #define SIM_FIRST_RESERVED 0x7ff0u /* DOMID_FIRST_RESERVED */
 #define SIM_VIRQ_DOM_EXC 3u
@@ -99,15 +106,30 @@ struct sim_host {
 	uint64_t next_gen;
 	uint64_t next_handle;
 	uint32_t xsd_port;      /* dom0 kernel ring port, 0 before init */
-	uint32_t pad;
+	uint32_t dom0_free;     /* no free dom0 port below it: O(1) allocation */
 	struct sim_dom doms[SIM_MAX_DOMS];  /* slot 0 is dom0 */
 	struct sim_port dom0_ports[SIM_DOM0_PORTS];
+};
+
+/*
+ * FIFOs this process notified lately, kept open write-only: an open and a
+ * close for every notification would cost more than the rest of it.  A
+ * writer does not count as a holder of the handle (sim_token_dead asks
+ * for a reader), so caching changes no liveness.
+ */
+#define SIM_FIFO_CACHE 64u
+struct sim_fifo {
+	uint64_t id;            /* handle token, 0 = empty */
+	int fd;
 };
 
 /* One process's view of the host.  dir is owned (freed by sim_close). */
 struct sim {
 	struct sim_host *host;
 	char *dir;
+	int all_domains;        /* XENSIM_ALL_DOMAINS=1: phantoms, see above */
+	unsigned fifo_next;     /* next cache slot to reuse */
+	struct sim_fifo fifo[SIM_FIFO_CACHE]; /* fds owned, closed by sim_close */
 };
 
 /*
@@ -146,6 +168,8 @@ uint32_t sim_port_alloc(struct sim *sim, uint32_t domid);
 int sim_token_dead(struct sim *sim, uint64_t id);
 /* Free a dying domain's slot if nobody maps its ring any more. */
 void sim_try_finish(struct sim *sim, struct sim_dom *d);
+/* domid is a phantom: all_domains, a guest domid, not in the table. */
+int sim_phantom(struct sim *sim, uint32_t domid);
 /* Path of a domain's ring page, in buf of size len. */
 int sim_ring_path(struct sim *sim, const struct sim_dom *d, char *buf, size_t len);
 

@@ -14,6 +14,7 @@
  * every map is undone, as Xen keeps a zombie while dom0 holds its pages.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -24,18 +25,25 @@
 
 #define GNTTAB_RESERVED_XENSTORE_REF 1u
 
-/* One page mapped by a handle; gen 0 = an inaccessible failed page. */
+/* One page mapped by a handle; gen 0 = a page of our own (an inaccessible
+ * failed page, or a phantom's blank ring). */
 struct map {
-	struct map *next;
+	struct map *next, **pprev;	/* the handle's list */
 	void *addr;
 	uint64_t gen;
 };
 
-/* Both kinds of handle are a list of their maps (owned, freed at close)
- * and the token their maps are counted against. */
+/*
+ * Both kinds of handle are a list of their maps (owned, freed at close),
+ * an index of them by address (open addressing, at most half full, so an
+ * unmap costs the same with 10,000 rings mapped as with one), and the
+ * token their maps are counted against.
+ */
 struct maps {
 	struct sim *sim;
 	struct map *head;
+	struct map **idx;		/* mask + 1 slots, owned; NULL when empty */
+	size_t mask, n;
 	uint64_t token;
 	int token_fd;
 };
@@ -70,16 +78,80 @@ static struct maps *maps_open(void)
 	return m;
 }
 
+static size_t idx_home(const struct maps *m, const void *addr)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr / SIM_PAGE;
+
+	return (size_t)((a * 0x9e3779b97f4a7c15ull) >> 24) & m->mask;
+}
+
+static void idx_put(struct maps *m, struct map *e)
+{
+	size_t i = idx_home(m, e->addr);
+
+	while (m->idx[i])
+		i = (i + 1) & m->mask;
+	m->idx[i] = e;
+}
+
+/* Room for one more map in the index: 0 or ENOMEM. */
+static int idx_reserve(struct maps *m)
+{
+	size_t slots = m->idx ? m->mask + 1 : 16;
+	struct map **old = m->idx, *e;
+
+	if (old && (m->n + 1) * 2 <= slots)
+		return 0;
+	if (old)
+		slots *= 2;
+	m->idx = calloc(slots, sizeof(*m->idx));
+	if (!m->idx) {
+		m->idx = old;
+		return ENOMEM;
+	}
+	m->mask = slots - 1;
+	for (e = m->head; e; e = e->next)
+		idx_put(m, e);
+	free(old);
+	return 0;
+}
+
+/* Take e out of the index; entries after it move up (no tombstones). */
+static void idx_del(struct maps *m, const struct map *e)
+{
+	size_t i = idx_home(m, e->addr), j, k;
+
+	while (m->idx[i] != e)
+		i = (i + 1) & m->mask;
+	m->idx[i] = NULL;
+	for (j = (i + 1) & m->mask; m->idx[j]; j = (j + 1) & m->mask) {
+		k = idx_home(m, m->idx[j]->addr);
+		if (((j - k) & m->mask) >= ((j - i) & m->mask)) {
+			m->idx[i] = m->idx[j];
+			m->idx[j] = NULL;
+			i = j;
+		}
+	}
+}
+
 static int maps_add(struct maps *m, void *addr, uint64_t gen)
 {
-	struct map *e = malloc(sizeof(*e));
+	struct map *e;
 
+	if (idx_reserve(m))
+		return ENOMEM;
+	e = malloc(sizeof(*e));
 	if (!e)
 		return ENOMEM;
 	e->addr = addr;
 	e->gen = gen;
 	e->next = m->head;
+	e->pprev = &m->head;
+	if (m->head)
+		m->head->pprev = &e->next;
 	m->head = e;
+	idx_put(m, e);
+	m->n++;
 	return 0;
 }
 
@@ -95,18 +167,26 @@ static void unmap_one(struct maps *m, struct map *e)
 /* Remove addr's map; ENOENT-like EINVAL when this handle did not map it. */
 static int maps_remove(struct maps *m, void *addr)
 {
-	struct map **pp;
+	struct map *e = NULL;
+	size_t i;
 
-	for (pp = &m->head; *pp; pp = &(*pp)->next) {
-		if ((*pp)->addr == addr) {
-			struct map *e = *pp;
-
-			*pp = e->next;
-			unmap_one(m, e);
-			return 0;
+	if (!m->idx)
+		return EINVAL;
+	for (i = idx_home(m, addr); m->idx[i]; i = (i + 1) & m->mask) {
+		if (m->idx[i]->addr == addr) {
+			e = m->idx[i];
+			break;
 		}
 	}
-	return EINVAL;
+	if (!e)
+		return EINVAL;
+	idx_del(m, e);
+	*e->pprev = e->next;
+	if (e->next)
+		e->next->pprev = e->pprev;
+	m->n--;
+	unmap_one(m, e);
+	return 0;
 }
 
 /*
@@ -127,8 +207,27 @@ static int maps_close(struct maps *m)
 		m->head = e->next;
 		free(e);
 	}
+	free(m->idx);
 	free(m);
 	return 0;
+}
+
+/* A phantom's ring (simhost.h): a blank page of this process's own. */
+static void *map_phantom(struct maps *m, int prot, int *rc)
+{
+	void *addr = mmap(NULL, SIM_PAGE, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (addr == MAP_FAILED) {
+		*rc = errno;
+		return NULL;
+	}
+	/* Generation 0: undone by a plain munmap, counted nowhere. */
+	*rc = maps_add(m, addr, 0);
+	if (*rc) {
+		munmap(addr, SIM_PAGE);
+		return NULL;
+	}
+	return addr;
 }
 
 static void *map_ring(struct maps *m, uint32_t domid, int by_grant,
@@ -136,7 +235,13 @@ static void *map_ring(struct maps *m, uint32_t domid, int by_grant,
 {
 	void *addr;
 	uint64_t gen;
+	int phantom;
 
+	sim_lock(m->sim);
+	phantom = sim_phantom(m->sim, domid);
+	sim_unlock(m->sim);
+	if (phantom)
+		return map_phantom(m, prot, rc);
 	*rc = sim_map_ring(m->sim, domid, by_grant, gfn, m->token, prot, &addr, &gen);
 	if (*rc)
 		return NULL;

@@ -76,6 +76,30 @@ static uint32_t dominf_flags(const struct sim_dom *d)
 	return f;
 }
 
+/* A phantom's handle: stable, and unlike any generation of the table. */
+#define PHANTOM_GEN (1ull << 63)
+
+/*
+ * With phantoms every guest domid from first on exists: out gets
+ * first, first + 1, ... (the table's entry where it has one), so a call
+ * costs its max and the table's size, never the number of phantoms.
+ */
+static unsigned with_phantoms(const struct dom_view *tab, unsigned tn, uint32_t first,
+			      unsigned max, struct dom_view *out)
+{
+	unsigned j = 0, n = 0;
+
+	for (uint32_t d = first; n < max && d < SIM_FIRST_RESERVED; d++) {
+		while (j < tn && tab[j].domid < d)
+			j++;
+		if (j < tn && tab[j].domid == d)
+			out[n++] = tab[j];
+		else
+			out[n++] = (struct dom_view){ d, XEN_DOMINF_blocked, PHANTOM_GEN | d };
+	}
+	return n;
+}
+
 /* Domains with domid >= first, sorted; returns how many (<= max). */
 static unsigned collect(struct sim *sim, uint32_t first, unsigned max,
 			struct dom_view *out)
@@ -96,6 +120,8 @@ static unsigned collect(struct sim *sim, uint32_t first, unsigned max,
 	}
 	sim_unlock(sim);
 	qsort(all, n, sizeof(all[0]), by_domid);
+	if (sim->all_domains)
+		return with_phantoms(all, n, first, max, out);
 	if (n > max)
 		n = max;
 	memcpy(out, all, n * sizeof(all[0]));
