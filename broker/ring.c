@@ -117,23 +117,24 @@ static bool pump_tell(struct broker *b, struct ring *r)
 }
 
 /* Request bytes to the store, within its credit; true when any moved. */
-static bool pump_in(struct broker *b, struct ring *r)
+/* Requests to the store: 0 none moved, 1 some, 2 some from a full ring. */
+static int pump_in(struct broker *b, struct ring *r)
 {
 	uint8_t buf[XENSTORE_RING_SIZE];
 	uint32_t n, cons;
 
 	if (!r->credit || r->broken)
-		return false;
+		return 0;
 	if (ringbuf_peek(r->intf, buf, r->credit < sizeof(buf) ? r->credit : sizeof(buf),
 			 &n, &cons)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad request ring index");
-		return false;
+		return 0;
 	}
 	if (!n || !store_send(b, IPC_CONN_DATA, r->conn, buf, n, -1))
-		return false;
+		return 0;
 	ringbuf_consume(r->intf, cons, n);
 	r->credit -= n;
-	return true;
+	return n == XENSTORE_RING_SIZE ? 2 : 1;
 }
 
 /*
@@ -146,16 +147,19 @@ static bool pump_in(struct broker *b, struct ring *r)
 static void pump(struct broker *b, struct ring *r)
 {
 	bool kick = false, moved;
+	int in;
 
 	do {
 		moved = pump_out(b, r);
-		if (pump_tell(b, r))
-			moved |= pump_in(b, r);
 		kick |= moved;
+		in = pump_tell(b, r) ? pump_in(b, r) : 0;
+		moved |= in != 0;
+		/* Room made in a ring that was full: a guest may wait for it. */
+		kick |= in == 2;
 	} while (moved && !r->broken);
 	if (r->tell_gone)
 		pump_tell(b, r);
-	/* The guest waits for this after its own writes and our reads, as upstream. */
+	/* After replies, and after reads from a full ring: as 4.17 does. */
 	if (kick)
 		xen_notify(b, r);
 }
