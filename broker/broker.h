@@ -93,6 +93,8 @@ void listener_update(struct broker *b);
 void listener_accept(struct broker *b, enum policy_listener which);
 void listener_resume(struct broker *b);
 void listener_close(struct broker *b);
+/* True at most once every 10 s: for warnings a client or the store can cause. */
+bool broker_ratelimit(struct broker *b);
 
 /* supervise.c */
 void store_find(struct broker *b);

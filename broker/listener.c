@@ -26,7 +26,7 @@
 #define DEFAULT_RUNDIR "/run/xenstored"
 #define ACCEPT_BATCH 32            /* per wakeup, so the ipc socket gets a turn */
 #define ACCEPT_PAUSE_MS 100        /* after EMFILE/ENFILE */
-#define WARN_INTERVAL_S 10         /* rate limit for per-client warnings */
+#define WARN_INTERVAL_S 10         /* rate limit for warnings a peer can cause */
 
 /* Paths as cxenstored 4.17 and libxenstore find them (xs_lib.c). */
 int listener_paths(struct broker *b)
@@ -133,7 +133,7 @@ void listener_update(struct broker *b)
 	}
 }
 
-static bool ratelimit(struct broker *b)
+bool broker_ratelimit(struct broker *b)
 {
 	struct timespec now;
 
@@ -165,7 +165,7 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 	if (!ret)
 		log_debug("conn %u: pid %d uid %u on the %s socket", b->next_conn,
 			  (int)cr.pid, (unsigned int)cr.uid, id->name);
-	else if (ratelimit(b))
+	else if (broker_ratelimit(b))
 		log_warn("dropped a client of the %s socket: %s", id->name,
 			 ret == EPIPE ? "no store process" : strerror(ret));
 	close(fd);
@@ -184,7 +184,7 @@ void listener_accept(struct broker *b, enum policy_listener which)
 			return;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* The client stays in the backlog; retrying now would spin. */
-			if (ratelimit(b))
+			if (broker_ratelimit(b))
 				log_warn("accept: %s; pausing for %d ms", strerror(errno),
 					 ACCEPT_PAUSE_MS);
 			b->accept_paused = true;

@@ -201,7 +201,10 @@ static void map_request(struct broker *b, const struct ipc_msg *m)
 	}
 	if (err) {
 		free(r);
-		log_warn("domain %u: ring not mapped: %s", rm.domid, strerror(err));
+		/* Answered, not punished (policy/): a store asking in a loop must
+		 * not flood the log either. */
+		if (broker_ratelimit(b))
+			log_warn("domain %u: ring not mapped: %s", rm.domid, strerror(err));
 		res.err = (uint32_t)err;
 		store_send(b, IPC_RING_RESULT, 0, &res, sizeof(res), -1);
 		return;

@@ -176,6 +176,8 @@ broker_fds() {
 	[[ $("$XENSIM_CTL" show 6) == *' maps=0 peer=0' ]]
 	! "$XENSIM_CTL" show 40
 	grep -q 'domain 40: ring not mapped' "$DAEMON_LOG"
+	# Seven refusals, one warning: the rest fall in its 10 s rate limit.
+	[ "$(grep -c 'ring not mapped' "$DAEMON_LOG")" -eq 1 ]
 	# Answered, not punished: it ended itself.
 	! grep -q 'killing it' "$DAEMON_LOG"
 	grep -q "store process $(start_pid "$f") exited with status 0" "$DAEMON_LOG"
