@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "path.h"
+#include "quota.h"
 
 #define OP_HDR 16u
 
@@ -79,6 +80,13 @@ int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
 		      uint32_t flags, uint32_t txn_next)
 {
 	uint32_t v[5] = { JOURNAL_DOMAIN, domid, target, flags, txn_next };
+
+	return buf_append(body, v, sizeof(v));
+}
+
+int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t val)
+{
+	uint32_t v[4] = { JOURNAL_QUOTA, domid, item, val };
 
 	return buf_append(body, v, sizeof(v));
 }
@@ -280,7 +288,7 @@ struct jop {
 	const unsigned char *perms;
 	const void *val;
 	uint32_t vallen;
-	/* JOURNAL_DOMAIN */
+	/* JOURNAL_DOMAIN; JOURNAL_QUOTA: domid, target = item, flags = value */
 	uint32_t domid, target, flags, txn_next;
 	/* JOURNAL_WATCH (flags too); the token is not NUL-terminated */
 	const char *token;
@@ -321,6 +329,20 @@ static const char *parse_domain(const unsigned char *body, size_t len,
 	    op->flags & ~(JOURNAL_DOM_SHUTDOWN_SEEN | JOURNAL_DOM_GONE))
 		return "invalid domain";
 	*off += OP_HDR + 4;
+	return NULL;
+}
+
+static const char *parse_quota(const unsigned char *body, size_t len,
+			       size_t *off, struct jop *op)
+{
+	if (len - *off < OP_HDR)
+		return "truncated operation";
+	op->domid = get_u32(body + *off + 4);
+	op->target = get_u32(body + *off + 8);
+	op->flags = get_u32(body + *off + 12);
+	if (op->domid >= DOMID_LIMIT || op->target >= QUOTA_LIMITS)
+		return "invalid quota";
+	*off += OP_HDR;
 	return NULL;
 }
 
@@ -368,6 +390,8 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 		return parse_domain(body, len, off, op);
 	if (op->op == JOURNAL_WATCH)
 		return parse_watch(body, len, off, op, pathbuf, scratch);
+	if (op->op == JOURNAL_QUOTA)
+		return parse_quota(body, len, off, op);
 	plen = get_u32(body + *off + 4);
 	op->nperms = get_u32(body + *off + 8);
 	op->vallen = get_u32(body + *off + 12);
@@ -479,6 +503,7 @@ void journal_rings_free(struct journal_rings *r)
 	for (size_t i = 0; i < r->n; i++)
 		buf_free(&r->v[i].watches);
 	free(r->v);
+	buf_free(&r->quotas);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -516,6 +541,14 @@ static int apply_domain(struct journal_rings *r, const struct jop *op,
 	return 0;
 }
 
+/* JOURNAL_QUOTA: kept for the caller, which owns the quota table. */
+static int apply_quota(struct journal_rings *r, const struct jop *op)
+{
+	uint32_t v[3] = { op->domid, op->target, op->flags };
+
+	return buf_append(&r->quotas, v, sizeof(v));
+}
+
 static int apply_watch(struct journal_ring *e, const struct jop *op)
 {
 	char rel = op->flags & JOURNAL_WATCH_RELATIVE ? '1' : '0';
@@ -545,6 +578,8 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 		op.path = pathbuf->data;
 		if (op.op == JOURNAL_DOMAIN)
 			err = rings ? apply_domain(rings, &op, &cur) : 0;
+		else if (op.op == JOURNAL_QUOTA)
+			err = rings ? apply_quota(rings, &op) : 0;
 		else if (op.op == JOURNAL_WATCH)
 			err = cur ? apply_watch(cur, &op) : 0;
 		else

@@ -51,6 +51,7 @@ enum journal_op {
 	JOURNAL_RM = 2,
 	JOURNAL_DOMAIN = 3,
 	JOURNAL_WATCH = 4,
+	JOURNAL_QUOTA = 5,	/* a domain's own SET_QUOTA value (snapshots) */
 };
 
 #define JOURNAL_DOM_SHUTDOWN_SEEN 1u	/* @releaseDomain fired for it */
@@ -78,6 +79,8 @@ int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
 		      uint32_t flags, uint32_t txn_next);
 int journal_op_watch(struct buf *body, const char *path, bool relative,
 		     const char *token);
+/* domid's own value `val` of quota item `item` (quota.h's enum). */
+int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t val);
 
 /* Append the committed state of `path` to `body`: a PUT of it and of
  * every ancestor (root first) when it exists, else an RM.  0 or ENOMEM. */
@@ -115,6 +118,9 @@ struct journal_ring {
 struct journal_rings {
 	struct journal_ring *v;
 	size_t n, cap;
+	/* JOURNAL_QUOTA operations replayed, in order: (domid, item, value)
+	 * triples of uint32_t, for the caller to apply; owned. */
+	struct buf quotas;
 };
 
 /* The entry for domid, or NULL. */

@@ -59,6 +59,14 @@ void journal_note_domain(struct storeproc *sp, uint32_t domid)
 	}
 }
 
+void journal_note_quota(struct storeproc *sp)
+{
+	/* Before the first snapshot there is nothing to add to: it will
+	 * carry the value itself. */
+	if (sp->journal.active)
+		sp->journal.snap_due = true;
+}
+
 void journal_note_conn(struct storeproc *sp, struct conn *c)
 {
 	if (c->ring)
@@ -117,11 +125,18 @@ static int ring_ops(struct storeproc *sp, uint32_t domid, struct buf *body)
 	return err;
 }
 
-/* Every domain's ring state, as one record onto out (a snapshot's). */
+static int add_quota_op(void *ctx, uint32_t domid, enum quota_item item,
+			unsigned int val)
+{
+	return journal_op_quota(ctx, domid, (uint32_t)item, val);
+}
+
+/* Every domain's ring state and own quota values, as one record onto out
+ * (a snapshot's). */
 static int rings_record(struct storeproc *sp, struct buf *out)
 {
 	struct buf body = BUF_INIT;
-	int err = 0;
+	int err = quota_each_domain_limit(sp->quota, add_quota_op, &body);
 
 	for (size_t i = 0; !err && i < DOMAIN_BUCKETS; i++)
 		for (struct domain *d = sp->domains.by_id[i]; !err && d; d = d->id_next)
@@ -306,6 +321,22 @@ static int read_journal(int fd, struct buf *out)
 	return err;
 }
 
+/* Domains' own quota values, as the replay found them (last one wins). */
+static void restore_quotas(struct storeproc *sp)
+{
+	struct buf *qv = &sp->journal.restored.quotas;
+
+	for (size_t off = 0; off + 3 * sizeof(uint32_t) <= qv->len;
+	     off += 3 * sizeof(uint32_t)) {
+		uint32_t v[3];
+
+		memcpy(v, qv->data + off, sizeof(v));
+		if (quota_set_domain_limit(sp->quota, v[0], (enum quota_item)v[1], v[2]))
+			log_err("journal: cannot restore domain %u's quota %u", v[0], v[1]);
+	}
+	buf_free(qv);
+}
+
 void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 {
 	struct journal_replay_stats st;
@@ -329,6 +360,7 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 			log_info("journal: restored %zu records (%zu operations)",
 				 st.records, st.ops);
 		buf_free(&data);
+		restore_quotas(sp);
 	}
 	/* From here on everything committed is journaled. */
 	sp->journal.snap_due = true;

@@ -63,6 +63,10 @@ struct txn;
 void journal_note_domain(struct storeproc *sp, uint32_t domid);
 void journal_note_conn(struct storeproc *sp, struct conn *c);
 
+/* A domain's own quota value changed (SET_QUOTA with a domid): rare, so
+ * the next flush takes a snapshot, which carries every such value. */
+void journal_note_quota(struct storeproc *sp);
+
 /*
  * The broker re-announced d's ring as connection c after a restart:
  * give it back the target, shutdown-seen flag and watches the journal

@@ -36,6 +36,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "domain.h"
+#include "journal_io.h"
 #include "log.h"
 #include "quota.h"
 
@@ -259,6 +260,7 @@ int op_set_quota(struct req *r)
 							 qn->item, val) : 0;
 		if (err)
 			return err;
+		journal_note_quota(sp);
 		log_info("quota %s of domain %u set to %u by conn %u", qn->name,
 			 domid, val, r->conn->id);
 	}

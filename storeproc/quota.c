@@ -301,6 +301,22 @@ int quota_set_domain_limit(struct quota *q, uint32_t domid,
 	return 0;
 }
 
+int quota_each_domain_limit(const struct quota *q,
+			    int (*fn)(void *ctx, uint32_t domid, enum quota_item item,
+				      unsigned int val),
+			    void *ctx)
+{
+	int err = 0;
+
+	for (size_t i = 0; q && !err && i <= q->mask; i++)
+		for (const struct qdom *d = q->tab[i]; d && !err; d = d->next)
+			for (unsigned int item = 0; item < QUOTA_LIMITS && !err; item++)
+				if (d->own_set & (1u << item))
+					err = fn(ctx, d->domid, (enum quota_item)item,
+						 d->own[item]);
+	return err;
+}
+
 void quota_tree_acct(void *ctx, uint32_t owner, int sign, size_t bytes)
 {
 	struct quota *q = ctx;

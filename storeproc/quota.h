@@ -101,7 +101,8 @@ unsigned long quota_limit(const struct quota *q, enum quota_item item);
  * first sees it).  Own values live in the usage record, so they outlive
  * the domain's connection and a re-INTRODUCE, and go with
  * quota_domain_reset() (RELEASE, death), as 4.22's live in its struct
- * domain.  A store process restart loses them (not journaled).
+ * domain.  Journal snapshots carry them across a store process restart
+ * (journal_io.c).
  *
  * quota_limit_for: the limit that applies to `domid` (0: off).
  * quota_set_domain_limit: 0, or ENOMEM (no record could be made), or
@@ -114,6 +115,12 @@ int quota_set_domain_limit(struct quota *q, uint32_t domid,
 			   enum quota_item item, unsigned int val);
 bool quota_has_domain_limit(const struct quota *q, uint32_t domid,
 			    enum quota_item item);
+/* Call fn for every own value of every domain (a journal snapshot);
+ * stops at, and returns, fn's first non-zero return. */
+int quota_each_domain_limit(const struct quota *q,
+			    int (*fn)(void *ctx, uint32_t domid, enum quota_item item,
+				      unsigned int val),
+			    void *ctx);
 
 /*
  * Counters (item < QUOTA_COUNTERS).  quota_add applies a signed delta

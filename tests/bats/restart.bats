@@ -260,3 +260,22 @@ with_guest() {
 	xs "READ,$id:/local/domain/5/data/a\\0"
 	[ "${lines[0]}" = "ERROR req=1 tx=$id len=7 ENOENT\\0" ]
 }
+
+@test "xensim: a domain's own quota (SET_QUOTA with a domid) survives the crash, and still applies" {
+	with_guest
+	xs 'SET_QUOTA:5\0nodes\0003\0' 'SET_QUOTA:0\0watches\00077\0' 'GET_QUOTA:5\0nodes\0'
+	[ "${lines[2]}" = 'GET_QUOTA req=3 tx=0 len=2 3\0' ]
+	crash_store >/dev/null
+	xs 'GET_QUOTA:5\0nodes\0' 'GET_QUOTA:0\0watches\0' 'GET_QUOTA:nodes\0'
+	[ "${lines[0]}" = 'GET_QUOTA req=1 tx=0 len=2 3\0' ]
+	[ "${lines[1]}" = 'GET_QUOTA req=2 tx=0 len=3 77\0' ]
+	# The global value is untouched by either.
+	[ "${lines[2]}" != 'GET_QUOTA req=3 tx=0 len=2 3\0' ]
+	# And it is enforced after the restart: domain 5 owns two nodes
+	# (its home and data/), so one more fits under 3, the next does not.
+	fg 5 'WRITE:data/q1\0a' 'WRITE:data/q2\0b'
+	echo "$output"
+	[ "${lines[0]}" = 'WRITE req=1 tx=0 len=3 OK\0' ]
+	[ "${lines[1]}" = 'ERROR req=2 tx=0 len=7 ENOSPC\0' ]
+	grep -q 'refused nodes (-E/--entry-nb, its own SET_QUOTA value): limit 3' "$DAEMON_LOG"
+}
