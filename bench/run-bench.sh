@@ -428,6 +428,40 @@ trow() {
 	echo "$row"
 }
 
+# cost_rows FIELD MARK...: a row of each daemon's per-domain ms (FIELD of
+# its domcreate output) at each mark.
+# shellcheck disable=SC2034  # cost: trow reads it through a nameref
+cost_rows() {
+	local field=$1 m d
+	local -A cost
+	shift
+	for m in "$@"; do
+		cost=()
+		for d in "${daemons[@]}"; do cost[$d]=$(dcv "$d" "$m" "$field"); done
+		trow "$m" cost
+	done
+}
+
+# floor_rows COSTFIELD OPSFIELD MARK...: that cost ÷ (requests a domain ×
+# the daemon's own rtt round trip), a row at each mark.
+# shellcheck disable=SC2034  # floor: trow reads it through a nameref
+floor_rows() {
+	local cf=$1 of=$2 m d c q
+	local -A floor
+	shift 2
+	for m in "$@"; do
+		floor=()
+		for d in "${daemons[@]}"; do
+			c=$(dcv "$d" "$m" "$cf")
+			q=$(dcv "$d" "$m" "$of")
+			floor[$d]=$(awk -v c="$c" -v q="$q" -v r="${rttus[$d]}" 'BEGIN {
+				if (c + 0 > 0 && q + 0 > 0 && r + 0 > 0) printf "%.2f", c * 1000 / (q * r);
+				else print "n/a" }')
+		done
+		trow "$m" floor
+	done
+}
+
 mib() {
 	case $1 in n/a) echo n/a ;; *) awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' ;; esac
 }
@@ -478,24 +512,10 @@ declare -A rttus
 	echo
 	thead "domains: ms per domain"
 	marks=(0 "${steps[@]}")
-	for m in "${steps[@]}"; do
-		v=()
-		for d in "${daemons[@]}"; do v[$d]=$(dcv "$d" "$m" ms); done
-		trow "$m" v
-	done
+	cost_rows ms "${steps[@]}"
 	echo
 	thead "domains: floor ratio"
-	for m in "${steps[@]}"; do
-		v=()
-		for d in "${daemons[@]}"; do
-			c=$(dcv "$d" "$m" ms)
-			q=$(dcv "$d" "$m" opd)
-			v[$d]=$(awk -v c="$c" -v q="$q" -v r="${rttus[$d]}" 'BEGIN {
-				if (c + 0 > 0 && q + 0 > 0 && r + 0 > 0) printf "%.2f", c * 1000 / (q * r);
-				else print "n/a" }')
-		done
-		trow "$m" v
-	done
+	floor_rows ms opd "${steps[@]}"
 	echo
 	thead "domains: RSS MiB (no rings)"
 	for m in "${marks[@]}"; do
@@ -540,24 +560,10 @@ declare -A rttus
 	echo "-C in the run above (the domains before them without)."
 	echo
 	thead "domains: ms per domain"
-	for m in "${cmarks[@]}"; do
-		v=()
-		for d in "${daemons[@]}"; do v[$d]=$(dcv "$d" "$m" cms); done
-		trow "$m" v
-	done
+	cost_rows cms "${cmarks[@]}"
 	echo
 	thead "domains: floor ratio with -C"
-	for m in "${cmarks[@]}"; do
-		v=()
-		for d in "${daemons[@]}"; do
-			c=$(dcv "$d" "$m" cms)
-			q=$(dcv "$d" "$m" copd)
-			v[$d]=$(awk -v c="$c" -v q="$q" -v r="${rttus[$d]}" 'BEGIN {
-				if (c + 0 > 0 && q + 0 > 0 && r + 0 > 0) printf "%.2f", c * 1000 / (q * r);
-				else print "n/a" }')
-		done
-		trow "$m" v
-	done
+	floor_rows cms copd "${cmarks[@]}"
 	echo
 	if [[ " ${daemons[*]} " == *" lixs "* ]]; then
 		echo "### lixs: guest ring beside the unix socket, pinned"
