@@ -7,14 +7,16 @@
  *
  * Requests: never more than the store's credit is read from a ring, so a
  * guest that floods stalls in its own ring; a byte is consumed (req_cons
- * moved) only once the frame carrying it was sent.  Replies are queued
+ * moved) only once the frame carrying it was sent, and a copy is held
+ * until the store says it answered it.  Replies are queued
  * and copied into the ring as the guest makes room; CONN_SPACE gives the
  * written bytes back to the store's window, which policy/ enforces, so
  * the queue is bounded.
  *
  * A restarted store process learns every ring again (CONN_NEW, then
- * CONN_GONE for a broken one) with a fresh window.  Reply bytes an
- * earlier store queued still go to the guest but are not reported.
+ * CONN_GONE for a broken one), then gets the held request bytes again.
+ * Reply bytes an earlier store queued still go to the guest but are not
+ * reported.
  */
 #include "broker.h"
 
@@ -24,7 +26,11 @@
 #include <xen/io/xs_wire.h>
 
 #include "log.h"
+#include "bytequeue.h"
 #include "ringbuf.h"
+
+/* An empty held copy keeps its buffer up to this size (a typical request). */
+#define HELD_KEEP 256u
 
 /* The ring of a conn id, found by the domid in its low bits. */
 static struct ring *find(const struct xen_chan *x, uint32_t conn)
@@ -42,7 +48,7 @@ static int oracle_ring(void *ctx, uint32_t conn, struct policy_ring *out)
 
 	if (!r || !r->told)
 		return ENOENT;
-	*out = (struct policy_ring){ r->domid != 0, r->credit, r->unacked };
+	*out = (struct policy_ring){ r->domid != 0, IPC_RING_WINDOW - r->sent, r->unacked };
 	return 0;
 }
 
@@ -52,17 +58,9 @@ void ring_insert(struct broker *b, struct ring *r)
 
 	/* A fresh id: a generation counter, so a domid mapped again gets a new one. */
 	r->conn = RING_CONN_BIT | (++x->gen % RING_GENS) * RING_DOMIDS | r->domid;
-	r->credit = IPC_RING_WINDOW;
 	x->by_domid[r->domid] = r;
 	if (r->port < EVTCHN_PORTS)  /* always, unless Xen changes its ABI */
 		x->by_port[r->port] = r;
-}
-
-static void drop_queue(struct ring *r)
-{
-	free(r->out);
-	r->out = NULL;
-	r->out_len = 0;
 }
 
 /* As upstream's "ignored" connection: error field set, served no more. */
@@ -72,7 +70,7 @@ static void ring_break(struct ring *r, uint32_t error, const char *why)
 	r->intf->error = error;
 	r->broken = true;
 	r->tell_gone = true;
-	drop_queue(r);
+	bq_free(&r->out);  /* the held requests stay: the store may still answer some */
 }
 
 /* Queued reply bytes into the ring as far as it has room; true when any moved. */
@@ -80,19 +78,15 @@ static bool pump_out(struct broker *b, struct ring *r)
 {
 	uint32_t n, fresh;
 
-	if (!r->out_len || r->broken)
+	if (!r->out.len || r->broken)
 		return false;
-	if (ringbuf_write(r->intf, r->out, r->out_len, &n)) {
+	if (ringbuf_write(r->intf, r->out.data, r->out.len, &n)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad reply ring index");
 		return false;
 	}
 	fresh = n > r->stale ? n - r->stale : 0;
 	r->stale -= n - fresh;
-	/* The queue is rarely more than a reply or two: moving it is cheap. */
-	r->out_len -= n;
-	memmove(r->out, r->out + n, r->out_len);
-	if (!r->out_len)
-		drop_queue(r);
+	bq_drop(&r->out, n, 0);
 	/* Unsent, the store is gone, and its successor starts with a fresh window. */
 	if (fresh && store_send(b, IPC_CONN_SPACE, r->conn, &fresh, sizeof(fresh), -1))
 		r->unacked -= fresh;
@@ -104,7 +98,7 @@ static bool pump_tell(struct broker *b, struct ring *r)
 {
 	struct ipc_conn_new cn = {
 		.kind = IPC_KIND_RING, .domid = r->domid, .pid = -1,
-		.access = r->domid ? 0 : IPC_ACCESS_PRIV,
+		.access = r->domid ? 0 : IPC_ACCESS_PRIV, .ring_pos = r->pos,
 	};
 
 	if (!r->told && !store_send(b, IPC_CONN_NEW, r->conn, &cn, sizeof(cn), -1))
@@ -116,25 +110,33 @@ static bool pump_tell(struct broker *b, struct ring *r)
 	return true;
 }
 
-/* Request bytes to the store, within its credit; true when any moved. */
-/* Requests to the store: 0 none moved, 1 some, 2 some from a full ring. */
+/*
+ * Requests: from the ring into the held copy, within the window, then
+ * what the store has not had of it.  0 none read, 1 some, 2 some from a
+ * full ring.
+ */
 static int pump_in(struct broker *b, struct ring *r)
 {
 	uint8_t buf[XENSTORE_RING_SIZE];
-	uint32_t n, cons;
+	uint32_t n, cons, k, room = IPC_RING_WINDOW - r->held.len;
 
-	if (!r->credit || r->broken)
+	if (r->broken)
 		return 0;
-	if (ringbuf_peek(r->intf, buf, r->credit < sizeof(buf) ? r->credit : sizeof(buf),
-			 &n, &cons)) {
+	if (ringbuf_peek(r->intf, buf, room < sizeof(buf) ? room : sizeof(buf), &n, &cons)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad request ring index");
 		return 0;
 	}
-	if (!n || !store_send(b, IPC_CONN_DATA, r->conn, buf, n, -1))
+	if (bq_append(&r->held, buf, n)) {
+		ring_break(r, XENSTORE_ERROR_COMM, "no memory for requests");
 		return 0;
+	}
 	ringbuf_consume(r->intf, cons, n);
-	r->credit -= n;
-	return n == XENSTORE_RING_SIZE ? 2 : 1;
+	for (; r->sent < r->held.len; r->sent += k) {
+		k = r->held.len - r->sent < IPC_PAYLOAD_MAX ? r->held.len - r->sent : IPC_PAYLOAD_MAX;
+		if (!store_send(b, IPC_CONN_DATA, r->conn, r->held.data + r->sent, k, -1))
+			break;
+	}
+	return !n ? 0 : n == XENSTORE_RING_SIZE ? 2 : 1;
 }
 
 /*
@@ -166,19 +168,12 @@ static void pump(struct broker *b, struct ring *r)
 
 static void queue_reply(struct ring *r, const uint8_t *p, uint32_t len)
 {
-	uint8_t *out;
-
 	if (r->broken)
 		return;  /* sent before the store read our CONN_GONE */
-	out = realloc(r->out, r->out_len + len);
-	if (!out) {
+	if (bq_append(&r->out, p, len))
 		ring_break(r, XENSTORE_ERROR_COMM, "no memory for replies");
-		return;
-	}
-	memcpy(out + r->out_len, p, len);
-	r->out = out;
-	r->out_len += len;
-	r->unacked += len;
+	else
+		r->unacked += len;
 }
 
 static void map_request(struct broker *b, const struct ipc_msg *m)
@@ -235,13 +230,16 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		b->xen.by_domid[r->domid] = NULL;
 		if (r->port < EVTCHN_PORTS)
 			b->xen.by_port[r->port] = NULL;
-		drop_queue(r);
+		bq_free(&r->out);
+		bq_free(&r->held);
 		free(r);
 		return;
 	}
 	if (m->hdr.type == IPC_CONN_CREDIT) {
 		memcpy(&n, m->payload, sizeof(n));
-		r->credit += n;
+		bq_drop(&r->held, n, HELD_KEEP);  /* idle rings keep a small buffer */
+		r->sent -= n;
+		r->pos += n;
 	} else if (m->hdr.type == IPC_REPLY_DATA) {
 		queue_reply(r, m->payload, m->hdr.len);
 	} else if (m->hdr.type == IPC_RING_BREAK) {
@@ -270,11 +268,17 @@ void ring_store_ready(struct broker *b)
 
 		if (!r)
 			continue;
+		/* Bytes already given again and still unanswered: that store
+		 * died on them too (ipc.h). */
+		if (r->held.len && r->pos < r->replay_end && !r->broken)
+			ring_break(r, XENSTORE_ERROR_COMM,
+				   "its request was in flight at two store process deaths");
+		r->replay_end = r->pos + r->held.len;
+		r->sent = 0;  /* it gets what is held again, after CONN_NEW */
 		r->told = false;
 		r->tell_gone = r->broken;
-		r->credit = IPC_RING_WINDOW;
 		r->unacked = r->dom_flags = 0;
-		r->stale = r->out_len;
+		r->stale = r->out.len;
 		pump(b, r);
 	}
 	if (x->virq_port >= 0)

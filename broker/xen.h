@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bytequeue.h"
 #include "ipc.h"
 #include "policy.h"
 
@@ -40,11 +41,16 @@ struct ring {
 	bool broken, tell_gone;
 	uint8_t handle[16];              /* the domain's handle at map time */
 	uint32_t dom_flags, scan_flags;  /* IPC_DOM_*: last told; found by this scan */
-	uint32_t credit;                 /* request bytes the store will still take */
+	/* Request bytes read from the ring and not yet answered (CONN_CREDIT),
+	 * at most IPC_RING_WINDOW; `sent` of them went to this store process
+	 * (a restarted one gets them all again).  held[0] is byte `pos` of the
+	 * ring's request stream; replay_end: where the bytes given again end. */
+	struct bytequeue held;
+	uint32_t sent;
+	uint64_t pos, replay_end;
 	uint32_t unacked;                /* its reply bytes not yet returned by CONN_SPACE */
 	uint32_t stale;                  /* queued bytes from an earlier store process */
-	uint8_t *out;                    /* out_len reply bytes waiting for room */
-	uint32_t out_len;
+	struct bytequeue out;            /* reply bytes waiting for room */
 };
 
 /* Part of struct broker: every Xen resource the broker holds. */

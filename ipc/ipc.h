@@ -44,8 +44,9 @@ enum ipc_type {
 	IPC_REPLY_DATA = 65,   /* conn: bytes to write to a ring connection */
 	IPC_RING_MAP = 66,     /* payload struct ipc_ring_map: INTRODUCE asks for a ring */
 	IPC_RING_UNMAP = 67,   /* conn: RELEASE / domain death: unmap and unbind */
-	IPC_CONN_CREDIT = 68,  /* conn, payload uint32: the store consumed this many
-				* request bytes; the broker may read that many more */
+	IPC_CONN_CREDIT = 68,  /* conn, payload uint32: the store answered this many
+				* request bytes (their replies are in earlier frames)
+				* or dropped them; the broker may read that many more */
 	IPC_JOURNAL = 69,      /* empty + one memfd: a fresh journal (snapshot);
 				* the broker holds it instead of the old one */
 	IPC_RING_BREAK = 70,   /* conn, payload uint32 XENSTORE_ERROR_*: the guest
@@ -68,8 +69,16 @@ enum ipc_type {
  * - Bytes in: the broker copies what the guest wrote into CONN_DATA
  *   frames, but never more than the store has granted: each connection
  *   starts with IPC_RING_WINDOW bytes of credit, and CONN_CREDIT n from
- *   the store (sent as it consumes requests) allows n more.  So a guest
- *   that floods stalls in its own ring, as upstream's "stop reading".
+ *   the store (sent once the replies to n request bytes are sent) allows
+ *   n more.  So a guest that floods stalls in its own ring, as upstream's
+ *   "stop reading".
+ * - Until then the broker keeps a copy of those unanswered bytes: a
+ *   restarted store process gets them again after the ring's CONN_NEW
+ *   (whose ring_pos says where they start in the ring's stream), so a
+ *   request in flight at a crash is answered, once (docs/RESTART.md).
+ *   If the store dies again before answering them, the broker cuts that
+ *   ring off instead (XENSTORE_ERROR_COMM): a request that kills every
+ *   store process it reaches must not keep the host's xenstore down.
  * - Bytes out: REPLY_DATA frames; the store keeps at most
  *   IPC_RING_WINDOW reply bytes unacknowledged per connection, and the
  *   broker answers CONN_SPACE n as the guest consumes n bytes of them,
@@ -127,6 +136,9 @@ struct ipc_conn_new {
 	int32_t pid;           /* SO_PEERCRED of a socket peer, else -1 */
 	uint32_t uid;
 	uint32_t gid;
+	/* Rings: the request stream offset of the first byte that follows
+	 * (bytes answered so far; 0 for a new ring).  Sockets: 0. */
+	uint64_t ring_pos;
 };
 
 /* IPC_RING_MAP: map domid's ring page and bind its event channel. */
@@ -153,7 +165,7 @@ struct ipc_domain_state {
 	uint32_t flags;        /* IPC_DOM_* */
 };
 
-#define IPC_PROTO_VERSION 1u
+#define IPC_PROTO_VERSION 2u
 
 struct ipc_hello {
 	uint32_t version;      /* IPC_PROTO_VERSION */

@@ -45,7 +45,8 @@ static int check_credit(const struct policy_state *st, const struct ipc_msg *msg
 	if (ring_of(st, msg, &r))
 		return EPERM;
 	memcpy(&n, msg->payload, sizeof(n));
-	/* Crediting bytes it was never sent would let a guest flood the store. */
+	/* Crediting bytes it was never sent would let a guest flood the store
+	 * (credit is IPC_RING_WINDOW less the bytes the broker holds). */
 	return n > IPC_RING_WINDOW - r.credit ? EPERM : 0;
 }
 
@@ -133,9 +134,10 @@ static const struct policy_row policy_rows[] = {
 	  "unbind its event channel, unmap its page, forget it",
 	  check_unmap },
 	{ IPC_CONN_CREDIT,
-	  "conn names a ring connection the store was told about; the credit "
-	  "it holds stays within IPC_RING_WINDOW",
-	  "copy up to that many more request bytes from its ring",
+	  "conn names a ring connection the store was told about; it answers "
+	  "no more request bytes than it was sent and has not answered yet",
+	  "forget that many held request bytes; copy up to that many more "
+	  "from its ring",
 	  check_credit },
 	{ IPC_JOURNAL,
 	  "sent after HELLO with one fd that is a memfd (fcntl F_GET_SEALS "

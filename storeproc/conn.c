@@ -39,6 +39,7 @@ struct outmsg {
 	uint32_t hash;
 	bool dedup;			/* on an evtab chain */
 	uint32_t len;			/* header + payload */
+	uint32_t req_bytes;		/* a reply: its request's size, else 0 */
 	unsigned char data[];
 };
 
@@ -174,6 +175,7 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id,
 	m->next = m->hprev = m->hnext = NULL;
 	m->hash = 0;
 	m->dedup = false;
+	m->req_bytes = 0;
 	m->len = (uint32_t)(HDR_SIZE + len);
 	memcpy(m->data, &h, HDR_SIZE);
 	if (len)
@@ -236,6 +238,8 @@ static void dequeue_head(struct conn *c)
 
 	if (is_reply(m))
 		c->outstanding--;
+	/* Sent or dropped: either way the broker may forget the request. */
+	c->credit_owed += m->req_bytes;
 	c->out_head = m->next;
 	if (!c->out_head)
 		c->out_tail = NULL;
@@ -264,6 +268,8 @@ int conn_queue_reply(struct storeproc *sp, struct conn *c,
 	m = outmsg_new(type, req->req_id, req->tx_id, data, len);
 	if (!m)
 		return ENOMEM;
+	if (c->ring)
+		m->req_bytes = (uint32_t)(HDR_SIZE + req->len);
 	enqueue(sp, c, m);
 	return 0;
 }
@@ -455,6 +461,7 @@ static void free_dead(struct storeproc *sp)
 		sp->dead = c->dnext;
 		if (c->in != (unsigned char *)(c + 1))
 			free(c->in);
+		free(c->applied);
 		free(c);
 	}
 }
@@ -507,6 +514,40 @@ void conn_event(struct storeproc *sp, struct conn *c, uint32_t events)
 }
 
 /*
+ * Was the ring request ending at stream byte `end` applied before a
+ * restart (conn.h's `applied`)?  The list is dropped once passed.
+ */
+static bool applied_before(struct conn *c, uint64_t end)
+{
+	bool hit = false;
+
+	for (size_t i = 0; i < c->n_applied; i++)
+		hit |= c->applied[i] == end;
+	if (end >= c->applied[c->n_applied - 1]) {
+		free(c->applied);
+		c->applied = NULL;
+		c->n_applied = 0;
+	}
+	return hit;
+}
+
+/*
+ * Its change is in the restored tree; only the reply died.  Every request
+ * that journals a change answers "OK" when it succeeds (WRITE, MKDIR, RM,
+ * SET_PERMS, WATCH, UNWATCH, TRANSACTION_END, the domain requests).
+ */
+static void answer_applied(struct storeproc *sp, struct conn *c,
+			   const struct xsd_sockmsg *h)
+{
+	log_info("conn %u: request %u (type %u) was applied before the restart; "
+		 "answering it", c->id, h->req_id, h->type);
+	if (conn_queue_reply(sp, c, h, h->type, "OK", sizeof("OK"))) {
+		log_err("conn %u: no memory for a reply; closing it", c->id);
+		conn_close(sp, c, false);
+	}
+}
+
+/*
  * Handle complete requests from the input buffer.  Returns true if
  * complete requests are left over for a later turn (budget spent or
  * output over its bound); false if none (or c was closed).
@@ -547,7 +588,11 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 			break;
 		}
 		budget--;
-		dispatch_request(sp, c, &h, (const char *)c->in + off + HDR_SIZE);
+		c->req_end = c->in_pos + off + HDR_SIZE + h.len;
+		if (c->n_applied && applied_before(c, c->req_end))
+			answer_applied(sp, c, &h);
+		else
+			dispatch_request(sp, c, &h, (const char *)c->in + off + HDR_SIZE);
 		off += HDR_SIZE + h.len;
 	}
 	if (c->dead)
@@ -555,7 +600,7 @@ static bool handle_requests(struct storeproc *sp, struct conn *c)
 	if (off) {
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
-		c->credit_owed += (uint32_t)off;
+		c->in_pos += off;
 	}
 	return more;
 }
@@ -591,8 +636,10 @@ static void ring_grant(struct storeproc *sp, struct conn *c)
 	uint32_t n = c->credit_owed;
 
 	if (n && c->out_bytes <= CONN_OUT_SOFT &&
-	    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n)))
+	    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n))) {
 		c->credit_owed = 0;
+		c->broker_held -= n;
+	}
 	if (c->in_cap > CONN_IN_SIZE && c->in_len <= CONN_MSG_MAX) {
 		unsigned char *p = realloc(c->in, CONN_MSG_MAX);
 
@@ -667,9 +714,9 @@ int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 
 	if (c->dead)
 		return 0;
-	/* Unconsumed plus consumed-but-not-granted is what the broker has
-	 * of its credit outstanding: never more than the window. */
-	if (need + c->credit_owed > IPC_RING_WINDOW) {
+	/* The broker holds what it sent until it is granted back: never
+	 * more than the window. */
+	if (c->broker_held + len > IPC_RING_WINDOW) {
 		log_err("ring conn %u: the broker sent beyond its credit; ending it",
 			c->id);
 		conn_close(sp, c, false);
@@ -692,6 +739,7 @@ int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 	}
 	memcpy(c->in + c->in_len, data, len);
 	c->in_len = need;
+	c->broker_held += (uint32_t)len;
 	mark_pending(sp, c);
 	return 0;
 }
@@ -756,6 +804,7 @@ void conn_reset(struct storeproc *sp, struct conn *c)
 	 * introduced itself); dropped bytes count as consumed. */
 	if (!c->on_pending) {
 		c->credit_owed += (uint32_t)c->in_len;
+		c->in_pos += c->in_len;
 		c->in_len = 0;
 	}
 	quota_sync(sp, c);

@@ -73,10 +73,22 @@ struct conn {
 	unsigned char *in;
 
 	/* Rings: reply bytes sent, not yet acknowledged by CONN_SPACE (at
-	 * most IPC_RING_WINDOW), and request bytes consumed but not yet
-	 * granted back with CONN_CREDIT. */
+	 * most IPC_RING_WINDOW); request bytes answered (their reply sent to
+	 * the broker) or dropped, not yet granted back with CONN_CREDIT; and
+	 * request bytes the broker sent and holds, not yet granted back. */
 	uint32_t unacked;
 	uint32_t credit_owed;
+	uint32_t broker_held;
+	/* Rings: where in[0] and the request being handled end in the ring's
+	 * request stream (ipc.h's ring_pos), and where the last request whose
+	 * change was journaled ended (journal_io.c's JOURNAL_SEEN). */
+	uint64_t in_pos, req_end, applied_end;
+	/* Rings restored after a restart: the ends of requests the journal
+	 * says were applied, which the broker gives again because their
+	 * replies never left; answered "OK" instead of applied twice.  Owned;
+	 * freed once the stream is past the last. */
+	uint64_t *applied;
+	size_t n_applied;
 
 	/* Output queue; out_off bytes of the head are already written. */
 	struct outmsg *out_head, *out_tail;

@@ -214,7 +214,7 @@ void dispatch_request(struct storeproc *sp, struct conn *c,
 		reply_error(&r, EIO);
 	}
 	/* The reply is only queued: the change is kept before it leaves. */
-	journal_flush(sp);
+	journal_flush_request(sp, c);
 	scratch_done(&sp->path);
 	scratch_done(&sp->out);
 }

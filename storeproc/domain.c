@@ -440,8 +440,10 @@ void domain_ring_announced(struct storeproc *sp, uint32_t ring,
 	d->introduced = true;
 	d->conn = c;
 	domain_set_ring(&sp->domains, d, ring);
-	/* After a restart: its target, flags and watches (journal_io.h). */
+	/* After a restart: its target, flags and watches, and which of the
+	 * requests given again were applied (journal_io.h). */
 	journal_ring_restore(sp, d, c);
+	journal_ring_applied(sp, c, cn->ring_pos);
 	log_debug("ring conn %u: domain %u%s", ring, cn->domid,
 		  who.priv ? " privileged" : "");
 }

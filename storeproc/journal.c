@@ -91,6 +91,13 @@ int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t v
 	return buf_append(body, v, sizeof(v));
 }
 
+int journal_op_seen(struct buf *body, uint32_t conn, uint64_t pos)
+{
+	uint32_t v[4] = { JOURNAL_SEEN, conn, (uint32_t)pos, (uint32_t)(pos >> 32) };
+
+	return buf_append(body, v, sizeof(v));
+}
+
 int journal_op_watch(struct buf *body, const char *path, bool relative,
 		     const char *token)
 {
@@ -288,7 +295,8 @@ struct jop {
 	const unsigned char *perms;
 	const void *val;
 	uint32_t vallen;
-	/* JOURNAL_DOMAIN; JOURNAL_QUOTA: domid, target = item, flags = value */
+	/* JOURNAL_DOMAIN; JOURNAL_QUOTA: domid, target = item, flags = value;
+	 * JOURNAL_SEEN: domid = conn, target = pos_lo, flags = pos_hi */
 	uint32_t domid, target, flags, txn_next;
 	/* JOURNAL_WATCH (flags too); the token is not NUL-terminated */
 	const char *token;
@@ -332,7 +340,8 @@ static const char *parse_domain(const unsigned char *body, size_t len,
 	return NULL;
 }
 
-static const char *parse_quota(const unsigned char *body, size_t len,
+/* JOURNAL_QUOTA and JOURNAL_SEEN: three u32 after the op. */
+static const char *parse_fixed(const unsigned char *body, size_t len,
 			       size_t *off, struct jop *op)
 {
 	if (len - *off < OP_HDR)
@@ -340,8 +349,9 @@ static const char *parse_quota(const unsigned char *body, size_t len,
 	op->domid = get_u32(body + *off + 4);
 	op->target = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
-	if (op->domid >= DOMID_LIMIT || op->target >= QUOTA_LIMITS)
-		return "invalid quota";
+	if (op->op == JOURNAL_SEEN ? !op->domid :
+	    (op->domid >= DOMID_LIMIT || op->target >= QUOTA_LIMITS))
+		return op->op == JOURNAL_SEEN ? "invalid ring request" : "invalid quota";
 	*off += OP_HDR;
 	return NULL;
 }
@@ -390,8 +400,8 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 		return parse_domain(body, len, off, op);
 	if (op->op == JOURNAL_WATCH)
 		return parse_watch(body, len, off, op, pathbuf, scratch);
-	if (op->op == JOURNAL_QUOTA)
-		return parse_quota(body, len, off, op);
+	if (op->op == JOURNAL_QUOTA || op->op == JOURNAL_SEEN)
+		return parse_fixed(body, len, off, op);
 	plen = get_u32(body + *off + 4);
 	op->nperms = get_u32(body + *off + 8);
 	op->vallen = get_u32(body + *off + 12);
@@ -504,6 +514,7 @@ void journal_rings_free(struct journal_rings *r)
 		buf_free(&r->v[i].watches);
 	free(r->v);
 	buf_free(&r->quotas);
+	buf_free(&r->seen);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -541,12 +552,13 @@ static int apply_domain(struct journal_rings *r, const struct jop *op,
 	return 0;
 }
 
-/* JOURNAL_QUOTA: kept for the caller, which owns the quota table. */
-static int apply_quota(struct journal_rings *r, const struct jop *op)
+/* JOURNAL_QUOTA and JOURNAL_SEEN: kept for the caller, which owns the
+ * quota table and the connections. */
+static int apply_kept(struct journal_rings *r, const struct jop *op)
 {
 	uint32_t v[3] = { op->domid, op->target, op->flags };
 
-	return buf_append(&r->quotas, v, sizeof(v));
+	return buf_append(op->op == JOURNAL_SEEN ? &r->seen : &r->quotas, v, sizeof(v));
 }
 
 static int apply_watch(struct journal_ring *e, const struct jop *op)
@@ -578,8 +590,8 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 		op.path = pathbuf->data;
 		if (op.op == JOURNAL_DOMAIN)
 			err = rings ? apply_domain(rings, &op, &cur) : 0;
-		else if (op.op == JOURNAL_QUOTA)
-			err = rings ? apply_quota(rings, &op) : 0;
+		else if (op.op == JOURNAL_QUOTA || op.op == JOURNAL_SEEN)
+			err = rings ? apply_kept(rings, &op) : 0;
 		else if (op.op == JOURNAL_WATCH)
 			err = cur ? apply_watch(cur, &op) : 0;
 		else

@@ -30,6 +30,12 @@
  *                   path[pathlen], token[toklen]
  *     one watch (canonical path, JOURNAL_WATCH_RELATIVE) of the domain
  *     named by the record's last JOURNAL_DOMAIN.
+ *   JOURNAL_SEEN:   u32 op, u32 conn, u32 pos_lo, u32 pos_hi
+ *     the request of ring connection `conn` that ends at byte `pos` of
+ *     the ring's request stream was applied: its changes are in this
+ *     record (snapshots: the last such request of each ring).  A
+ *     request the broker gives a restarted store again, because its
+ *     reply never left, is then answered without being applied twice.
  */
 #ifndef LIXS_JOURNAL_H
 #define LIXS_JOURNAL_H
@@ -52,6 +58,7 @@ enum journal_op {
 	JOURNAL_DOMAIN = 3,
 	JOURNAL_WATCH = 4,
 	JOURNAL_QUOTA = 5,	/* a domain's own SET_QUOTA value (snapshots) */
+	JOURNAL_SEEN = 6,	/* a ring request applied (see above) */
 };
 
 #define JOURNAL_DOM_SHUTDOWN_SEEN 1u	/* @releaseDomain fired for it */
@@ -81,6 +88,8 @@ int journal_op_watch(struct buf *body, const char *path, bool relative,
 		     const char *token);
 /* domid's own value `val` of quota item `item` (quota.h's enum). */
 int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t val);
+/* Ring connection conn's request ending at stream byte pos was applied. */
+int journal_op_seen(struct buf *body, uint32_t conn, uint64_t pos);
 
 /* Append the committed state of `path` to `body`: a PUT of it and of
  * every ancestor (root first) when it exists, else an RM.  0 or ENOMEM. */
@@ -121,6 +130,9 @@ struct journal_rings {
 	/* JOURNAL_QUOTA operations replayed, in order: (domid, item, value)
 	 * triples of uint32_t, for the caller to apply; owned. */
 	struct buf quotas;
+	/* JOURNAL_SEEN operations replayed, in order: (conn, pos_lo, pos_hi)
+	 * triples of uint32_t; owned. */
+	struct buf seen;
 };
 
 /* The entry for domid, or NULL. */

@@ -64,7 +64,7 @@ void journal_note_quota(struct storeproc *sp)
 	/* Before the first snapshot there is nothing to add to: it will
 	 * carry the value itself. */
 	if (sp->journal.active)
-		sp->journal.snap_due = true;
+		sp->journal.snap_due = sp->journal.quota_noted = true;
 }
 
 void journal_note_conn(struct storeproc *sp, struct conn *c)
@@ -149,6 +149,12 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 		if (!e->ring && !(d && d->introduced))
 			err = ring_ops(sp, e->domid, &body);
 	}
+	/* What a restored store's list of applied requests needs (conn.h);
+	 * a restart's own snapshot does without the lists it restored, as
+	 * the broker cuts off a ring whose requests outlive two stores. */
+	for (struct conn *c = sp->first; !err && c; c = c->next)
+		if (c->ring && !c->dead && c->applied_end)
+			err = journal_op_seen(&body, c->id, c->applied_end);
 	if (!err && body.len)
 		err = journal_record(out, body.data, body.len);
 	buf_free(&body);
@@ -249,6 +255,7 @@ void journal_flush(struct storeproc *sp)
 		/* Nothing to append to before the first snapshot is out. */
 		buf_reset(&js->dirty);
 		buf_reset(&js->dirty_doms);
+		js->quota_noted = false;
 		if (js->snap_due)
 			take_snapshot(sp);
 		return;
@@ -271,6 +278,12 @@ void journal_flush(struct storeproc *sp)
 			err = ring_ops(sp, domid, &body);
 	}
 	buf_reset(&js->dirty_doms);
+	if (js->req && (body.len || js->quota_noted)) {
+		js->req->applied_end = js->req->req_end;
+		if (!err && body.len)
+			err = journal_op_seen(&body, js->req->id, js->req->req_end);
+	}
+	js->quota_noted = false;
 	if (!err && body.len)
 		err = journal_record(&rec, body.data, body.len);
 	if (!err && rec.len)
@@ -294,6 +307,13 @@ void journal_flush(struct storeproc *sp)
 		js->snap_due = true;
 	if (js->snap_due)
 		take_snapshot(sp);
+}
+
+void journal_flush_request(struct storeproc *sp, struct conn *c)
+{
+	sp->journal.req = c->ring ? c : NULL;
+	journal_flush(sp);
+	sp->journal.req = NULL;
 }
 
 /* The whole of the broker's memfd, read from offset 0. */
@@ -422,6 +442,37 @@ void journal_ring_restore(struct storeproc *sp, struct domain *d, struct conn *c
 		 d->target != DOMID_NONE ? ", its target" : "",
 		 d->shutdown_seen ? ", shutdown seen" : "");
 	journal_note_domain(sp, d->domid);
+}
+
+void journal_ring_applied(struct storeproc *sp, struct conn *c, uint64_t pos)
+{
+	const struct buf *seen = &sp->journal.restored.seen;
+	size_t n = 0;
+
+	c->in_pos = pos;
+	for (size_t off = 0; off + 3 * sizeof(uint32_t) <= seen->len;
+	     off += 3 * sizeof(uint32_t)) {
+		uint32_t v[3];
+		uint64_t end;
+		uint64_t *grown;
+
+		memcpy(v, seen->data + off, sizeof(v));
+		end = (uint64_t)v[2] << 32 | v[1];
+		/* Answered requests (at or before pos) are not given again. */
+		if (v[0] != c->id || end <= pos)
+			continue;
+		grown = realloc(c->applied, (n + 1) * sizeof(*grown));
+		if (!grown) {
+			log_err("journal: conn %u: no memory for its applied requests", c->id);
+			break;
+		}
+		c->applied = grown;
+		c->applied[n++] = end;
+	}
+	c->n_applied = n;
+	if (n)
+		log_info("journal: conn %u: %zu request(s) applied before the restart "
+			 "may come again; they will be answered, not applied", c->id, n);
 }
 
 struct txn *journal_txn_stale(struct storeproc *sp, struct conn *c, uint32_t id)

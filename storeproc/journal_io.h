@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -34,6 +35,9 @@ struct journal_state {
 	struct journal_rings restored;	/* ring states replayed at start,
 				 * applied as the broker re-announces each
 				 * ring; owned */
+	struct conn *req;	/* the ring connection whose request is being
+				 * flushed (journal_flush_request), else NULL */
+	bool quota_noted;	/* journal_note_quota since the last flush */
 };
 
 void journal_state_init(struct journal_state *js);
@@ -51,6 +55,15 @@ void journal_sink(void *sp, const struct store_event *ev);
 void journal_flush(struct storeproc *sp);
 
 struct conn;
+
+/*
+ * journal_flush() after a request of c: when c is a ring and the request
+ * changed anything, the record also says that the request ending at
+ * c->req_end was applied (JOURNAL_SEEN), so that a restarted store given
+ * it again (its reply died with this process) does not apply it twice.
+ */
+void journal_flush_request(struct storeproc *sp, struct conn *c);
+
 struct domain;
 struct txn;
 
@@ -75,6 +88,13 @@ void journal_note_quota(struct storeproc *sp);
  */
 void journal_ring_restore(struct storeproc *sp, struct domain *d,
 			  struct conn *c);
+
+/*
+ * The broker re-announced ring connection c starting at stream byte
+ * `pos` (ipc.h's ring_pos): the requests it gives again that the journal
+ * says were applied are answered without applying them (conn.h).
+ */
+void journal_ring_applied(struct storeproc *sp, struct conn *c, uint64_t pos);
 
 /*
  * A request on c names transaction `id`, which c does not have.  When c

@@ -62,7 +62,7 @@ vif_steps() {
 	dom0_quota >"$T/quota.before"
 	grep -q '^nodes [0-9]' "$T/mem.before"
 	grep -q "^CONTROL .*Domain 0" "$T/quota.before" || { cat "$T/quota.before"; false; }
-	"$XSRAW" -S "$XENSTORED_PATH" -t 60 'WATCH:@releaseDomain\0tok\0' \
+	"$XSRAW" -S "$XENSTORED_PATH" -t 120 'WATCH:@releaseDomain\0tok\0' \
 		-w $((n + 1)) >"$T/release" 2>&1 &
 	BG_PIDS+=($!)
 	wait_until grep -q '^WATCH_EVENT .*@releaseDomain' "$T/release"

@@ -244,3 +244,32 @@ broker_fds() {
 	! "$XENSIM_CTL" show 28672
 	served_after
 }
+
+@test "a guest request that outlives two store processes cuts off that guest's ring, no one else's" {
+	xensim_guest 6
+	local sp
+	sp=$(pgrep -P "$DAEMON_PID")
+	# The request reaches a stopped store process (the broker keeps a
+	# copy), then a second one that dies without answering it: a request
+	# that kills every store it reaches must not keep xenstore down.
+	kill -STOP "$sp"
+	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 -t 4 'WRITE:data/y\0v' >"$T/fg.out" 2>&1 &
+	local guest=$!
+	sleep 0.5
+	attack 'map 40:1'
+	wait_until grep -q 'domain 5: its request was in flight at two store process deaths; ring connection [0-9]* cut off' "$DAEMON_LOG"
+	# Never answered; the ring's error field says why (XENSTORE_ERROR_COMM).
+	run wait "$guest"
+	cat "$T/fg.out"
+	[ "$status" -ne 0 ]
+	! grep -q '^WRITE' "$T/fg.out"
+	fg 5 --status
+	[ "$status" -eq 6 ]
+	[[ $output == *'RING-ERROR 1'* ]]
+	# Everyone else is served by the real store process.
+	fg 6 'WRITE:data/z\0six' 'READ:data/z\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = 'READ req=2 tx=0 len=3 six' ]
+	xs 'READ:/local/domain/5/data/x\0'
+	[ "$output" = 'READ req=1 tx=0 len=6 before' ]
+}

@@ -220,19 +220,25 @@ mixed_load() {
 	verify_acked
 }
 
-@test "faults: SIGKILL of the store process under load loses no acknowledged write" {
+@test "faults: SIGKILL of the store process under load loses no acknowledged write, and no guest's request" {
 	xensim_start
 	local spid
 	spid=$(store_pid)
-	timeout 60 "$XSLOAD" -S "$XENSTORED_PATH" -d 6 -c 200 --reconnect --timeout 10 \
+	timeout 60 "$XSLOAD" -S "$XENSTORED_PATH" -d 6 -c 200 -g 50 --reconnect --timeout 10 \
 		--acked "$T/acked" >"$T/xsload.out" 2>&1 &
 	local load=$!
 	sleep 2
+	# Stopped first, so that guests' requests are surely in flight.
+	kill -STOP "$spid"
+	sleep 0.5
 	kill -KILL "$spid"
 	wait "$load"
 	cat "$T/xsload.out"
-	# Unix clients are closed at a restart (RESTART.md) and reconnect.
+	# Unix clients are closed at a restart (RESTART.md) and reconnect;
+	# a guest's request in flight is given to the next store process and
+	# answered: no guest waits for ever (timeouts=0).
 	grep -q ' errors=0 ' "$T/xsload.out"
+	grep -q ' timeouts=0 ' "$T/xsload.out"
 	[ "$(sed -n 's/.* eof=\([0-9]*\).*/\1/p' "$T/xsload.out")" -gt 0 ]
 	[ "$(store_pid)" != "$spid" ]
 	verify_acked

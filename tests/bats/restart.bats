@@ -279,3 +279,25 @@ with_guest() {
 	[ "${lines[1]}" = 'ERROR req=2 tx=0 len=7 ENOSPC\0' ]
 	grep -q 'refused nodes (-E/--entry-nb, its own SET_QUOTA value): limit 3' "$DAEMON_LOG"
 }
+
+@test "xensim: a guest request in flight at the crash is answered by the next store process" {
+	with_guest
+	fg 5 'WRITE:data/a\0before'
+	[ "$status" -eq 0 ]
+	# Stopped, the store process cannot answer: the broker forwards the
+	# guest's WRITE into its socket and keeps a copy.
+	local sp
+	sp=$(store_pid)
+	kill -STOP "$sp"
+	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 'WRITE:data/a\0during' 'READ:data/a\0' \
+		>"$T/fg.out" 2>&1 &
+	local guest=$!
+	sleep 0.5
+	kill -KILL "$sp"
+	wait "$guest"
+	cat "$T/fg.out"
+	[ "$(sed -n 1p "$T/fg.out")" = 'WRITE req=1 tx=0 len=3 OK\0' ]
+	[ "$(sed -n 2p "$T/fg.out")" = 'READ req=2 tx=0 len=6 during' ]
+	xs 'READ:/local/domain/5/data/a\0'
+	[ "${lines[0]}" = 'READ req=1 tx=0 len=6 during' ]
+}

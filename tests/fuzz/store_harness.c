@@ -281,7 +281,7 @@ static void feed_ring(uint32_t id, uint32_t *credit, const uint8_t *p, size_t n,
 
 static void ring6(void)
 {
-	struct ipc_conn_new cn = { IPC_KIND_RING, 6, 0, -1, 0, 0 };
+	struct ipc_conn_new cn = { IPC_KIND_RING, 6, 0, -1, 0, 0, 0 };
 
 	if (find_conn(RING6_ID))
 		return;

@@ -294,7 +294,7 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 	} else if (!strcmp(w[0], "badtype")) {
 		send_frame(99, 0, 0, 0, NULL, 0, NULL, 0);
 	} else if (!strcmp(w[0], "wrongdir")) {
-		struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0 };
+		struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0, 0 };
 
 		send_frame(IPC_CONN_NEW, 1, 0, sizeof(cn), &cn, sizeof(cn), NULL, 0);
 	} else if (!strcmp(w[0], "lenmismatch")) {

@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "domain.h"
 #include "ipc_out.h"
+#include "journal.h"
 #include "path.h"
 #include "storeproc.h"
 #include "unit.h"
@@ -614,7 +615,7 @@ static int t_domain_state(void)
 static int t_conn_gone(void)
 {
 	struct ipc_domain_state gone = { 5, IPC_DOM_GONE };
-	struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0 };
+	struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0, 0 };
 	struct client d0;
 	struct guest *g, *k;
 	int ok = 1;
@@ -798,6 +799,62 @@ static int t_ipc_queue(void)
 	return ok;
 }
 
+/*
+ * A restarted store given a ring's unanswered requests again (ipc.h,
+ * ring_pos): one whose change the journal holds (JOURNAL_SEEN at its end)
+ * is answered "OK" without being applied twice; later ones are applied.
+ */
+static int t_ring_replay(void)
+{
+	static const char *const dirs[] = { "/local", "/local/domain",
+					    "/local/domain/5", "/local/domain/5/data" };
+	struct perm own5 = { 5, PERM_NONE };
+	struct ipc_conn_new cn = { IPC_KIND_RING, 5, 0, -1, 0, 0, 1000 };
+	unsigned char req[64];
+	struct buf body = BUF_INIT, jnl = BUF_INIT;
+	struct journal_replay_stats st;
+	struct guest *g;
+	size_t len;
+	int ok = 1;
+
+	env_open();
+	/* The first request the broker gives again: WRITE data/a "again". */
+	len = wire_request(req, XS_WRITE, 1, 0, S("data/a\0again"));
+	for (size_t i = 0; i < 4; i++)
+		journal_op_append(&body, JOURNAL_PUT, dirs[i], &own5, 1, NULL, 0);
+	journal_op_append(&body, JOURNAL_PUT, "/local/domain/5/data/a", &own5, 1,
+			  "kept", 4);
+	journal_op_seen(&body, 300, 1000 + len);
+	/* Another ring's, and this ring's before ring_pos: no bearing. */
+	journal_op_seen(&body, 301, 1000 + 2 * len);
+	journal_op_seen(&body, 300, 1000);
+	buf_append(&jnl, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+	journal_record(&jnl, body.data, body.len);
+	ok &= journal_replay_rings(sp.store, jnl.data, jnl.len, &st,
+				   &sp.journal.restored) == 0 && !st.bad_bytes;
+	inject(IPC_CONN_NEW, 300, &cn, sizeof(cn));
+	g = guest_new(300);
+	ok &= sp.domains.count && domain_find(&sp.domains, 5)->conn->n_applied == 1;
+	g_bytes(g, req, len);
+	g->req = 1;
+	run_store();
+	g_send(g, XS_READ, 0, S("data/a\0"));
+	/* Not applied: the tree keeps the journaled value. */
+	ok &= expect("answered", g_drain(g), "11 1 0 OK|\n2 2 0 kept\n");
+	ok &= domain_find(&sp.domains, 5)->conn->n_applied == 0;
+	/* The same request again, past the list: applied as any. */
+	g_send(g, XS_WRITE, 0, S("data/a\0again"));
+	g_send(g, XS_READ, 0, S("data/a\0"));
+	ok &= expect("applied", g_drain(g), "11 3 0 OK|\n2 4 0 again\n");
+	/* Every answered byte went back to the broker as credit. */
+	ok &= g->credit == g->sent;
+	buf_free(&body);
+	buf_free(&jnl);
+	journal_rings_free(&sp.journal.restored);
+	env_close();
+	return ok;
+}
+
 static const struct unit_case tests[] = {
 	{ "INTRODUCE waits for RING_RESULT, @introduceDomain, errors", t_introduce },
 	{ "unprivileged domain: home, owner, EACCES/EPERM/ENOSPC, events", t_unprivileged },
@@ -810,6 +867,7 @@ static const struct unit_case tests[] = {
 	{ "ring input: split requests, bad header, stale frames", t_ring_input },
 	{ "ring flow control: window, output bound, credit", t_flow_control },
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
+	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 };
 
 UNIT_MAIN("domain")

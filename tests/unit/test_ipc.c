@@ -154,7 +154,7 @@ static int t_hello_roundtrip(void)
 static int t_conn_new_fd_roundtrip(void)
 {
 	struct pair p = pair_open();
-	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 42, 0, 0 }, got;
+	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 42, 0, 0, 0 }, got;
 	uint8_t buf[IPC_FRAME_MAX];
 	struct stat a, b;
 	struct ipc_msg m;
@@ -309,7 +309,7 @@ static int t_bad_flags(void)
 
 static int t_fd_flag_without_fd(void)
 {
-	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0 };
+	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0, 0 };
 
 	return refused(IPC_TO_STORE, IPC_CONN_NEW, 1, IPC_F_FD, sizeof(cn), &cn,
 		       sizeof(cn), EINVAL);
@@ -317,7 +317,7 @@ static int t_fd_flag_without_fd(void)
 
 static int t_fd_without_fd_flag(void)
 {
-	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0 };
+	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0, 0 };
 	struct pair p = pair_open();
 	int pfd[2], ok;
 	char c;
@@ -361,7 +361,7 @@ static struct ipc_msg fake_msg(uint32_t type, uint32_t flags, const void *payloa
 
 static int t_decode_size_mismatch(void)
 {
-	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0 }, cout;
+	struct ipc_conn_new cn = { IPC_KIND_SOCKET, 0, IPC_ACCESS_PRIV, 1, 0, 0, 0 }, cout;
 	struct ipc_hello hout;
 	struct ipc_msg hm = fake_msg(IPC_HELLO, 0, &good_hello, sizeof(good_hello) - 1);
 	struct ipc_msg cm = fake_msg(IPC_CONN_NEW, IPC_F_FD, &cn, sizeof(cn) - 4);
@@ -383,7 +383,7 @@ static int conn_new_decodes(struct ipc_conn_new cn, uint32_t flags)
 static int t_conn_new_ranges(void)
 {
 	struct ipc_conn_new ok = { IPC_KIND_SOCKET, 0x7ff4, IPC_ACCESS_PRIV | IPC_ACCESS_RDONLY,
-				   -1, 0, 0 };
+				   -1, 0, 0, 0 };
 	struct ipc_conn_new c;
 
 	if (conn_new_decodes(ok, IPC_F_FD))
