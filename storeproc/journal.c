@@ -350,7 +350,8 @@ static const char *parse_fixed(const unsigned char *body, size_t len,
 	op->target = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
 	if (op->op == JOURNAL_SEEN ? !op->domid :
-	    (op->domid >= DOMID_LIMIT || op->target >= QUOTA_LIMITS))
+	    ((op->domid >= DOMID_LIMIT && op->domid != JOURNAL_GLOBAL) ||
+	     op->target >= QUOTA_LIMITS))
 		return op->op == JOURNAL_SEEN ? "invalid ring request" : "invalid quota";
 	*off += OP_HDR;
 	return NULL;

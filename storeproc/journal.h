@@ -57,7 +57,8 @@ enum journal_op {
 	JOURNAL_RM = 2,
 	JOURNAL_DOMAIN = 3,
 	JOURNAL_WATCH = 4,
-	JOURNAL_QUOTA = 5,	/* a domain's own SET_QUOTA value (snapshots) */
+	JOURNAL_QUOTA = 5,	/* a domain's own SET_QUOTA value, or with domid
+				 * JOURNAL_GLOBAL a global limit (snapshots) */
 	JOURNAL_SEEN = 6,	/* a ring request applied (see above) */
 };
 
@@ -65,6 +66,7 @@ enum journal_op {
 #define JOURNAL_DOM_GONE 2u		/* no longer introduced */
 #define JOURNAL_WATCH_RELATIVE 1u	/* events reported relative */
 #define JOURNAL_TOKEN_MAX 4096u
+#define JOURNAL_GLOBAL 0xffffffffu	/* JOURNAL_QUOTA's domid of a global limit */
 
 /* Bounds the replay enforces on every field. */
 #define JOURNAL_PATH_MAX 4096u

@@ -138,6 +138,12 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 	struct buf body = BUF_INIT;
 	int err = quota_each_domain_limit(sp->quota, add_quota_op, &body);
 
+	/* Global limits too: an operator's run-time change outlives the
+	 * store process as a domain's own value does. */
+	for (unsigned int item = 0; !err && item < QUOTA_LIMITS; item++)
+		err = journal_op_quota(&body, JOURNAL_GLOBAL, item,
+				       *quota_limit_slot(&sp->lim, (enum quota_item)item));
+
 	for (size_t i = 0; !err && i < DOMAIN_BUCKETS; i++)
 		for (struct domain *d = sp->domains.by_id[i]; !err && d; d = d->id_next)
 			if (d->introduced)
@@ -351,6 +357,10 @@ static void restore_quotas(struct storeproc *sp)
 		uint32_t v[3];
 
 		memcpy(v, qv->data + off, sizeof(v));
+		if (v[0] == JOURNAL_GLOBAL) {
+			*quota_limit_slot(&sp->lim, (enum quota_item)v[1]) = v[2];
+			continue;
+		}
 		if (quota_set_domain_limit(sp->quota, v[0], (enum quota_item)v[1], v[2]))
 			log_err("journal: cannot restore domain %u's quota %u", v[0], v[1]);
 	}

@@ -76,8 +76,9 @@ struct txn;
 void journal_note_domain(struct storeproc *sp, uint32_t domid);
 void journal_note_conn(struct storeproc *sp, struct conn *c);
 
-/* A domain's own quota value changed (SET_QUOTA with a domid): rare, so
- * the next flush takes a snapshot, which carries every such value. */
+/* A quota value changed (SET_QUOTA, "control quota set"): rare, so the
+ * next flush takes a snapshot, which carries every domain's own values
+ * and the global limits. */
 void journal_note_quota(struct storeproc *sp);
 
 /*

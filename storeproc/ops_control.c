@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "domain.h"
+#include "journal_io.h"
 #include "log.h"
 #include "quota.h"
 #include "store.h"
@@ -138,6 +139,7 @@ static int quota_set(struct req *r, const struct ctl_quota *qs,
 	for (; qs->name; qs++) {
 		if (strcmp(argv[0], qs->name) == 0) {
 			*quota_ptr(r->sp, qs) = (unsigned int)(int)v;
+			journal_note_quota(r->sp);
 			log_info("control: quota %s set to %d", qs->name, (int)v);
 			req_ack(r);
 			return 0;

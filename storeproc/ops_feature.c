@@ -250,6 +250,7 @@ int op_set_quota(struct req *r)
 		return EINVAL;
 	if (n == 2) {
 		*global_value(sp, qn) = val;
+		journal_note_quota(sp);
 		log_info("quota %s set to %u by conn %u", qn->name, val,
 			 r->conn->id);
 	} else {

@@ -154,6 +154,11 @@ unsigned long quota_limit(const struct quota *q, enum quota_item item)
 		((const char *)q->lim + items[item].off);
 }
 
+unsigned int *quota_limit_slot(struct storeproc_limits *lim, enum quota_item item)
+{
+	return (unsigned int *)(void *)((char *)lim + items[item].off);
+}
+
 /* --- the table ------------------------------------------------------- */
 
 static uint32_t slot_of(const struct quota *q, uint32_t domid)

@@ -91,6 +91,8 @@ const char *quota_name(enum quota_item item);
 const char *quota_option(enum quota_item item);
 /* The global limit of `item` (< QUOTA_LIMITS; 0: off). */
 unsigned long quota_limit(const struct quota *q, enum quota_item item);
+/* Where `lim` keeps the global limit of `item` (< QUOTA_LIMITS). */
+unsigned int *quota_limit_slot(struct storeproc_limits *lim, enum quota_item item);
 
 /*
  * Per-domain limits (Xen 4.22's SET_QUOTA with a domid).  A domain's own

@@ -301,3 +301,14 @@ with_guest() {
 	xs 'READ:/local/domain/5/data/a\0'
 	[ "${lines[0]}" = 'READ req=1 tx=0 len=6 during' ]
 }
+
+@test "global quotas changed at run time survive the crash" {
+	xs 'SET_QUOTA:nodes\0004321\0' 'CONTROL:quota\0set\0watches\0077\0' \
+		'CONTROL:quota-soft\0set\0memory\0054321\0'
+	[ "${lines[1]}" = 'CONTROL req=2 tx=0 len=3 OK\0' ]
+	crash_store >/dev/null
+	xs 'GET_QUOTA:nodes\0' 'GET_QUOTA:watches\0' 'CONTROL:quota-soft\0'
+	[ "${lines[0]}" = 'GET_QUOTA req=1 tx=0 len=5 4321\0' ]
+	[ "${lines[1]}" = 'GET_QUOTA req=2 tx=0 len=3 77\0' ]
+	[[ ${lines[2]} == *'memory           :    54321 '* ]]
+}
