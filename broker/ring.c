@@ -87,9 +87,16 @@ static bool pump_out(struct broker *b, struct ring *r)
 	fresh = n > r->stale ? n - r->stale : 0;
 	r->stale -= n - fresh;
 	bq_drop(&r->out, n, 0);
-	/* Unsent, the store is gone, and its successor starts with a fresh window. */
-	if (fresh && store_send(b, IPC_CONN_SPACE, r->conn, &fresh, sizeof(fresh), -1))
-		r->unacked -= fresh;
+	/* Reported by halves of the window, not at each reply: a store wake-up
+	 * less per request.  It stops sending only with the window full, and
+	 * then at least half of it is queued here for the guest to take.
+	 * Unsent, the store is gone, and its successor starts afresh. */
+	r->written += fresh;
+	if (r->written >= IPC_RING_WINDOW / 2 &&
+	    store_send(b, IPC_CONN_SPACE, r->conn, &r->written, sizeof(r->written), -1)) {
+		r->unacked -= r->written;
+		r->written = 0;
+	}
 	return n > 0;
 }
 
@@ -277,7 +284,7 @@ void ring_store_ready(struct broker *b)
 		r->sent = 0;  /* it gets what is held again, after CONN_NEW */
 		r->told = false;
 		r->tell_gone = r->broken;
-		r->unacked = r->dom_flags = 0;
+		r->unacked = r->written = r->dom_flags = 0;
 		r->stale = r->out.len;
 		pump(b, r);
 	}

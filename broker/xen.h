@@ -49,6 +49,7 @@ struct ring {
 	uint32_t sent;
 	uint64_t pos, replay_end;
 	uint32_t unacked;                /* its reply bytes not yet returned by CONN_SPACE */
+	uint32_t written;                /* of which in the ring, not yet returned */
 	uint32_t stale;                  /* queued bytes from an earlier store process */
 	struct bytequeue out;            /* reply bytes waiting for room */
 };

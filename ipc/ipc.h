@@ -81,7 +81,8 @@ enum ipc_type {
  *   store process it reaches must not keep the host's xenstore down.
  * - Bytes out: REPLY_DATA frames; the store keeps at most
  *   IPC_RING_WINDOW reply bytes unacknowledged per connection, and the
- *   broker answers CONN_SPACE n as the guest consumes n bytes of them,
+ *   broker answers CONN_SPACE n once the guest consumed n >= half the
+ *   window of them (not at every reply: a store wake-up less each),
  *   so the broker's per-connection queue is bounded by the window.  A
  *   store that overruns the window has broken policy (it is restarted).
  * - The broker ends a connection on its own (bad ring index: error field
