@@ -31,6 +31,7 @@
 #define REQ_BUDGET 32u		/* requests served a turn per connection */
 #define IOV_BATCH 64		/* messages written per sendmsg */
 #define EVTAB_SIZE 256u		/* buckets of the queued-event table */
+#define RING_IN_START 256u	/* a ring's first input buffer */
 
 /* One queued message: header and payload as they go on the wire. */
 struct outmsg {
@@ -80,14 +81,16 @@ struct conn *conn_new_ring(struct storeproc *sp, uint32_t id,
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
+	/* Small at first: most guests' rings are idle, and a host has
+	 * thousands (conn_ring_input grows it for a big message). */
 	if (c)
-		c->in = malloc(CONN_MSG_MAX);
+		c->in = malloc(RING_IN_START);
 	if (!c || !c->in) {
 		log_err("ring conn %u: out of memory; not served", id);
 		free(c);
 		return NULL;
 	}
-	c->in_cap = CONN_MSG_MAX;
+	c->in_cap = RING_IN_START;
 	c->ring = true;
 	c->fd = -1;
 	c->id = id;
