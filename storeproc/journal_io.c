@@ -391,6 +391,11 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 				 st.records, st.ops);
 		buf_free(&data);
 		restore_quotas(sp);
+		/* What the operator has to do, said where they look first. */
+		log_warn("restarted: the unix clients of the previous store process were "
+			 "closed; long-lived ones do not reconnect (restart xenconsoled; "
+			 "domains started before now need 'xl destroy' once shut down; "
+			 "docs/RESTART.md)");
 	}
 	/* From here on everything committed is journaled. */
 	sp->journal.snap_due = true;
