@@ -22,6 +22,12 @@ ifeq ($(XEN_SMOKE_CHECK),1)
 CHECK_EXTRA += xen-restart
 endif
 
+# One QEMU at a time (they share the work dir; `make -j check` would
+# otherwise start both): after xen-smoke-once when both are asked for.
+ifneq ($(filter xen-smoke-once,$(MAKECMDGOALS)),)
+xen-restart: | xen-smoke-once
+endif
+
 xen-restart: $(B)/lixs-broker $(B)/lixs-storeproc
 	@if [ ! -x "$(XEN_QEMU)" ]; then \
 		echo "xen-restart: SKIP: no $(XEN_QEMU)"; exit 0; fi; \
