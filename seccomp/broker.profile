@@ -69,9 +69,10 @@ rt_sigaction    # the child restores SIGPIPE's default
 # --- the store process's start-up, before its own filter --------------------
 # (dynamic loading, libc start-up, sandbox.c: user, chroot, capabilities)
 brk             # malloc (also the broker's)
-mmap            # malloc, shared objects; the broker's ring and grant maps
+mmap            # malloc, shared objects; the broker's ring and grant maps;
+                # the store's journal view
 munmap          # the same undone; a released domain's ring
-mremap          # realloc of a big block
+mremap          # realloc of a big block; the store's growing journal view
 mprotect        # relocation, stack guard of the loaded libraries
 madvise         # libxencall's hypercall buffers; glibc malloc trimming
 mlock           # libxencall's hypercall buffers where /dev/xen/hypercall is missing
@@ -92,6 +93,7 @@ readlink        # libc's /proc/self/exe look-up
 getdents64      # the store closes inherited fds it finds in /proc/self/fd
 fstatfs         # libc's check of /proc
 memfd_create    # the store's journal
+ftruncate       # the store sizes its journal ahead (seccomp/default.profile)
 epoll_create1   # the store's event loop
 epoll_create    # the same on older libcs
 getuid          # libc and libcap-ng identity checks

@@ -21,6 +21,8 @@ close           # a client connection ends; a stray fd rides with a frame
 
 # --- the journal (docs/RESTART.md) -------------------------------------------
 memfd_create    # a fresh journal memfd for each snapshot handed to the broker
+ftruncate       # size it ahead, doubling: records are stored through its
+                # mapping (mmap MAP_SHARED, mremap to grow), not written
 lseek           # the size of the journal the broker hands back at start
 pread64         # read that journal from offset 0 (its offset is shared)
 
@@ -33,9 +35,9 @@ socket errno EACCES  # glibc's syslog() re-connecting after syslogd went away:
 
 # --- memory (glibc malloc) -------------------------------------------------
 brk             # grow and shrink the heap
-mmap            # blocks of 128 KiB and more
-munmap          # free them
-mremap          # realloc of such a block
+mmap            # blocks of 128 KiB and more; the journal memfd's view
+munmap          # free them; a replaced journal's view
+mremap          # realloc of such a block; a growing journal's view
 sysinfo         # glibc's qsort() sizes its buffer by physical memory when
                 # sorting more than 1 KiB (watch events of one write, a
                 # commit's nodes): without it 128 watches kill the store

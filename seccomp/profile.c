@@ -64,6 +64,8 @@ static const char *const required[] = {
 	"brk",		/* malloc */
 	"mmap",
 	"munmap",
+	"memfd_create",	/* the journal's snapshot, taken right at start */
+	"ftruncate",	/* sizing it (docs/RESTART.md) */
 	"exit_group",	/* IPC_SHUTDOWN, the broker gone */
 };
 

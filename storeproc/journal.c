@@ -315,6 +315,14 @@ static uint32_t get_u32(const unsigned char *p)
 	return v;
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* Is `path` exactly a canonical absolute path or special name? */
 static bool path_ok(const char *path, struct buf *scratch)
 {
@@ -628,8 +636,14 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	while (!err && off < len) {
 		uint32_t rlen, check;
 
-		if (len - off < JOURNAL_REC_HDR) {
-			stats->why = "truncated record header";
+		if (len - off < JOURNAL_REC_HDR || !get_u32(p + off)) {
+			/* No length (yet): the end of the records (journal.h). */
+			if (all_zero(p + off, len - off))
+				stats->spare_bytes = len - off;
+			else if (len - off < JOURNAL_REC_HDR)
+				stats->why = "truncated record header";
+			else
+				stats->why = "unfinished record (no length)";
 			break;
 		}
 		rlen = get_u32(p + off);
@@ -660,7 +674,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		stats->records++;
 		stats->good_bytes = off;
 	}
-	stats->bad_bytes = len - stats->good_bytes;
+	stats->bad_bytes = len - stats->good_bytes - stats->spare_bytes;
 	buf_free(&pathbuf);
 	buf_free(&scratch);
 	return err;

@@ -15,6 +15,13 @@
  * subtree.  Every number is native endian: writer and reader are the
  * same binary on the same machine.
  *
+ * A record's length is stored last (journal_map.c), and the file is
+ * sized ahead, so the journal ends at the first record whose length
+ * word is 0: when everything from there on is zero bytes, that is its
+ * clean end (the unused room, or nothing); when something non-zero
+ * follows, it is a record that was being written when its writer died,
+ * whose reply therefore never left, and it is rejected as a bad tail.
+ *
  * Each record holds final states, never deltas, so replaying one twice
  * or a snapshot followed by records it already contains is harmless.
  *
@@ -111,7 +118,9 @@ struct journal_replay_stats {
 	size_t records;		/* records applied */
 	size_t ops;		/* operations applied */
 	size_t good_bytes;	/* bytes up to the end of the last good record */
-	size_t bad_bytes;	/* the rejected tail (0 when all was good) */
+	size_t spare_bytes;	/* the zero bytes after it, when all are */
+	size_t bad_bytes;	/* the rejected tail (0 when all was good);
+				 * good + spare + bad = the length replayed */
 	const char *why;	/* why the tail was rejected, or NULL */
 };
 

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * journal_io.c - the running store process's journal: records appended
- * to a memfd before acknowledgements leave, snapshots handed to the
- * broker, replay at start (journal_io.h, docs/RESTART.md).
+ * to a memfd (through its mapping, journal_map.c) before
+ * acknowledgements leave, snapshots handed to the broker, replay at
+ * start (journal_io.h, docs/RESTART.md).
  */
 #include "journal_io.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -34,15 +34,14 @@
 void journal_state_init(struct journal_state *js)
 {
 	memset(js, 0, sizeof(*js));
-	js->fd = -1;
+	journal_map_init(&js->map);
 }
 
 void journal_state_fini(struct journal_state *js)
 {
 	if (js->active)
-		close(js->fd);
+		journal_map_close(&js->map);
 	js->active = false;
-	js->fd = -1;
 	buf_free(&js->dirty);
 	buf_free(&js->dirty_doms);
 	journal_rings_free(&js->restored);
@@ -179,43 +178,18 @@ void journal_sink(void *ctx, const struct store_event *ev)
 	ops_watch_sink(ctx, ev);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n) {
-		ssize_t k = write(fd, s, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? errno : EIO;
-		s += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* A fresh memfd holding a snapshot of the store, and its size. */
-static int snapshot_fd(struct storeproc *sp, int *fdp, size_t *size)
+/* A fresh memfd holding a snapshot of the store, mapped for appends. */
+static int snapshot_map(struct storeproc *sp, struct journal_map *m)
 {
 	struct buf snap = BUF_INIT;
-	int fd, err = journal_snapshot(sp->store, &snap);
+	int err;
 
+	journal_map_init(m);
+	err = journal_snapshot(sp->store, &snap);
 	if (!err)
 		err = rings_record(sp, &snap);
-
-	if (!err && snap.len > IPC_JOURNAL_MAX)
-		err = EFBIG;
-	fd = err ? -1 : memfd_create("lixs-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (!err && fd < 0)
-		err = errno;
 	if (!err)
-		err = write_all(fd, snap.data, snap.len);
-	if (err && fd >= 0)
-		close(fd);
-	*fdp = err ? -1 : fd;
-	*size = snap.len;
+		err = journal_map_new(m, snap.data, snap.len, IPC_JOURNAL_MAX);
 	buf_free(&snap);
 	return err;
 }
@@ -228,14 +202,13 @@ static int snapshot_fd(struct storeproc *sp, int *fdp, size_t *size)
 static void take_snapshot(struct storeproc *sp)
 {
 	struct journal_state *js = &sp->journal;
-	size_t size;
-	int fd, err = snapshot_fd(sp, &fd, &size);
+	struct journal_map m;
+	int err = snapshot_map(sp, &m);
 
 	if (!err)
-		err = ipc_send(sp->ipc_fd, IPC_JOURNAL, 0, NULL, 0, fd);
+		err = ipc_send(sp->ipc_fd, IPC_JOURNAL, 0, NULL, 0, m.fd);
 	if (err) {
-		if (fd >= 0)
-			close(fd);
+		journal_map_close(&m);
 		/* EAGAIN: the socket is full; the next flush tries again. */
 		if (err != EAGAIN)
 			log_err("journal: cannot hand over a snapshot: %s", strerror(err));
@@ -243,12 +216,12 @@ static void take_snapshot(struct storeproc *sp)
 		return;
 	}
 	if (js->active)
-		close(js->fd);
+		journal_map_close(&js->map);
 	js->active = true;
-	js->fd = fd;
-	js->bytes = js->snap_bytes = size;
+	js->map = m;
+	js->snap_bytes = m.len;
 	js->snap_due = false;
-	log_debug("journal: snapshot of %zu bytes handed to the broker", size);
+	log_debug("journal: snapshot of %zu bytes handed to the broker", m.len);
 }
 
 void journal_flush(struct storeproc *sp)
@@ -293,14 +266,12 @@ void journal_flush(struct storeproc *sp)
 	if (!err && body.len)
 		err = journal_record(&rec, body.data, body.len);
 	if (!err && rec.len)
-		err = write_all(js->fd, rec.data, rec.len);
+		err = journal_map_append(&js->map, rec.data, rec.len);
 	if (err) {
 		/* The change stands in memory; only a snapshot saves it now. */
 		log_err("journal: cannot append a record: %s; taking a snapshot",
 			strerror(err));
 		js->snap_due = true;
-	} else {
-		js->bytes += rec.len;
 	}
 	buf_free(&body);
 	buf_free(&rec);
@@ -309,7 +280,7 @@ void journal_flush(struct storeproc *sp)
 	if (sp->domains.count < js->domains_seen)
 		js->snap_due = true;
 	js->domains_seen = sp->domains.count;
-	if (js->bytes > 2 * js->snap_bytes && js->bytes > SNAP_MIN_BYTES)
+	if (js->map.len > 2 * js->snap_bytes && js->map.len > SNAP_MIN_BYTES)
 		js->snap_due = true;
 	if (js->snap_due)
 		take_snapshot(sp);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * journal_io.h - keeping the journal (journal.h) of the running store
- * process: noting changes, appending a record before any reply that
- * acknowledges them leaves, taking snapshots into a fresh memfd that the
- * broker holds, and restoring from the broker's copy at start.
+ * process: noting changes, appending a record (journal_map.h) before any
+ * reply that acknowledges them leaves, taking snapshots into a fresh
+ * memfd that the broker holds, and restoring from the broker's copy at
+ * start.
  * docs/RESTART.md tells the whole story.
  */
 #ifndef LIXS_JOURNAL_IO_H
@@ -16,15 +17,17 @@
 #include "buf.h"
 #include "ipc.h"
 #include "journal.h"
+#include "journal_map.h"
 #include "store.h"
 
 struct storeproc;
 
 struct journal_state {
-	bool active;		/* fd is ours: false (a zeroed struct) until
+	bool active;		/* map is ours: false (a zeroed struct) until
 				 * the first snapshot is handed over */
-	int fd;			/* our memfd (the broker holds a dup); owned */
-	size_t bytes;		/* its size */
+	struct journal_map map;	/* our memfd (the broker holds a dup) and
+				 * its view; map.len is the journal's size;
+				 * owned */
 	size_t snap_bytes;	/* the size of the snapshot it began with */
 	bool snap_due;		/* take a snapshot at the next flush */
 	size_t domains_seen;	/* domain table size at the last flush */

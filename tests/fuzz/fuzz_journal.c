@@ -9,8 +9,8 @@
  * taken as it is (magic included, so most inputs stop at the magic);
  * odd, JOURNAL_MAGIC is put in front of the rest, so the fuzzer works
  * on records.  Properties besides the sanitizers: replay returns 0,
- * EINVAL only without the magic, or ENOMEM; good + bad bytes cover the
- * input; and what a replay built is kept whole by a snapshot: replaying
+ * EINVAL only without the magic, or ENOMEM; good + spare + bad bytes
+ * cover the input; and what a replay built is kept whole by a snapshot: replaying
  * the snapshot of the replayed store into a fresh store gives the same
  * snapshot again, with no bad tail.  The ring states (JOURNAL_DOMAIN,
  * JOURNAL_WATCH) are collected as the store process does, and must be
@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(in.len < JOURNAL_MAGIC_LEN ||
 			    memcmp(in.data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0);
 	if (!err) {
-		FUZZ_ASSERT(stats.good_bytes + stats.bad_bytes == in.len);
+		FUZZ_ASSERT(stats.good_bytes + stats.spare_bytes + stats.bad_bytes ==
+			    in.len);
 		FUZZ_ASSERT(!stats.bad_bytes == !stats.why);
 		roundtrip(st);
 	}

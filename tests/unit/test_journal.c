@@ -2,16 +2,22 @@
 /*
  * test_journal.c - the journal format: snapshots and change records
  * replay to the same store; truncated, corrupted and hostile journals
- * are rejected from the first bad record on, without crashing.
+ * are rejected from the first bad record on, without crashing; a mapped
+ * journal's zero tail is its clean end, and a record torn anywhere in
+ * its write order is never applied.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journal.h"
+#include "journal_map.h"
 #include "policy.h"
 #include "store.h"
 #include "unit.h"
@@ -146,6 +152,16 @@ static int t_commit_record(void)
 	return ok;
 }
 
+static int zeros(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return 0;
+	return 1;
+}
+
 /* Cut anywhere: what precedes the cut replays, nothing crashes. */
 static int t_truncated(void)
 {
@@ -160,15 +176,18 @@ static int t_truncated(void)
 	for (size_t n = 0; ok && n <= j.len; n++) {
 		struct buf cut = { j.data, n, n };
 		int err = replay_into_new(&cut, &b, &s);
+		/* Clean cuts: after the magic, the snapshot (one record,
+		 * small as it is), the last record; a cut leaving only
+		 * zero bytes after one of them is clean too. */
+		size_t good = n == j.len ? n : n >= before ? before :
+			      JOURNAL_MAGIC_LEN;
 
 		if (n < JOURNAL_MAGIC_LEN)
 			ok = err != 0;
 		else
-			/* Clean cuts: after the magic, the snapshot (one
-			 * record, small as it is), the last record. */
-			ok = !err && s.good_bytes + s.bad_bytes == n &&
-			     (s.bad_bytes == 0) == (n == JOURNAL_MAGIC_LEN ||
-						   n == before || n == j.len);
+			ok = !err && s.good_bytes == good &&
+			     s.good_bytes + s.spare_bytes + s.bad_bytes == n &&
+			     (s.bad_bytes == 0) == zeros(j.data + good, n - good);
 		if (ok && n >= before && n < j.len) {
 			const void *v;
 			size_t len;
@@ -352,6 +371,236 @@ static int t_no_magic(void)
 	return ok;
 }
 
+static int has(struct store *st, const char *path)
+{
+	const void *v;
+	size_t len;
+
+	return store_read(st, NULL, &dom0, path, &v, &len) == 0;
+}
+
+/* A journal as the store process's mapping leaves it: records, then the
+ * file's unused room, zero bytes.  That is a clean end; a zero length
+ * followed by anything else is an unfinished record, rejected. */
+static int t_zero_tail(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	size_t end;
+	int ok = !journal_snapshot(a, &j) && !wr(a, &dom0, "/late", "v") &&
+		 !flush_noted(a, &j);
+
+	end = j.len;
+	for (size_t pad = 1; ok && pad <= 2 * JOURNAL_REC_HDR; pad++) {
+		j.len = end;
+		ok = !buf_append(&j, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", pad) &&
+		     !replay_into_new(&j, &b, &s) && s.good_bytes == end &&
+		     s.spare_bytes == pad && !s.bad_bytes && !s.why && s.records == 2 &&
+		     same(a, b);
+		store_free(b);
+		b = NULL;
+	}
+	/* Room as a mapped journal has it; then one stray byte far in. */
+	j.len = end;
+	ok = ok && !buf_reserve(&j, 65536);
+	if (ok) {
+		memset(j.data + end, 0, 65536);
+		j.len = end + 65536;
+	}
+	ok = ok && !replay_into_new(&j, &b, &s) && s.spare_bytes == 65536 &&
+	     !s.bad_bytes && same(a, b);
+	store_free(b);
+	b = NULL;
+	if (ok)
+		j.data[end + 40000] = 1;
+	ok = ok && !replay_into_new(&j, &b, &s) && s.good_bytes == end &&
+	     !s.spare_bytes && s.bad_bytes == 65536 && s.why &&
+	     strstr(s.why, "unfinished") && s.records == 2 && has(b, "/late");
+	store_free(b);
+	store_free(a);
+	buf_free(&j);
+	return ok;
+}
+
+/*
+ * The last record torn at every point of journal_map_append()'s order:
+ * its check and body bytes one by one (in either order), its length
+ * last.  Until the length is there, the record is never applied and the
+ * ones before stand; only the untouched state is a clean end.
+ */
+static int t_torn_write_order(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf j = BUF_INIT, rec = BUF_INIT, torn = BUF_INIT;
+	struct journal_replay_stats s;
+	size_t end, body;
+	int ok = !journal_snapshot(a, &j) && !wr(a, &dom0, "/one", "1") &&
+		 !flush_noted(a, &j);
+
+	end = j.len;
+	ok = ok && !wr(a, &dom0, "/two/deep", "2") && !flush_noted(a, &rec);
+	body = rec.len - JOURNAL_REC_HDR;
+	for (int check = 0; ok && check < 2; check++) {
+		for (size_t k = 0; ok && k <= body; k++) {
+			buf_reset(&torn);
+			ok = !buf_append(&torn, j.data, end) &&
+			     !buf_reserve(&torn, rec.len + 64);
+			if (!ok)
+				break;
+			memset(torn.data + end, 0, rec.len + 64);
+			if (check)
+				memcpy(torn.data + end + 4, rec.data + 4, 4);
+			memcpy(torn.data + end + JOURNAL_REC_HDR,
+			       rec.data + JOURNAL_REC_HDR, k);
+			torn.len = end + rec.len + 64;
+			ok = !replay_into_new(&torn, &b, &s) && s.good_bytes == end &&
+			     s.records == 2 && has(b, "/one") && !has(b, "/two") &&
+			     (s.bad_bytes == 0) == (!check && !k) &&
+			     (s.spare_bytes == 0) == (check || k);
+			store_free(b);
+			b = NULL;
+		}
+	}
+	/* The length stored: the record is whole. */
+	if (ok)
+		memcpy(torn.data + end, rec.data, 4);
+	ok = ok && !replay_into_new(&torn, &b, &s) && s.records == 3 &&
+	     !s.bad_bytes && s.spare_bytes == 64 && same(a, b);
+	store_free(b);
+	store_free(a);
+	buf_free(&j);
+	buf_free(&rec);
+	buf_free(&torn);
+	return ok;
+}
+
+/* The whole of fd, read as the next store process reads it. */
+static int read_fd(int fd, struct buf *out)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	buf_reset(out);
+	if (end < 0 || buf_reserve(out, (size_t)end) ||
+	    pread(fd, out->data, (size_t)end, 0) != end)
+		return -1;
+	out->len = (size_t)end;
+	return 0;
+}
+
+/*
+ * The real writer: a snapshot in a sparse file sized ahead, records
+ * stored through the mapping and seen through another descriptor (the
+ * broker's) without msync, the file grown and remapped when they
+ * outgrow it, never beyond its maximum; the broker's policy accepts it.
+ */
+static int t_mapped_journal(void)
+{
+	struct store *a = sample(), *b = NULL;
+	struct buf snap = BUF_INIT, rec = BUF_INIT, in = BUF_INIT;
+	struct journal_replay_stats s;
+	struct journal_map m;
+	struct policy_state ps = { .awaiting_hello = false };
+	struct ipc_msg msg = { { IPC_JOURNAL, 0, IPC_F_FD, 0 }, NULL, -1 };
+	const size_t max = 2 * JOURNAL_MAP_MIN;
+	char val[4000], name[32];
+	struct stat sb;
+	int dup_fd = -1, err = 0, ok;
+	size_t n = 0, len = 0;
+
+	memset(val, 'v', sizeof(val));
+	journal_map_init(&m);
+	ok = !journal_snapshot(a, &snap) && !journal_map_new(&m, snap.data, snap.len, max);
+	ok = ok && (dup_fd = dup(m.fd)) >= 0 && !fstat(dup_fd, &sb) &&
+	     sb.st_size == JOURNAL_MAP_MIN && (size_t)sb.st_blocks * 512 < JOURNAL_MAP_MIN;
+	msg.fd = dup_fd;
+	ok = ok && policy_check(&ps, &msg) == 0;
+	/* One record a write, until the file may grow no more. */
+	while (ok && !err) {
+		snprintf(name, sizeof(name), "/big/%zu", n);
+		buf_reset(&rec);
+		ok = !store_write(a, NULL, &dom0, name, val, sizeof(val), &sink) &&
+		     !flush_noted(a, &rec);
+		len = m.len;
+		err = ok ? journal_map_append(&m, rec.data, rec.len) : 0;
+		if (!err)
+			n++;
+	}
+	ok = ok && err == EFBIG && m.len == len && m.size == max &&
+	     n > JOURNAL_MAP_MIN / sizeof(val) && !fstat(dup_fd, &sb) &&
+	     (size_t)sb.st_size == max && policy_check(&ps, &msg) == 0;
+	/* Through the other descriptor: everything but the refused one. */
+	ok = ok && !read_fd(dup_fd, &in) && !replay_into_new(&in, &b, &s) &&
+	     s.good_bytes == len && s.spare_bytes == max - len && !s.bad_bytes &&
+	     s.records == n + 1;
+	snprintf(name, sizeof(name), "/big/%zu", n - 1);
+	ok = ok && has(b, name) && has(b, "/vm/abc");
+	snprintf(name, sizeof(name), "/big/%zu", n);
+	ok = ok && !has(b, name);
+	journal_map_close(&m);
+	ok = ok && m.fd == -1 && !m.p;
+	if (dup_fd >= 0)
+		close(dup_fd);
+	store_free(a);
+	store_free(b);
+	buf_free(&snap);
+	buf_free(&rec);
+	buf_free(&in);
+	return ok;
+}
+
+/*
+ * journal_map_append()'s order itself: a record placed so that its
+ * length word ends one page and the rest starts the next, the first
+ * page made read-only in a child.  The child dies storing the length;
+ * the file must hold the check and body already, and a zero length.
+ */
+static int t_append_order(void)
+{
+	struct store *a = sample();
+	struct buf snap = BUF_INIT, rec = BUF_INIT, in = BUF_INIT;
+	struct journal_replay_stats s;
+	struct store *b = NULL;
+	struct journal_map m;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off = 2 * page - 4;
+	int status = 0, ok;
+	pid_t pid;
+
+	journal_map_init(&m);
+	ok = !journal_snapshot(a, &snap) && snap.len < off &&
+	     !journal_map_new(&m, snap.data, snap.len, JOURNAL_MAP_MIN) &&
+	     !wr(a, &dom0, "/torn", "t") && !flush_noted(a, &rec);
+	if (!ok)
+		goto out;
+	m.len = off;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		if (mprotect(m.p + page, page, PROT_READ) == 0)
+			journal_map_append(&m, rec.data, rec.len);
+		_exit(0);
+	}
+	ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	     WTERMSIG(status) == SIGSEGV && !read_fd(m.fd, &in) &&
+	     zeros(in.data + off, 4) &&
+	     memcmp(in.data + off + 4, rec.data + 4, rec.len - 4) == 0;
+	ok = ok && !replay_into_new(&in, &b, &s) && s.good_bytes == snap.len &&
+	     s.why && strstr(s.why, "unfinished") && !has(b, "/torn");
+	store_free(b);
+	b = NULL;
+	/* Not killed, the same append ends with the length. */
+	ok = ok && !journal_map_append(&m, rec.data, rec.len) && m.len == off + rec.len &&
+	     !read_fd(m.fd, &in) && memcmp(in.data + off, rec.data, rec.len) == 0;
+out:
+	journal_map_close(&m);
+	store_free(a);
+	buf_free(&snap);
+	buf_free(&rec);
+	buf_free(&in);
+	return ok;
+}
+
 /* The broker's IPC_JOURNAL row: a memfd, after HELLO, and nothing else. */
 static int t_policy_row(void)
 {
@@ -392,6 +641,10 @@ static const struct unit_case tests[] = {
 	{ "a commit is one record", t_commit_record },
 	{ "truncated at every byte", t_truncated },
 	{ "every byte flipped", t_flipped_bytes },
+	{ "zero tail is the clean end", t_zero_tail },
+	{ "a record torn at every point of its write order", t_torn_write_order },
+	{ "mapped journal: sparse, grown, seen through a dup", t_mapped_journal },
+	{ "mapped append stores its length last", t_append_order },
 	{ "hostile fields with matching checks", t_hostile_fields },
 	{ "replay stops at the first bad record", t_stops_at_bad_record },
 	{ "ring states: last wins, gone forgets", t_rings },

@@ -16,8 +16,9 @@
 #include "unit.h"
 
 /* Every syscall profile_parse() insists on, so a test adds only its lines. */
-#define BASE "epoll_wait\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nexit_group\n"
-#define BASE_LINES 9
+#define BASE "epoll_wait\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
+	"ftruncate\nexit_group\n"
+#define BASE_LINES 11
 
 static struct profile prof;
 static char err[PROFILE_ERR_MAX];
@@ -102,31 +103,33 @@ static int t_no_final_newline(void)
 static int t_unknown_syscall(void)
 {
 	return fails_with(BASE "read\nno_such_call # x\n",
-			  "t.profile:11: unknown syscall 'no_such_call'");
+			  "t.profile:13: unknown syscall 'no_such_call'");
 }
 
 static int t_bad_syntax(void)
 {
 	return fails_with("read write\n" BASE, "t.profile:1: bad syntax") &&
-	       fails_with(BASE "read;\n", "t.profile:10: bad syntax") &&
-	       fails_with(BASE "READ\n", "t.profile:10: bad syntax") &&
-	       fails_with(BASE "  -read\n", "t.profile:10: bad syntax") &&
+	       fails_with(BASE "read;\n", "t.profile:12: bad syntax") &&
+	       fails_with(BASE "READ\n", "t.profile:12: bad syntax") &&
+	       fails_with(BASE "  -read\n", "t.profile:12: bad syntax") &&
 	       parse(BASE "read#no blank needed before a comment\n") == 0;
 }
 
 static int t_duplicate(void)
 {
 	return fails_with("read\n" BASE "read\n",
-			  "t.profile:11: duplicate syscall 'read, first on line 1'");
+			  "t.profile:13: duplicate syscall 'read, first on line 1'");
 }
 
 static int t_missing_required(void)
 {
 	/* Without recvmsg, the store process could never hear the broker. */
-	return fails_with("epoll_wait\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nexit_group\n",
+	return fails_with("epoll_wait\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
+			  "memfd_create\nftruncate\nexit_group\n",
 			  "t.profile: lacks a syscall the store process cannot run "
 			  "without: 'recvmsg'") &&
 	       profile_required("recvmsg") && profile_required("exit_group") &&
+	       profile_required("ftruncate") &&
 	       !profile_required("read") && !profile_required("nonsense");
 }
 
@@ -135,13 +138,14 @@ static int t_errno_lines(void)
 	if (parse(BASE "socket errno EACCES  # refused, not fatal\n") ||
 	    prof.err[BASE_LINES] != EACCES)
 		return 0;
-	return fails_with(BASE "socket errno EWHAT\n", "t.profile:10: unknown error name 'EWHAT'") &&
-	       fails_with(BASE "socket errno\n", "t.profile:10: bad syntax") &&
-	       fails_with(BASE "socket errno EACCES more\n", "t.profile:10: bad syntax") &&
-	       fails_with(BASE "socket errnoEACCES\n", "t.profile:10: bad syntax") &&
+	return fails_with(BASE "socket errno EWHAT\n", "t.profile:12: unknown error name 'EWHAT'") &&
+	       fails_with(BASE "socket errno\n", "t.profile:12: bad syntax") &&
+	       fails_with(BASE "socket errno EACCES more\n", "t.profile:12: bad syntax") &&
+	       fails_with(BASE "socket errnoEACCES\n", "t.profile:12: bad syntax") &&
 	       /* A required syscall that only fails is as good as missing. */
 	       fails_with("recvmsg errno EPERM\nepoll_wait\nsendmsg\nwrite\nclose\nbrk\n"
-			  "mmap\nmunmap\nexit_group\n", "cannot run without: 'recvmsg'");
+			  "mmap\nmunmap\nmemfd_create\nftruncate\nexit_group\n",
+			  "cannot run without: 'recvmsg'");
 }
 
 static int t_action(void)
@@ -217,7 +221,7 @@ static int t_read_file(void)
 	ok = write(fd, BASE "read\nbogus_call\n", sizeof(BASE "read\nbogus_call\n") - 1) > 0;
 	close(fd);
 	ok = ok && profile_read(path, &prof, err) == EINVAL && strstr(err, path) &&
-	     strstr(err, ":11: unknown syscall 'bogus_call'");
+	     strstr(err, ":13: unknown syscall 'bogus_call'");
 	unlink(path);
 	return ok && profile_read("/nonexistent/lixs.profile", &prof, err) == ENOENT &&
 	       strstr(err, "/nonexistent/lixs.profile");
