@@ -511,7 +511,7 @@ declare -A rttus
 	echo "Floor ratio: that cost ÷ (requests per domain × the daemon's own rtt" \
 		"round trip above).  RSS: the whole daemon (lixs: broker + store process), MiB;" \
 		"\"no rings\": without RssShmem, the blank ring pages that on Xen are the" \
-		"guests' memory.  Peers stop at $peer_max domains (BENCH_PEER_MAX)."
+		"guests' memory (lixs: the broker's; the store process's is its mapped restart journal, counted).  Peers stop at $peer_max domains (BENCH_PEER_MAX)."
 	echo
 	thead "domains: ms per domain"
 	marks=(0 "${steps[@]}")
