@@ -99,10 +99,54 @@ int ipc_frame_check(const void *buf, size_t n, enum ipc_dir dir,
 	return 0;
 }
 
+/* What the peer would refuse, refused here, so a bug shows at its source. */
+static int send_check(uint32_t type, uint32_t conn, const void *payload,
+		      uint32_t len, uint32_t flags)
+{
+	const struct ipc_type_info *t = ipc_type_lookup(type);
+
+	if (len > IPC_PAYLOAD_MAX || (t && len > t->max_len))
+		return E2BIG;
+	if (!t || len < t->min_len || (len && !payload) ||
+	    (flags & ~t->allowed_flags) || t->needs_conn != (conn != 0))
+		return EINVAL;
+	return 0;
+}
+
+int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
+		  unsigned int *sent)
+{
+	struct ipc_hdr h[IPC_SEND_MANY_MAX];
+	struct iovec iov[IPC_SEND_MANY_MAX][2];
+	struct mmsghdr mm[IPC_SEND_MANY_MAX];
+	int k;
+
+	*sent = 0;
+	if (n > IPC_SEND_MANY_MAX)
+		return EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		int err = send_check(f[i].type, f[i].conn, f[i].payload, f[i].len, 0);
+
+		if (err)
+			return err;
+		h[i] = (struct ipc_hdr){ .type = f[i].type, .conn = f[i].conn, .len = f[i].len };
+		iov[i][0] = (struct iovec){ .iov_base = &h[i], .iov_len = sizeof(h[i]) };
+		iov[i][1] = (struct iovec){ .iov_base = (void *)f[i].payload, .iov_len = f[i].len };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = iov[i],
+						       .msg_iovlen = f[i].len ? 2 : 1 } };
+	}
+	do
+		k = sendmmsg(sock, mm, n, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return errno == EWOULDBLOCK ? EAGAIN : errno == ECONNRESET ? EPIPE : errno;
+	*sent = (unsigned int)k;
+	return *sent == n ? 0 : EAGAIN;
+}
+
 int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd)
 {
-	const struct ipc_type_info *t = ipc_type_lookup(type);
 	struct ipc_hdr h = {
 		.type = type, .conn = conn,
 		.flags = fd >= 0 ? IPC_F_FD : 0, .len = len,
@@ -117,13 +161,10 @@ int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	ssize_t n;
+	int err = send_check(type, conn, payload, len, h.flags);
 
-	/* Refuse here what the peer would refuse, so a bug shows at its source. */
-	if (len > IPC_PAYLOAD_MAX || (t && len > t->max_len))
-		return E2BIG;
-	if (!t || len < t->min_len || (len && !payload) ||
-	    (h.flags & ~t->allowed_flags) || t->needs_conn != (conn != 0))
-		return EINVAL;
+	if (err)
+		return err;
 	if (fd >= 0) {
 		struct cmsghdr *c;
 

@@ -222,6 +222,24 @@ int ipc_frame_check(const void *buf, size_t n, enum ipc_dir dir,
 int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd);
 
+/* One frame of ipc_send_many(): no descriptor; payload not owned. */
+struct ipc_out_frame {
+	uint32_t type, conn, len;
+	const void *payload;
+};
+
+#define IPC_SEND_MANY_MAX 10u
+
+/*
+ * Send up to IPC_SEND_MANY_MAX frames, in order, with one sendmmsg(): a
+ * reply and the credit that says it was sent leave together, and a
+ * process killed around the call cannot part them.  *sent says how many
+ * went; returns 0 (all), EAGAIN (the socket took only *sent), or an
+ * errno value as ipc_send (none checked beyond the first bad frame).
+ */
+int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
+		  unsigned int *sent);
+
 /*
  * Receive one frame into `buf` (at least IPC_FRAME_MAX bytes) and
  * validate it for direction `dir`.  Returns 0 with *msg filled (the

@@ -42,6 +42,7 @@ ppoll           # the same where the architecture has no poll
 accept4         # a client connects to a listening socket
 getsockopt      # SO_PEERCRED: whose client it is (policy/)
 sendmsg         # frames and SCM_RIGHTS hand-over to the store process
+sendmmsg        # the store process's, for its replies and credit (seccomp/default.profile)
 recvmsg         # the store process's frames
 sendto          # log lines to syslog
 socket          # glibc's syslog() reconnecting after syslogd restarted

@@ -15,6 +15,7 @@ epoll_pwait     # the same where the architecture has no epoll_wait
 epoll_ctl       # add, re-arm and remove client sockets
 recvmsg         # frames and handed-over client fds from the broker (ipc.c)
 sendmsg         # frames to the broker, replies to clients (ipc.c, conn.c)
+sendmmsg        # a ring's replies and their credit in one call (ipc.c ipc_send_many)
 read            # requests from client sockets (conn.c)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
 close           # a client connection ends; a stray fd rides with a frame

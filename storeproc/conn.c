@@ -661,8 +661,14 @@ static bool serve(struct storeproc *sp, struct conn *c)
 
 	if (c->dead)
 		return false;
+	/* A ring's replies and the credit for them leave together: a store
+	 * killed in between would have the broker give a restarted one a
+	 * request whose reply the guest already has (ipc.h). */
+	if (c->ring)
+		ipc_out_cork(sp);
 	err = flush_any(sp, c);
 	if (err) {
+		ipc_out_uncork(sp);
 		log_debug("conn %u: write: %s", c->id, strerror(err));
 		conn_close(sp, c, false);
 		return false;
@@ -670,6 +676,7 @@ static bool serve(struct storeproc *sp, struct conn *c)
 	quota_sync(sp, c);
 	if (c->ring)
 		ring_grant(sp, c);
+	ipc_out_uncork(sp);
 	if (c->eof && !more && !c->waiting) {
 		/* Everything it sent is answered; write what fits and go
 		 * (upstream's destroy_conn flushes without blocking, too). */

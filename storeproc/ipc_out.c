@@ -32,15 +32,12 @@ static int try_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 	return err == EAGAIN ? EAGAIN : 0;
 }
 
-int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
-		 const void *payload, uint32_t len)
+/* Behind the socket: keep it for ipc_out_flush().  0 or ENOMEM. */
+static int enqueue(struct storeproc *sp, uint32_t type, uint32_t conn,
+		   const void *payload, uint32_t len)
 {
-	struct ipc_outq *q;
+	struct ipc_outq *q = malloc(sizeof(*q) + len);
 
-	/* Behind queued frames it must wait its turn. */
-	if (!sp->ipcq_head && try_send(sp, type, conn, payload, len) == 0)
-		return 0;
-	q = malloc(sizeof(*q) + len);
 	if (!q) {
 		log_err("no memory to queue a %s frame for conn %u; lost",
 			ipc_type_lookup(type)->name, conn);
@@ -59,6 +56,63 @@ int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 	sp->ipcq_tail = q;
 	sp->ipcq_bytes += len;
 	return 0;
+}
+
+/* The corked frames, with one sendmmsg; what it does not take is queued. */
+static void send_batch(struct storeproc *sp)
+{
+	unsigned int sent = 0;
+	int err = 0;
+
+	if (!sp->ipcb.n)
+		return;
+	if (!sp->ipcq_head)
+		err = ipc_send_many(sp->ipc_fd, sp->ipcb.f, sp->ipcb.n, &sent);
+	else
+		err = EAGAIN;
+	if (err && err != EAGAIN) {
+		/* As try_send: the broker went away or refused them. */
+		log_debug("%u frames not sent: %s", sp->ipcb.n, strerror(err));
+		sent = sp->ipcb.n;
+	}
+	for (unsigned int i = sent; i < sp->ipcb.n; i++) {
+		const struct ipc_out_frame *f = &sp->ipcb.f[i];
+
+		(void)enqueue(sp, f->type, f->conn, f->payload, f->len);
+	}
+	sp->ipcb.n = 0;
+	sp->ipcb.used = 0;
+}
+
+int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
+		 const void *payload, uint32_t len)
+{
+	if (sp->ipcb.corked) {
+		if (sp->ipcb.n == IPC_SEND_MANY_MAX ||
+		    sizeof(sp->ipcb.data) - sp->ipcb.used < len)
+			send_batch(sp);
+		if (len)
+			memcpy(sp->ipcb.data + sp->ipcb.used, payload, len);
+		sp->ipcb.f[sp->ipcb.n++] = (struct ipc_out_frame){
+			type, conn, len, sp->ipcb.data + sp->ipcb.used };
+		sp->ipcb.used += len;
+		return 0;
+	}
+	/* Behind queued frames it must wait its turn. */
+	if (!sp->ipcq_head && try_send(sp, type, conn, payload, len) == 0)
+		return 0;
+	return enqueue(sp, type, conn, payload, len);
+}
+
+void ipc_out_cork(struct storeproc *sp)
+{
+	sp->ipcb.corked = true;
+}
+
+void ipc_out_uncork(struct storeproc *sp)
+{
+	send_batch(sp);
+	sp->ipcb.corked = false;
 }
 
 void ipc_out_flush(struct storeproc *sp)

@@ -22,6 +22,14 @@
 int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 		 const void *payload, uint32_t len);
 
+/*
+ * Corked, frames are held (up to IPC_SEND_MANY_MAX, then sent) and go
+ * together at ipc_out_uncork(), with one system call (ipc_send_many):
+ * a ring's replies and the credit that says they were sent.
+ */
+void ipc_out_cork(struct storeproc *sp);
+void ipc_out_uncork(struct storeproc *sp);
+
 /* Send what is queued, as far as the socket takes it. */
 void ipc_out_flush(struct storeproc *sp);
 

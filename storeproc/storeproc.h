@@ -75,6 +75,14 @@ struct storeproc {
 	 * first (ipc_out.h). */
 	struct ipc_outq *ipcq_head, *ipcq_tail;
 	size_t ipcq_bytes;
+	/* Frames held while corked (ipc_out_cork), then sent together. */
+	struct {
+		bool corked;
+		unsigned int n;
+		size_t used;
+		struct ipc_out_frame f[IPC_SEND_MANY_MAX];
+		unsigned char data[IPC_SEND_MANY_MAX * IPC_PAYLOAD_MAX];
+	} ipcb;
 
 	/* CONTROL "log on": every request is logged at LOG_INFO. */
 	bool trace;

@@ -177,6 +177,39 @@ static int t_conn_new_fd_roundtrip(void)
 	return ok;
 }
 
+/* ipc_send_many: in order, whole, one syscall; a bad frame sends none. */
+static int t_send_many(void)
+{
+	struct pair p = pair_open();
+	uint32_t credit = 40;
+	const struct ipc_out_frame f[3] = {
+		{ IPC_REPLY_DATA, 9, 5, "hello" },
+		{ IPC_REPLY_DATA, 9, 3, "abc" },
+		{ IPC_CONN_CREDIT, 9, sizeof(credit), &credit },
+	};
+	const struct ipc_out_frame bad[2] = {
+		{ IPC_REPLY_DATA, 9, 1, "x" },
+		{ IPC_CONN_CREDIT, 0, sizeof(credit), &credit },	/* no conn */
+	};
+	uint8_t buf[IPC_FRAME_MAX];
+	struct ipc_msg m;
+	unsigned int sent = 99;
+	int ok = !ipc_send_many(p.store, f, 3, &sent) && sent == 3;
+
+	ok &= !ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m) &&
+	      m.hdr.type == IPC_REPLY_DATA && m.hdr.len == 5 && !memcmp(m.payload, "hello", 5);
+	ok &= !ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m) &&
+	      m.hdr.len == 3 && !memcmp(m.payload, "abc", 3);
+	ok &= !ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m) &&
+	      m.hdr.type == IPC_CONN_CREDIT && m.hdr.conn == 9 &&
+	      !memcmp(m.payload, &credit, sizeof(credit));
+	ok &= ipc_send_many(p.store, bad, 2, &sent) == EINVAL && sent == 0 &&
+	      ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m) == EAGAIN;
+	ok &= ipc_send_many(p.store, f, IPC_SEND_MANY_MAX + 1, &sent) == EINVAL;
+	pair_close(p);
+	return ok;
+}
+
 static int t_shutdown_roundtrip(void)
 {
 	struct pair p = pair_open();
@@ -427,6 +460,7 @@ static int t_hello_ranges(void)
 }
 
 static const struct unit_case tests[] = {
+	{ "send_many: frames in order, whole; a bad one sends none", t_send_many },
 	{ "type table is consistent", t_table },
 	{ "HELLO round trip", t_hello_roundtrip },
 	{ "CONN_NEW round trip with fd", t_conn_new_fd_roundtrip },
