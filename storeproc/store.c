@@ -101,8 +101,8 @@ static struct node *initial_node(struct store *st, struct node *parent,
 				 const char *name)
 {
 	static const struct perm n0 = { 0, PERM_NONE };
-	struct node *n = parent ? tree_node_new(&st->tree, name, strlen(name))
-			 : st->tree.root;
+	struct node *n = parent ? tree_node_new(&st->tree, name, strlen(name),
+						0) : st->tree.root;
 
 	if (!n)
 		return NULL;
@@ -262,8 +262,8 @@ int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_READ, &n);
 	if (err)
 		return err;
-	*val = val_data(n->val);
-	*len = val_len(n->val);
+	*val = tree_val_data(n);
+	*len = tree_val_len(n);
 	return 0;
 }
 
@@ -326,30 +326,31 @@ static int create_quota(struct store *st, const struct caller *who,
 
 /*
  * Create path and its missing ancestors below the deepest existing node,
- * each inheriting its parent's perms, the last one holding `v` (consumed).
+ * each inheriting its parent's perms, the last one holding val[0..vlen).
  * Everything is allocated before anything is linked, so a failure leaves
  * the tree as it was.
  */
 static int create_nodes(struct store *st, const struct caller *who,
-			const char *path, struct val *v, struct node **out)
+			const char *path, const void *val, size_t vlen,
+			struct node **out)
 {
 	size_t len = strlen(path), done, pos, end;
 	struct node *p = tree_walk(&st->tree, path, len, &done);
-	struct node *head = NULL, **tail = &head, *n;
+	struct node *head = NULL, **tail = &head, *n = NULL;
 	const struct pset *pp = &p->perms;
+	struct val *v = NULL;
 	uint64_t gen;
 	int err = create_quota(st, who, p, path, done == 1 ? 1 : done + 1, len,
-			       val_len(v));
+			       vlen);
 
-	if (err) {
-		val_put(v);
+	if (err)
 		return err;
-	}
 	for (pos = done == 1 ? 1 : done + 1; pos < len; pos = end + 1) {
 		const char *slash = memchr(path + pos, '/', len - pos);
 
 		end = slash ? (size_t)(slash - path) : len;
-		n = tree_node_new(&st->tree, path + pos, end - pos);
+		n = tree_node_new(&st->tree, path + pos, end - pos,
+				  end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, pp, &n->perms)) {
 			if (n)
 				tree_node_drop(n);
@@ -360,6 +361,9 @@ static int create_nodes(struct store *st, const struct caller *who,
 		*tail = n;
 		tail = &n->next;
 	}
+	/* A value too big for the node's own room. */
+	if (n && !tree_val_fits(n, vlen) && val_new(val, vlen, &v))
+		goto nomem;
 	gen = store_next_gen(st);
 	p->kgen = gen;
 	while (head) {
@@ -369,7 +373,10 @@ static int create_nodes(struct store *st, const struct caller *who,
 		tree_append(&st->tree, p, n);
 		p = n;
 	}
-	tree_set_val(&st->tree, p, v);
+	if (v)
+		tree_set_val(&st->tree, p, v);
+	else
+		tree_set_bytes(&st->tree, p, val, vlen);
 	*out = p;
 	return 0;
 
@@ -379,7 +386,6 @@ nomem:
 		head = n->next;
 		tree_node_drop(n);
 	}
-	val_put(v);
 	return ENOMEM;
 }
 
@@ -396,23 +402,25 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_WRITE, &n);
 	if (err && err != ENOENT)
 		return err;
-	if (!err) {
-		size_t old = tree_record_size(n);
-		int qerr = store_check_record(st, who, tree_owner(n),
-					      old - val_len(n->val) + len,
-					      (long)len - (long)val_len(n->val));
-
-		if (qerr)
-			return qerr;
-	}
-	if (val_new(val, len, &v))
-		return ENOMEM;
 	if (err) {
-		err = create_nodes(st, who, path, v, &n);
+		err = create_nodes(st, who, path, val, len, &n);
 		if (err)
 			return err;
 	} else {
-		tree_set_val(&st->tree, n, v);
+		size_t old = tree_record_size(n), olen = tree_val_len(n);
+
+		err = store_check_record(st, who, tree_owner(n),
+					 old - olen + len,
+					 (long)len - (long)olen);
+		if (err)
+			return err;
+		if (tree_val_fits(n, len)) {
+			tree_set_bytes(&st->tree, n, val, len);
+		} else {
+			if (val_new(val, len, &v))
+				return ENOMEM;
+			tree_set_val(&st->tree, n, v);
+		}
 		n->vgen = store_next_gen(st);
 	}
 	fire_node(sink, path, false, n, NULL);
@@ -430,7 +438,7 @@ int store_mkdir(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_WRITE, &n);
 	if (err != ENOENT)
 		return err;	/* 0: it exists, leave it alone */
-	err = create_nodes(st, who, path, NULL, &n);
+	err = create_nodes(st, who, path, NULL, 0, &n);
 	if (err)
 		return err;
 	fire_node(sink, path, false, n, NULL);

@@ -133,16 +133,50 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len)
 	return h;
 }
 
+/* The value room after n's name. */
+static char *vroom(const struct node *n)
+{
+	return (char *)(uintptr_t)n->name + n->namelen + 1;
+}
+
+static struct val *vout(const struct node *n)
+{
+	struct val *v;
+
+	memcpy(&v, vroom(n), sizeof(v));
+	return v;
+}
+
+/* The heap n's value takes beyond the node's own allocation. */
+static size_t vout_bytes(const struct node *n)
+{
+	return n->vout ? sizeof(struct val) + n->vlen : 0;
+}
+
 static size_t node_bytes(const struct node *n)
 {
-	return sizeof(*n) + n->namelen + 1 + val_len(n->val) +
-	       pset_heap_bytes(&n->perms);
+	return offsetof(struct node, name) + n->namelen + 1 + n->vroom +
+	       vout_bytes(n) + pset_heap_bytes(&n->perms);
 }
 
 size_t tree_record_size(const struct node *n)
 {
 	return QUOTA_RECORD_HDR + n->perms.n * QUOTA_RECORD_PERM +
-	       val_len(n->val) + n->childlen;
+	       n->vlen + n->childlen;
+}
+
+const void *tree_val_data(const struct node *n)
+{
+	return n->vout ? vout(n)->data : vroom(n);
+}
+
+int tree_val_ref(const struct node *n, struct val **out)
+{
+	if (n->vout) {
+		*out = val_get(vout(n));
+		return 0;
+	}
+	return val_new(vroom(n), n->vlen, out);
 }
 
 uint32_t tree_owner(const struct node *n)
@@ -187,24 +221,34 @@ void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
 }
 
 struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len)
+			   size_t len, size_t vlen)
 {
+	size_t room = vlen <= VAL_INLINE_MAX ? vlen : 0, size;
 	struct node *n;
 
-	if (len > UINT32_MAX - 1)
+	if (len > UINT32_MAX - 1 - 2 * VAL_INLINE_MAX)
 		return NULL;
-	n = calloc(1, sizeof(*n) + len + 1);
+	if (room < sizeof(struct val *))
+		room = sizeof(struct val *);
+	/* malloc hands out 16-byte granules less its 8-byte header (glibc,
+	 * and no worse elsewhere): the rest of the last one is room for a
+	 * value written later, for nothing. */
+	size = offsetof(struct node, name) + len + 1 + room;
+	room += ((size + 8 + 15) & ~(size_t)15) - 8 - size;
+	n = calloc(1, offsetof(struct node, name) + len + 1 + room);
 	if (!n)
 		return NULL;
 	memcpy(n->name, name, len);
 	n->namelen = (uint32_t)len;
+	n->vroom = (uint16_t)room;
 	n->hash = tree_hash(t, name, len);
 	return n;
 }
 
 void tree_node_drop(struct node *n)
 {
-	val_put(n->val);
+	if (n->vout)
+		val_put(vout(n));
 	pset_clear(&n->perms);
 	free(n->idx);
 	free(n);
@@ -214,7 +258,7 @@ int tree_init(struct tree *t, uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
 	t->seed = seed;
-	t->root = tree_node_new(t, "", 0);
+	t->root = tree_node_new(t, "", 0, 0);
 	if (!t->root)
 		return ENOMEM;
 	t->root->pathlen = 1;
@@ -507,13 +551,41 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 	return count;
 }
 
+/* Drop n's value, the tree's count included (acct is the caller's). */
+static void val_drop(struct tree *t, struct node *n)
+{
+	t->bytes -= vout_bytes(n);
+	if (n->vout)
+		val_put(vout(n));
+	n->vout = 0;
+	n->vlen = 0;
+}
+
 void tree_set_val(struct tree *t, struct node *n, struct val *v)
 {
 	acct(t, n, -1);
-	t->bytes -= val_len(n->val);
-	val_put(n->val);
-	n->val = v;
-	t->bytes += val_len(v);
+	val_drop(t, n);
+	if (v && tree_val_fits(n, v->len)) {
+		memcpy(vroom(n), v->data, v->len);
+		n->vlen = v->len;
+		val_put(v);
+	} else if (v) {
+		memcpy(vroom(n), &v, sizeof(v));
+		n->vout = 1;
+		n->vlen = v->len;
+	}
+	t->bytes += vout_bytes(n);
+	acct(t, n, 1);
+}
+
+void tree_set_bytes(struct tree *t, struct node *n, const void *data,
+		    size_t len)
+{
+	acct(t, n, -1);
+	val_drop(t, n);
+	if (len)
+		memcpy(vroom(n), data, len);
+	n->vlen = (uint32_t)len;
 	acct(t, n, 1);
 }
 

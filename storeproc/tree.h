@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * tree.h - the committed node tree of the store process: compact nodes
- * (name inline, value shared by reference count, up to two permission
- * entries inline), children kept in creation order in an intrusive list,
+ * (name and small value in the node's own allocation, up to two
+ * permission entries inline), children kept in creation order in an intrusive list,
  * plus a hashed name index once a node has many children, so a lookup
  * costs O(path depth).  Nothing here recurses: deep trees (XSA-418) are
  * walked with the parent/sibling links.
@@ -21,10 +21,13 @@
 #include "perms.h"
 
 /*
- * A node's value.  Shared by reference: a transaction that read a value
- * keeps seeing it after someone else replaced it (cxenstored 4.17 does
- * the same with its per-transaction copy) without copying the bytes.
- * A NULL struct val * is the empty value.
+ * A value outside a node: a transaction's view of one, or a node's value
+ * too big for the node's own room.  Shared by reference: a transaction
+ * that read a big value keeps seeing it after someone else replaced it
+ * (cxenstored 4.17 does the same with its per-transaction copy) without
+ * copying the bytes; a small one it copies (tree_val_ref), which costs
+ * less than a second allocation for every node.  A NULL struct val * is
+ * the empty value.
  */
 struct val {
 	uint32_t ref;
@@ -61,15 +64,27 @@ struct node {
 	struct noderef *refs;		/* readers of the live child list */
 	/* Generations (store.c/txn.c): created, value, perms, child list. */
 	uint64_t cgen, vgen, pgen, kgen;
-	struct val *val;		/* owned reference, NULL = empty */
 	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
 	uint32_t nkids;
 	uint32_t childlen;		/* child names and their NULs, bytes */
 	uint32_t pathlen;		/* strlen of its path, once linked */
 	uint32_t hash;			/* tree_hash() of name */
 	uint32_t namelen;
-	char name[];			/* NUL-terminated; "" for "/" */
+	uint32_t vlen;			/* value bytes */
+	uint16_t vroom;			/* bytes after the name's NUL */
+	uint8_t vout;			/* the room holds a struct val * */
+	/* NUL-terminated ("" for "/"), then vroom bytes: the value, or if
+	 * vout an owned reference to it (unaligned: memcpy). */
+	char name[];
 };
+
+/*
+ * Values up to this size are given room in a new node; a bigger one, or
+ * one written later that does not fit, is a struct val of its own.  Small
+ * enough that a transaction's copy (tree_val_ref) stays cheap; most
+ * values ("1", a port, a domid, a backend path) fit.
+ */
+#define VAL_INLINE_MAX 64u
 
 typedef void tree_freeze_fn(void *ctx, struct node *n);
 
@@ -118,10 +133,11 @@ void tree_fini(struct tree *t);		/* frees every node */
 
 uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 
-/* A node not yet in the tree (zero generations, empty value and perms),
- * or NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
+/* A node not yet in the tree (zero generations, empty value and perms)
+ * with room for a value of `vlen` bytes if vlen <= VAL_INLINE_MAX, or
+ * NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
 struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len);
+			   size_t len, size_t vlen);
 void tree_node_drop(struct node *n);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,
@@ -165,9 +181,24 @@ uint32_t tree_owner(const struct node *n);
  * the accounting hook. */
 void tree_set_acct(struct tree *t, tree_acct_fn *acct, void *ctx);
 
-/* Replace the value (reference consumed) or perms (moved), keeping the
- * byte count right. */
+/* n's value; the bytes stay valid until n's value changes or n goes. */
+const void *tree_val_data(const struct node *n);
+static inline size_t tree_val_len(const struct node *n) { return n->vlen; }
+/* n's value as a struct val a transaction may keep: another reference,
+ * or a copy of a value held in the node.  0 or ENOMEM. */
+int tree_val_ref(const struct node *n, struct val **out);
+/* Whether a value of len bytes fits n's own room (tree_set_bytes). */
+static inline bool tree_val_fits(const struct node *n, size_t len)
+{
+	return len <= n->vroom;
+}
+
+/* Replace the value (reference consumed; copied into the node if it
+ * fits), the value by bytes that tree_val_fits(), or perms (moved),
+ * keeping the byte count right. */
 void tree_set_val(struct tree *t, struct node *n, struct val *v);
+void tree_set_bytes(struct tree *t, struct node *n, const void *data,
+		    size_t len);
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps);
 
 #endif

@@ -281,6 +281,11 @@ static int t_get(struct txn *x, const char *path, size_t len,
 			free(t);
 			return ENOMEM;
 		}
+		if (tree_val_ref(n, &t->val)) {
+			pset_clear(&t->operms);
+			free(t);
+			return ENOMEM;
+		}
 		t->fl = T_EXISTS | T_BASE;
 		t->base = n;
 		tree_ref(n, &t->ref);
@@ -288,7 +293,6 @@ static int t_get(struct txn *x, const char *path, size_t len,
 		t->vgen = n->vgen;
 		t->pgen = n->pgen;
 		t->kgen = n->kgen;
-		t->val = val_get(n->val);
 	}
 	t->hnext = x->tab[h & x->mask];
 	x->tab[h & x->mask] = t;
@@ -1064,7 +1068,8 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 			c = t_child(x, v[i], name);
 			if (!c || (c->fl & T_MADE))
 				continue;
-			f[k] = tree_node_new(&x->st->tree, name, strlen(name));
+			f[k] = tree_node_new(&x->st->tree, name, strlen(name),
+					     val_len(c->val));
 			if (!f[k])
 				goto nomem;
 			c->fl |= T_MADE;
