@@ -128,6 +128,7 @@ struct store *store_new(void)
 	if (tree_init(&st->tree, (uint32_t)((uintptr_t)st >> 4) ^ 0x9e3779b9u))
 		goto fail;
 	st->tree.freeze = txn_freeze;
+	st->tree.freeze_ctx = &st->tree;
 	st->gen = 1;
 	initial_node(st, NULL, "");
 	tool = initial_node(st, st->tree.root, "tool");
@@ -262,7 +263,7 @@ int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_READ, &n);
 	if (err)
 		return err;
-	*val = tree_val_data(n);
+	*val = tree_val_data(&st->tree, n);
 	*len = tree_val_len(n);
 	return 0;
 }
@@ -353,7 +354,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 				  end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, pp, &n->perms)) {
 			if (n)
-				tree_node_drop(n);
+				tree_node_drop(&st->tree, n);
 			goto nomem;
 		}
 		pp = &n->perms;
@@ -361,8 +362,10 @@ static int create_nodes(struct store *st, const struct caller *who,
 		*tail = n;
 		tail = &n->next;
 	}
-	/* A value too big for the node's own room. */
-	if (n && !tree_val_fits(n, vlen) && val_new(val, vlen, &v))
+	/* A value too big for the node's own room, and its side table
+	 * entry. */
+	if (n && !tree_val_fits(n, vlen) &&
+	    (tree_reserve_vals(&st->tree, 1) || val_new(val, vlen, &v)))
 		goto nomem;
 	gen = store_next_gen(st);
 	p->kgen = gen;
@@ -374,7 +377,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 		p = n;
 	}
 	if (v)
-		tree_set_val(&st->tree, p, v);
+		(void)tree_set_val(&st->tree, p, v);	/* reserved */
 	else
 		tree_set_bytes(&st->tree, p, val, vlen);
 	*out = p;
@@ -384,7 +387,7 @@ nomem:
 	while (head) {
 		n = head;
 		head = n->next;
-		tree_node_drop(n);
+		tree_node_drop(&st->tree, n);
 	}
 	return ENOMEM;
 }
@@ -417,9 +420,9 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 		if (tree_val_fits(n, len)) {
 			tree_set_bytes(&st->tree, n, val, len);
 		} else {
-			if (val_new(val, len, &v))
+			if (val_new(val, len, &v) ||
+			    tree_set_val(&st->tree, n, v))
 				return ENOMEM;
-			tree_set_val(&st->tree, n, v);
 		}
 		n->vgen = store_next_gen(st);
 	}

@@ -139,18 +139,15 @@ static char *vroom(const struct node *n)
 	return (char *)(uintptr_t)n->name + n->namelen + 1;
 }
 
-static struct val *vout(const struct node *n)
+static struct val *vout(const struct tree *t, const struct node *n)
 {
-	struct val *v;
-
-	memcpy(&v, vroom(n), sizeof(v));
-	return v;
+	return nodemap_get(&t->vals, n);
 }
 
 /* The heap n's value takes beyond the node's own allocation. */
 static size_t vout_bytes(const struct node *n)
 {
-	return n->vout ? sizeof(struct val) + n->vlen : 0;
+	return (n->flags & NODE_VOUT) ? sizeof(struct val) + n->vlen : 0;
 }
 
 static size_t node_bytes(const struct node *n)
@@ -165,15 +162,16 @@ size_t tree_record_size(const struct node *n)
 	       n->vlen + n->childlen;
 }
 
-const void *tree_val_data(const struct node *n)
+const void *tree_val_data(const struct tree *t, const struct node *n)
 {
-	return n->vout ? vout(n)->data : vroom(n);
+	return (n->flags & NODE_VOUT) ? vout(t, n)->data : vroom(n);
 }
 
-int tree_val_ref(const struct node *n, struct val **out)
+int tree_val_ref(const struct tree *t, const struct node *n,
+		 struct val **out)
 {
-	if (n->vout) {
-		*out = val_get(vout(n));
+	if (n->flags & NODE_VOUT) {
+		*out = val_get(vout(t, n));
 		return 0;
 	}
 	return val_new(vroom(n), n->vlen, out);
@@ -228,8 +226,6 @@ struct node *tree_node_new(const struct tree *t, const char *name,
 
 	if (len > UINT32_MAX - 1 - 2 * VAL_INLINE_MAX)
 		return NULL;
-	if (room < sizeof(struct val *))
-		room = sizeof(struct val *);
 	/* malloc hands out 16-byte granules less its 8-byte header (glibc,
 	 * and no worse elsewhere): the rest of the last one is room for a
 	 * value written later, for nothing. */
@@ -245,12 +241,21 @@ struct node *tree_node_new(const struct tree *t, const char *name,
 	return n;
 }
 
-void tree_node_drop(struct node *n)
+void tree_node_drop(struct tree *t, struct node *n)
 {
-	if (n->vout)
-		val_put(vout(n));
+	if (n->flags & NODE_VOUT) {
+		val_put(vout(t, n));
+		nodemap_del(&t->vals, n);
+	}
+	if (n->flags & NODE_IDX) {
+		free(nodemap_get(&t->idx, n));
+		nodemap_del(&t->idx, n);
+	}
+	/* Readers were unlinked by the freeze hook; this is belt and
+	 * braces against a dangling key. */
+	if (n->flags & NODE_REFS)
+		nodemap_del(&t->refs, n);
 	pset_clear(&n->perms);
-	free(n->idx);
 	free(n);
 }
 
@@ -272,6 +277,9 @@ void tree_fini(struct tree *t)
 	if (t->root)
 		tree_remove(t, t->root, NULL, NULL, NULL);
 	t->root = NULL;
+	nodemap_fini(&t->idx);
+	nodemap_fini(&t->refs);
+	nodemap_fini(&t->vals);
 }
 
 /* --- child index ---------------------------------------------------- */
@@ -286,8 +294,20 @@ static void kidx_put(struct kidx *x, struct node *n)
 	x->used++;
 }
 
+static struct kidx *kidx_of(const struct tree *t, const struct node *p)
+{
+	return (p->flags & NODE_IDX) ? nodemap_get(&t->idx, p) : NULL;
+}
+
+static void kidx_drop(struct tree *t, struct node *p)
+{
+	free(kidx_of(t, p));
+	nodemap_del(&t->idx, p);
+	p->flags &= ~NODE_IDX;
+}
+
 /* (Re)build p's index from its list; on ENOMEM p simply has none. */
-static void kidx_build(struct node *p)
+static void kidx_build(struct tree *t, struct node *p)
 {
 	uint32_t slots = KIDX_MIN_SLOTS;
 	struct kidx *x;
@@ -296,10 +316,14 @@ static void kidx_build(struct node *p)
 	while (slots < 4 * p->nkids && slots < (1u << 31))
 		slots *= 2;
 	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
-	free(p->idx);
-	p->idx = x;
-	if (!x)
+	free(kidx_of(t, p));
+	if (!x || nodemap_set(&t->idx, p, x)) {
+		free(x);
+		nodemap_del(&t->idx, p);
+		p->flags &= ~NODE_IDX;
 		return;
+	}
+	p->flags |= NODE_IDX;
 	x->mask = slots - 1;
 	for (c = p->first; c; c = c->next)
 		kidx_put(x, c);
@@ -328,10 +352,10 @@ static void kidx_del(struct kidx *x, const struct node *n)
 struct node *tree_child(const struct tree *t, const struct node *parent,
 			const char *name, size_t len)
 {
+	const struct kidx *x = kidx_of(t, parent);
 	struct node *c;
 
-	if (parent->idx) {
-		const struct kidx *x = parent->idx;
+	if (x) {
 		uint32_t h = tree_hash(t, name, len), i = h & x->mask;
 
 		for (; (c = x->slot[i]); i = (i + 1) & x->mask)
@@ -378,35 +402,61 @@ struct node *tree_lookup(const struct tree *t, const char *path, size_t len)
 	return done == len ? n : NULL;
 }
 
-void tree_ref(struct node *n, struct noderef *r)
+struct noderef *tree_refs(const struct tree *t, const struct node *n)
 {
-	r->next = n->refs;
-	if (r->next)
-		r->next->pprev = &r->next;
-	r->pprev = &n->refs;
-	n->refs = r;
+	return (n->flags & NODE_REFS) ? nodemap_get(&t->refs, n) : NULL;
 }
 
-void tree_unref(struct noderef *r)
+int tree_ref(struct tree *t, struct node *n, struct noderef *r)
 {
-	if (!r->pprev)
+	struct noderef *head = tree_refs(t, n);
+
+	/* Replacing the head of a present key cannot fail. */
+	if (nodemap_set(&t->refs, n, r))
+		return ENOMEM;
+	n->flags |= NODE_REFS;
+	r->next = head;
+	r->prev = NULL;
+	r->node = n;
+	if (head)
+		head->prev = r;
+	return 0;
+}
+
+void tree_unref(struct tree *t, struct noderef *r)
+{
+	struct node *n = r->node;
+
+	if (!n)
 		return;
-	*r->pprev = r->next;
+	if (r->prev) {
+		r->prev->next = r->next;
+	} else if (r->next) {
+		(void)nodemap_set(&t->refs, n, r->next);	/* replaces */
+	} else {
+		nodemap_del(&t->refs, n);
+		n->flags &= ~NODE_REFS;
+		/* Transactions come and go: give back a burst's room. */
+		nodemap_trim(&t->refs);
+	}
 	if (r->next)
-		r->next->pprev = r->pprev;
+		r->next->prev = r->prev;
 	r->next = NULL;
-	r->pprev = NULL;
+	r->prev = NULL;
+	r->node = NULL;
 }
 
 /* n's child list is about to change, or n to go. */
 static void freeze(struct tree *t, struct node *n)
 {
-	if (n->refs && t->freeze)
+	if ((n->flags & NODE_REFS) && t->freeze)
 		t->freeze(t->freeze_ctx, n);
 }
 
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
+	struct kidx *x;
+
 	freeze(t, parent);
 	acct(t, parent, -1);
 	child->parent = parent;
@@ -426,20 +476,22 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	acct(t, parent, 1);
 	acct(t, child, 1);
 
-	if (parent->idx) {
-		if ((parent->idx->used + 1) * 2 > parent->idx->mask + 1)
-			kidx_build(parent);
+	x = kidx_of(t, parent);
+	if (x) {
+		if ((x->used + 1) * 2 > x->mask + 1)
+			kidx_build(t, parent);
 		else
-			kidx_put(parent->idx, child);
+			kidx_put(x, child);
 	} else if (parent->nkids > KIDX_BUILD) {
-		kidx_build(parent);
+		kidx_build(t, parent);
 	}
 }
 
 /* Take n out of its parent's list and index (n keeps its own children). */
-static void unlink_child(struct node *n)
+static void unlink_child(struct tree *t, struct node *n)
 {
 	struct node *p = n->parent;
+	struct kidx *x = kidx_of(t, p);
 
 	if (n->prev)
 		n->prev->next = n->next;
@@ -450,13 +502,11 @@ static void unlink_child(struct node *n)
 	else
 		p->last = n->prev;
 	p->nkids--;
-	if (p->idx) {
-		if (p->nkids < KIDX_DROP) {
-			free(p->idx);
-			p->idx = NULL;
-		} else {
-			kidx_del(p->idx, n);
-		}
+	if (x) {
+		if (p->nkids < KIDX_DROP)
+			kidx_drop(t, p);
+		else
+			kidx_del(x, n);
 	}
 	n->parent = n->prev = n->next = NULL;
 }
@@ -535,54 +585,71 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 				path->len--;
 			path->data[path->len] = '\0';
 		}
-		tree_node_drop(n);
+		tree_node_drop(t, n);
 		n = p;
 	}
 	if (top->parent) {
 		p = top->parent;
 		acct(t, p, -1);
-		unlink_child(top);
+		unlink_child(t, top);
 		p->childlen -= top->namelen + 1;
 		acct(t, p, 1);
 	}
 	if (top == t->root)
 		t->root = NULL;
-	tree_node_drop(top);
+	tree_node_drop(t, top);
 	return count;
 }
 
-/* Drop n's value, the tree's count included (acct is the caller's). */
-static void val_drop(struct tree *t, struct node *n)
+/* Drop n's value, the tree's count included (acct is the caller's);
+ * keep_entry: its side table entry is about to be replaced. */
+static void val_drop(struct tree *t, struct node *n, bool keep_entry)
 {
 	t->bytes -= vout_bytes(n);
-	if (n->vout)
-		val_put(vout(n));
-	n->vout = 0;
+	if (n->flags & NODE_VOUT) {
+		val_put(vout(t, n));
+		if (!keep_entry)
+			nodemap_del(&t->vals, n);
+	}
+	n->flags &= ~NODE_VOUT;
 	n->vlen = 0;
 }
 
-void tree_set_val(struct tree *t, struct node *n, struct val *v)
+int tree_reserve_vals(struct tree *t, size_t n)
 {
+	return nodemap_reserve(&t->vals, n);
+}
+
+int tree_set_val(struct tree *t, struct node *n, struct val *v)
+{
+	bool out = v && !tree_val_fits(n, v->len);
+
+	/* Only a new side table entry can fail: before anything changes. */
+	if (out && !(n->flags & NODE_VOUT) && nodemap_set(&t->vals, n, v)) {
+		val_put(v);
+		return ENOMEM;
+	}
 	acct(t, n, -1);
-	val_drop(t, n);
-	if (v && tree_val_fits(n, v->len)) {
+	val_drop(t, n, out);
+	if (out) {
+		(void)nodemap_set(&t->vals, n, v);	/* present: replaces */
+		n->flags |= NODE_VOUT;
+		n->vlen = v->len;
+	} else if (v) {
 		memcpy(vroom(n), v->data, v->len);
 		n->vlen = v->len;
 		val_put(v);
-	} else if (v) {
-		memcpy(vroom(n), &v, sizeof(v));
-		n->vout = 1;
-		n->vlen = v->len;
 	}
 	t->bytes += vout_bytes(n);
 	acct(t, n, 1);
+	return 0;
 }
 
 void tree_set_bytes(struct tree *t, struct node *n, const void *data,
 		    size_t len)
 {
 	acct(t, n, -1);
-	val_drop(t, n);
+	val_drop(t, n, false);
 	if (len)
 		memcpy(vroom(n), data, len);
 	n->vlen = (uint32_t)len;

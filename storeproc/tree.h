@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "nodemap.h"
 #include "perms.h"
 
 /*
@@ -45,23 +46,25 @@ struct pset {
 	} u;
 };
 
-struct kidx;
-
 /*
  * A reader of a node's live child list (a transaction's view of it).  The
  * tree calls its freeze hook on a node with readers before the node's
  * child list changes or the node is freed; the hook must unlink them all.
  */
 struct noderef {
-	struct noderef *next, **pprev;
+	struct noderef *next, *prev;	/* the node's readers */
+	struct node *node;		/* NULL: not registered */
 };
+
+/* struct node.flags: what the tree's side tables hold for the node. */
+#define NODE_IDX	0x1u	/* a child index (tree.idx) */
+#define NODE_REFS	0x2u	/* readers (tree.refs) */
+#define NODE_VOUT	0x4u	/* its value is a struct val (tree.vals) */
 
 struct node {
 	struct node *parent;
 	struct node *first, *last;	/* children, oldest first */
 	struct node *prev, *next;	/* siblings */
-	struct kidx *idx;		/* child index, NULL for small nodes */
-	struct noderef *refs;		/* readers of the live child list */
 	/* Generations (store.c/txn.c): created, value, perms, child list. */
 	uint64_t cgen, vgen, pgen, kgen;
 	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
@@ -72,9 +75,9 @@ struct node {
 	uint32_t namelen;
 	uint32_t vlen;			/* value bytes */
 	uint16_t vroom;			/* bytes after the name's NUL */
-	uint8_t vout;			/* the room holds a struct val * */
-	/* NUL-terminated ("" for "/"), then vroom bytes: the value, or if
-	 * vout an owned reference to it (unaligned: memcpy). */
+	uint8_t flags;			/* NODE_* */
+	/* NUL-terminated ("" for "/"), then vroom bytes: the value unless
+	 * NODE_VOUT. */
 	char name[];
 };
 
@@ -100,6 +103,10 @@ typedef void tree_acct_fn(void *ctx, uint32_t owner, int sign, size_t bytes);
 
 struct tree {
 	struct node *root;
+	/* Side tables (flags in struct node say who has an entry): child
+	 * index (struct kidx *, owned), first reader (struct noderef *),
+	 * value (struct val *, one reference owned). */
+	struct nodemap idx, refs, vals;
 	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
 	void *freeze_ctx;
 	tree_acct_fn *acct;	/* may be NULL; set with tree_set_acct */
@@ -138,7 +145,7 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
  * NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
 struct node *tree_node_new(const struct tree *t, const char *name,
 			   size_t len, size_t vlen);
-void tree_node_drop(struct node *n);
+void tree_node_drop(struct tree *t, struct node *n);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,
 			const char *name, size_t len);
@@ -167,9 +174,11 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		   tree_visit_fn *visit, void *ctx);
 size_t tree_subtree_pathmax(const struct node *top);
 
-/* Register / unregister a reader of n's live child list. */
-void tree_ref(struct node *n, struct noderef *r);
-void tree_unref(struct noderef *r);	/* no-op if not registered */
+/* Register (0 or ENOMEM) / unregister (no-op if not registered) a reader
+ * of n's live child list; the first of n's readers, or NULL. */
+int tree_ref(struct tree *t, struct node *n, struct noderef *r);
+void tree_unref(struct tree *t, struct noderef *r);
+struct noderef *tree_refs(const struct tree *t, const struct node *n);
 
 /* cxenstored 4.17's record size of n (what -S limits): header, perms,
  * value, child names. */
@@ -182,11 +191,12 @@ uint32_t tree_owner(const struct node *n);
 void tree_set_acct(struct tree *t, tree_acct_fn *acct, void *ctx);
 
 /* n's value; the bytes stay valid until n's value changes or n goes. */
-const void *tree_val_data(const struct node *n);
+const void *tree_val_data(const struct tree *t, const struct node *n);
 static inline size_t tree_val_len(const struct node *n) { return n->vlen; }
 /* n's value as a struct val a transaction may keep: another reference,
  * or a copy of a value held in the node.  0 or ENOMEM. */
-int tree_val_ref(const struct node *n, struct val **out);
+int tree_val_ref(const struct tree *t, const struct node *n,
+		 struct val **out);
 /* Whether a value of len bytes fits n's own room (tree_set_bytes). */
 static inline bool tree_val_fits(const struct node *n, size_t len)
 {
@@ -195,8 +205,11 @@ static inline bool tree_val_fits(const struct node *n, size_t len)
 
 /* Replace the value (reference consumed; copied into the node if it
  * fits), the value by bytes that tree_val_fits(), or perms (moved),
- * keeping the byte count right. */
-void tree_set_val(struct tree *t, struct node *n, struct val *v);
+ * keeping the byte count right.  tree_set_val fails (ENOMEM, v dropped,
+ * the old value kept) only when a value that does not fit needs a side
+ * table entry that tree_reserve_vals() did not make room for. */
+int tree_set_val(struct tree *t, struct node *n, struct val *v);
+int tree_reserve_vals(struct tree *t, size_t n);
 void tree_set_bytes(struct tree *t, struct node *n, const void *data,
 		    size_t len);
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps);

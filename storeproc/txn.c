@@ -206,9 +206,9 @@ static void names_clear(struct names *ns)
 
 /* --- entries --------------------------------------------------------------- */
 
-static void tent_free(struct tent *t)
+static void tent_free(struct tree *tr, struct tent *t)
 {
-	tree_unref(&t->ref);
+	tree_unref(tr, &t->ref);
 	names_clear(&t->frozen);
 	val_put(t->val);
 	pset_clear(&t->perms);
@@ -281,14 +281,15 @@ static int t_get(struct txn *x, const char *path, size_t len,
 			free(t);
 			return ENOMEM;
 		}
-		if (tree_val_ref(n, &t->val)) {
+		if (tree_val_ref(&x->st->tree, n, &t->val) ||
+		    tree_ref(&x->st->tree, n, &t->ref)) {
+			val_put(t->val);
 			pset_clear(&t->operms);
 			free(t);
 			return ENOMEM;
 		}
 		t->fl = T_EXISTS | T_BASE;
 		t->base = n;
-		tree_ref(n, &t->ref);
 		t->cgen = n->cgen;
 		t->vgen = n->vgen;
 		t->pgen = n->pgen;
@@ -622,7 +623,7 @@ static void t_delete(struct txn *x, struct tent *t, bool exact)
 	pset_clear(&t->perms);
 	names_clear(&t->added);
 	names_clear(&t->removed);
-	tree_unref(&t->ref);
+	tree_unref(&x->st->tree, &t->ref);
 	t->base = NULL;
 	names_clear(&t->frozen);
 	if (t->cgen)
@@ -889,12 +890,13 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
  */
 void txn_freeze(void *ctx, struct node *n)
 {
+	struct tree *tr = ctx;
 	const struct node *c;
+	struct noderef *r;
 	struct tent *t;
 
-	(void)ctx;
-	while (n->refs) {
-		t = (struct tent *)(void *)((char *)n->refs -
+	while ((r = tree_refs(tr, n))) {
+		t = (struct tent *)(void *)((char *)r -
 					    offsetof(struct tent, ref));
 		for (c = n->first; c; c = c->next) {
 			if (names_add(&t->frozen, c->name, c->namelen)) {
@@ -904,7 +906,7 @@ void txn_freeze(void *ctx, struct node *n)
 		}
 		t->fl |= T_FROZEN;
 		t->base = NULL;
-		tree_unref(&t->ref);
+		tree_unref(tr, &t->ref);
 	}
 }
 
@@ -940,7 +942,7 @@ static void txn_free(struct txn *x)
 	st->ntxns--;
 	while ((t = x->first)) {
 		x->first = t->onext;
-		tent_free(t);
+		tent_free(&st->tree, t);
 	}
 	free(x->tab);
 	free(x->stack);
@@ -1039,9 +1041,9 @@ static struct tent *t_child(struct txn *x, const struct tent *t,
 static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 		     struct node ***fresh)
 {
-	size_t n = 0, nf = 0, i, k = 0;
-	struct tent *t, **v, *c;
-	struct node **f;
+	size_t n = 0, nf = 0, nv = 0, i, k = 0;
+	struct tent *t, **v = NULL, *c;
+	struct node **f = NULL;
 	uint32_t j;
 
 	for (t = x->first; t; t = t->onext) {
@@ -1050,7 +1052,13 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 		n++;
 		if (t->fl & T_EXISTS)
 			nf += t->added.n;
+		/* A value written may not fit its node's room: then it
+		 * takes a side table entry, which t_apply cannot fail on. */
+		if ((t->fl & T_OWNVAL) && t->val)
+			nv++;
 	}
+	if (tree_reserve_vals(&x->st->tree, nv))
+		goto nomem;
 	v = malloc((n ? n : 1) * sizeof(*v));
 	f = calloc(nf ? nf : 1, sizeof(*f));
 	if (!v || !f)
@@ -1083,7 +1091,7 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 nomem:
 	while (k)
 		if (f[--k])
-			tree_node_drop(f[k]);
+			tree_node_drop(&x->st->tree, f[k]);
 	free(v);
 	free(f);
 	return ENOMEM;
@@ -1124,11 +1132,12 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			log_err("txn: commit found no node for %s", t->path);
 			for (j = 0; j < t->added.n; j++, k++)
 				if (fresh[k])
-					tree_node_drop(fresh[k]);
+					tree_node_drop(tr, fresh[k]);
 			continue;
 		}
 		if (t->fl & T_OWNVAL) {
-			tree_set_val(tr, node, t->val);
+			/* t_prepare reserved its side table entry. */
+			(void)tree_set_val(tr, node, t->val);
 			t->val = NULL;
 			node->vgen = gen;
 		}
@@ -1144,7 +1153,7 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			if (tree_child(tr, node, c->name, c->namelen)) {
 				log_err("txn: %s/%s exists at commit",
 					t->path, c->name);
-				tree_node_drop(c);
+				tree_node_drop(tr, c);
 				continue;
 			}
 			c->cgen = c->vgen = c->pgen = c->kgen = gen;
@@ -1269,7 +1278,7 @@ int store_txn_commit(struct store *st, struct txn *x,
 	if (!err) {
 		/* Its own views need no copies of what it changes. */
 		for (t = x->first; t; t = t->onext)
-			tree_unref(&t->ref);
+			tree_unref(&st->tree, &t->ref);
 		t_apply(x, chg, nchg, fresh);
 		t_fire(x, sink);
 	}
