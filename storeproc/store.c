@@ -106,7 +106,7 @@ static struct node *initial_node(struct store *st, struct node *parent,
 
 	if (!n)
 		return NULL;
-	n->cgen = n->vgen = n->pgen = n->kgen = 1;
+	n->gen = 1;
 	(void)pset_set(&n->perms, &n0, 1);	/* inline: cannot fail */
 	if (parent)
 		tree_append(&st->tree, parent, n);
@@ -368,11 +368,11 @@ static int create_nodes(struct store *st, const struct caller *who,
 	    (tree_reserve_vals(&st->tree, 1) || val_new(val, vlen, &v)))
 		goto nomem;
 	gen = store_next_gen(st);
-	p->kgen = gen;
+	tree_changed(&st->tree, p, TREE_KIDS, gen);
 	while (head) {
 		n = head;
 		head = n->next;
-		n->cgen = n->vgen = n->pgen = n->kgen = gen;
+		n->gen = gen;
 		tree_append(&st->tree, p, n);
 		p = n;
 	}
@@ -424,7 +424,7 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 			    tree_set_val(&st->tree, n, v))
 				return ENOMEM;
 		}
-		n->vgen = store_next_gen(st);
+		tree_changed(&st->tree, n, TREE_VAL, store_next_gen(st));
 	}
 	fire_node(sink, path, false, n, NULL);
 	return 0;
@@ -491,7 +491,7 @@ int store_rm(struct store *st, struct txn *txn, const struct caller *who,
 	parent = n->parent;
 	rc.top = n;
 	tree_remove(&st->tree, n, &st->path, rm_visit, &rc);
-	parent->kgen = store_next_gen(st);
+	tree_changed(&st->tree, parent, TREE_KIDS, store_next_gen(st));
 	return 0;
 }
 
@@ -515,13 +515,7 @@ int store_directory_gen(struct store *st, struct txn *txn,
 		}
 	}
 	if (gen) {
-		*gen = n->cgen;
-		if (n->vgen > *gen)
-			*gen = n->vgen;
-		if (n->pgen > *gen)
-			*gen = n->pgen;
-		if (n->kgen > *gen)
-			*gen = n->kgen;
+		*gen = n->gen;
 	}
 	return 0;
 }
@@ -609,7 +603,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 		return ENOMEM;
 	}
 	tree_set_perms(&st->tree, node, &ps);
-	node->pgen = store_next_gen(st);
+	tree_changed(&st->tree, node, TREE_PERMS, store_next_gen(st));
 	opl = pset_list(&old);
 	fire_node(sink, path, false, node, &opl);
 	pset_clear(&old);

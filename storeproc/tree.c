@@ -255,6 +255,14 @@ void tree_node_drop(struct tree *t, struct node *n)
 	 * braces against a dangling key. */
 	if (n->flags & NODE_REFS)
 		nodemap_del(&t->refs, n);
+	/* Its holders will see it gone, not confused with a successor
+	 * that may get the same address. */
+	if (n->flags & NODE_SEEN) {
+		struct nodegen *g = nodemap_get(&t->seen, n);
+
+		g->node = NULL;
+		nodemap_del(&t->seen, n);
+	}
 	pset_clear(&n->perms);
 	free(n);
 }
@@ -280,6 +288,7 @@ void tree_fini(struct tree *t)
 	nodemap_fini(&t->idx);
 	nodemap_fini(&t->refs);
 	nodemap_fini(&t->vals);
+	nodemap_fini(&t->seen);
 }
 
 /* --- child index ---------------------------------------------------- */
@@ -444,6 +453,58 @@ void tree_unref(struct tree *t, struct noderef *r)
 	r->next = NULL;
 	r->prev = NULL;
 	r->node = NULL;
+}
+
+struct nodegen *tree_seen(struct tree *t, struct node *n)
+{
+	struct nodegen *g;
+
+	if (n->flags & NODE_SEEN) {
+		g = nodemap_get(&t->seen, n);
+		g->users++;
+		return g;
+	}
+	g = malloc(sizeof(*g));
+	if (!g)
+		return NULL;
+	if (nodemap_set(&t->seen, n, g)) {
+		free(g);
+		return NULL;
+	}
+	g->node = n;
+	g->users = 1;
+	g->vgen = g->pgen = g->kgen = n->gen;
+	n->flags |= NODE_SEEN;
+	return g;
+}
+
+void tree_unseen(struct tree *t, struct nodegen *g)
+{
+	if (!g || --g->users)
+		return;
+	if (g->node) {
+		nodemap_del(&t->seen, g->node);
+		g->node->flags &= ~NODE_SEEN;
+		nodemap_trim(&t->seen);
+	}
+	free(g);
+}
+
+void tree_changed(const struct tree *t, struct node *n, int aspect,
+		  uint64_t gen)
+{
+	struct nodegen *g;
+
+	n->gen = gen;
+	if (!(n->flags & NODE_SEEN))
+		return;
+	g = nodemap_get(&t->seen, n);
+	if (aspect == TREE_VAL)
+		g->vgen = gen;
+	else if (aspect == TREE_PERMS)
+		g->pgen = gen;
+	else
+		g->kgen = gen;
 }
 
 /* n's child list is about to change, or n to go. */

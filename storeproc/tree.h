@@ -8,7 +8,8 @@
  * walked with the parent/sibling links.
  *
  * Internal to store.c and txn.c; the protocol side uses store.h.
- * Generation stamps are the store's business: this file never sets them.
+ * Generation stamps are the store's business: this file only keeps them
+ * where tree_changed() says.
  */
 #ifndef LIXS_TREE_H
 #define LIXS_TREE_H
@@ -60,13 +61,32 @@ struct noderef {
 #define NODE_IDX	0x1u	/* a child index (tree.idx) */
 #define NODE_REFS	0x2u	/* readers (tree.refs) */
 #define NODE_VOUT	0x4u	/* its value is a struct val (tree.vals) */
+#define NODE_SEEN	0x8u	/* a transaction holds it (tree.seen) */
+
+/*
+ * What a transaction must compare at commit about a node it touched
+ * (txn.c's rule): the node itself, not one created again at its path, and
+ * when its value, perms or child list last changed.  Nodes keep only one
+ * generation, the last change of any kind (what DIRECTORY_PART reports);
+ * the three aspect stamps are kept here, from a transaction's first touch
+ * until the last transaction holding the node lets go, so a node nobody
+ * holds pays nothing for them.  Stamps start at the node's generation and
+ * are compared for equality only.
+ */
+struct nodegen {
+	struct node *node;	/* NULL once the node is gone */
+	uint32_t users;		/* tree_seen() references */
+	uint64_t vgen, pgen, kgen;
+};
+
+/* tree_changed(): which aspect. */
+enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
 
 struct node {
 	struct node *parent;
 	struct node *first, *last;	/* children, oldest first */
 	struct node *prev, *next;	/* siblings */
-	/* Generations (store.c/txn.c): created, value, perms, child list. */
-	uint64_t cgen, vgen, pgen, kgen;
+	uint64_t gen;			/* last change (store.c/txn.c) */
 	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
 	uint32_t nkids;
 	uint32_t childlen;		/* child names and their NULs, bytes */
@@ -105,8 +125,9 @@ struct tree {
 	struct node *root;
 	/* Side tables (flags in struct node say who has an entry): child
 	 * index (struct kidx *, owned), first reader (struct noderef *),
-	 * value (struct val *, one reference owned). */
-	struct nodemap idx, refs, vals;
+	 * value (struct val *, one reference owned), aspect stamps (struct
+	 * nodegen *, owned by their users). */
+	struct nodemap idx, refs, vals, seen;
 	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
 	void *freeze_ctx;
 	tree_acct_fn *acct;	/* may be NULL; set with tree_set_acct */
@@ -179,6 +200,14 @@ size_t tree_subtree_pathmax(const struct node *top);
 int tree_ref(struct tree *t, struct node *n, struct noderef *r);
 void tree_unref(struct tree *t, struct noderef *r);
 struct noderef *tree_refs(const struct tree *t, const struct node *n);
+
+/* n's aspect stamps, for a transaction's first touch: a new reference
+ * (NULL on ENOMEM), let go with tree_unseen(). */
+struct nodegen *tree_seen(struct tree *t, struct node *n);
+void tree_unseen(struct tree *t, struct nodegen *g);	/* NULL-safe */
+/* n's `aspect` changed at generation gen: n->gen and any stamps. */
+void tree_changed(const struct tree *t, struct node *n, int aspect,
+		  uint64_t gen);
 
 /* cxenstored 4.17's record size of n (what -S limits): header, perms,
  * value, child names. */

@@ -6,8 +6,8 @@
  * Model.  A transaction keeps one entry per node path it touched (read,
  * checked, created, changed or removed), in first-touch order, found by a
  * hash of the path.  First touch records the committed node's identity
- * (its creation generation, or "absent") and its value, perms and child
- * list generations, and freezes value and perms for the transaction: as
+ * (a held struct nodegen, tree.h, or "absent") and its value, perms and
+ * child list stamps, and freezes value and perms for the transaction: as
  * in cxenstored 4.17, a transaction keeps seeing what it first saw.  The
  * transaction's own changes live in the entry (value, perms, existence)
  * and in its parent's entry (children appended, committed children
@@ -113,7 +113,10 @@ struct tent {
 	struct node *base;
 	struct noderef ref;
 	struct names frozen;
-	uint64_t cgen;		/* committed node at first touch, 0: absent */
+	/* The committed node at first touch (NULL: absent), its
+	 * generation then (0: absent) and its aspect stamps then. */
+	struct nodegen *seen;
+	uint64_t cgen;
 	uint64_t vgen, pgen, kgen;
 	uint64_t mgen;		/* the transaction's last change */
 	struct val *val;	/* view value (reference owned) */
@@ -209,6 +212,7 @@ static void names_clear(struct names *ns)
 static void tent_free(struct tree *tr, struct tent *t)
 {
 	tree_unref(tr, &t->ref);
+	tree_unseen(tr, t->seen);
 	names_clear(&t->frozen);
 	val_put(t->val);
 	pset_clear(&t->perms);
@@ -281,8 +285,10 @@ static int t_get(struct txn *x, const char *path, size_t len,
 			free(t);
 			return ENOMEM;
 		}
-		if (tree_val_ref(&x->st->tree, n, &t->val) ||
+		t->seen = tree_seen(&x->st->tree, n);
+		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
 		    tree_ref(&x->st->tree, n, &t->ref)) {
+			tree_unseen(&x->st->tree, t->seen);
 			val_put(t->val);
 			pset_clear(&t->operms);
 			free(t);
@@ -290,10 +296,10 @@ static int t_get(struct txn *x, const char *path, size_t len,
 		}
 		t->fl = T_EXISTS | T_BASE;
 		t->base = n;
-		t->cgen = n->cgen;
-		t->vgen = n->vgen;
-		t->pgen = n->pgen;
-		t->kgen = n->kgen;
+		t->cgen = n->gen;
+		t->vgen = t->seen->vgen;
+		t->pgen = t->seen->pgen;
+		t->kgen = t->seen->kgen;
 	}
 	t->hnext = x->tab[h & x->mask];
 	x->tab[h & x->mask] = t;
@@ -830,15 +836,8 @@ int txn_directory(struct txn *x, const struct caller *who, const char *path,
 	}
 	if (gen) {
 		*gen = t->mgen;
-		if (!(t->fl & T_CHANGED)) {
+		if (!(t->fl & T_CHANGED))
 			*gen = t->cgen;
-			if (t->vgen > *gen)
-				*gen = t->vgen;
-			if (t->pgen > *gen)
-				*gen = t->pgen;
-			if (t->kgen > *gen)
-				*gen = t->kgen;
-		}
 	}
 	return 0;
 }
@@ -995,11 +994,11 @@ static int t_check(const struct txn *x)
 				return EAGAIN;
 			continue;
 		}
-		if (!n || n->cgen != t->cgen)
+		if (!n || n != t->seen->node)
 			return EAGAIN;
-		if (((t->rd & R_VALUE) && n->vgen != t->vgen) ||
-		    ((t->rd & R_PERMS) && n->pgen != t->pgen) ||
-		    ((t->rd & R_CHILDREN) && n->kgen != t->kgen))
+		if (((t->rd & R_VALUE) && t->seen->vgen != t->vgen) ||
+		    ((t->rd & R_PERMS) && t->seen->pgen != t->pgen) ||
+		    ((t->rd & R_CHILDREN) && t->seen->kgen != t->kgen))
 			return EAGAIN;
 	}
 	return 0;
@@ -1112,13 +1111,13 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		if (!(v[i]->fl & T_DELETED))
 			continue;
 		node = tree_lookup(tr, v[i]->path, v[i]->len);
-		if (!node || node->cgen != v[i]->cgen)
+		if (!node || !v[i]->seen || node != v[i]->seen->node)
 			continue;
 		parent = node->parent;
 		if (!parent)
 			continue;	/* "/" is never removed */
 		tree_remove(tr, node, NULL, NULL, NULL);
-		parent->kgen = gen;
+		tree_changed(tr, parent, TREE_KIDS, gen);
 	}
 	/* Then what exists in the view, parents first, so each node
 	 * created from its parent's appended names is there to fill. */
@@ -1139,11 +1138,11 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			/* t_prepare reserved its side table entry. */
 			(void)tree_set_val(tr, node, t->val);
 			t->val = NULL;
-			node->vgen = gen;
+			tree_changed(tr, node, TREE_VAL, gen);
 		}
 		if (t->fl & T_OWNPERMS) {
 			tree_set_perms(tr, node, &t->perms);
-			node->pgen = gen;
+			tree_changed(tr, node, TREE_PERMS, gen);
 		}
 		for (j = 0; j < t->added.n; j++) {
 			struct node *c = fresh[k++];
@@ -1156,9 +1155,9 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 				tree_node_drop(tr, c);
 				continue;
 			}
-			c->cgen = c->vgen = c->pgen = c->kgen = gen;
+			c->gen = gen;
 			tree_append(tr, node, c);
-			node->kgen = gen;
+			tree_changed(tr, node, TREE_KIDS, gen);
 		}
 	}
 }
