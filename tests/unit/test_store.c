@@ -885,6 +885,18 @@ static int t_values(void)
 		else
 			CHECK(store_txn_commit(st, u[i], &sink) == EAGAIN);
 	}
+	/* Removed and created again: another node, even where malloc
+	 * hands the new one the old one's address. */
+	t[0] = store_txn_start(st);
+	t[1] = store_txn_start(st);
+	STR(rd(st, t[0], &dom0, "/v/x"), "x");
+	CHECK(store_mkdir(st, t[1], &dom0, "/v/x", &sink) == 0); /* exists */
+	CHECK(store_rm(st, NULL, &dom0, "/v/x", &sink) == 0);
+	CHECK(wr(st, NULL, &dom0, "/v/x", "x") == 0);
+	STR(rd(st, t[0], &dom0, "/v/x"), "x");
+	CHECK(wr(st, t[0], &dom0, "/v/y", "y") == 0);
+	CHECK(store_txn_commit(st, t[0], &sink) == EAGAIN);
+	CHECK(store_txn_commit(st, t[1], &sink) == EAGAIN);
 	CHECK(store_rm(st, NULL, &dom0, "/v", &sink) == 0);
 	store_get_stats(st, &s1);
 	CHECK(s1.nodes == s0.nodes && s1.bytes == s0.bytes);
