@@ -522,12 +522,14 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	acct(t, parent, -1);
 	child->parent = parent;
 	child->next = NULL;
-	child->prev = parent->last;
-	if (parent->last)
-		parent->last->next = child;
-	else
+	if (parent->first) {
+		child->prev = parent->first->prev;
+		child->prev->next = child;
+		parent->first->prev = child;
+	} else {
+		child->prev = child;
 		parent->first = child;
-	parent->last = child;
+	}
 	parent->nkids++;
 	parent->childlen += child->namelen + 1;
 	child->pathlen = (parent->parent ? parent->pathlen : 0) + 1 +
@@ -554,14 +556,15 @@ static void unlink_child(struct tree *t, struct node *n)
 	struct node *p = n->parent;
 	struct kidx *x = kidx_of(t, p);
 
-	if (n->prev)
-		n->prev->next = n->next;
-	else
+	/* The first child's prev is the last child (tree.h). */
+	if (n == p->first)
 		p->first = n->next;
+	else
+		n->prev->next = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	else
-		p->last = n->prev;
+	else if (p->first)
+		p->first->prev = n->prev;
 	p->nkids--;
 	if (x) {
 		if (p->nkids < KIDX_DROP)
@@ -636,9 +639,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		p = n->parent;
 		p->first = n->next;
 		if (n->next)
-			n->next->prev = NULL;
-		else
-			p->last = NULL;
+			n->next->prev = n->prev;
 		p->nkids--;
 		if (visit) {
 			path->len -= n->namelen;

@@ -84,8 +84,10 @@ enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
 
 struct node {
 	struct node *parent;
-	struct node *first, *last;	/* children, oldest first */
-	struct node *prev, *next;	/* siblings */
+	struct node *first;		/* children, oldest first */
+	/* Siblings; the first child's prev is the last child, so that
+	 * appending needs no pointer of its own to the tail. */
+	struct node *prev, *next;
 	uint64_t gen;			/* last change (store.c/txn.c) */
 	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
 	uint32_t nkids;
