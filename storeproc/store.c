@@ -47,12 +47,8 @@ int store_inherit_perms(const struct caller *who, const struct pset *parent,
 		return err;
 	/* An unprivileged creator owns what it creates, whatever the
 	 * parent says; the rest of the list is inherited unchanged. */
-	if (!who->priv && out->n) {
-		if (out->n > PSET_INLINE)
-			out->u.heap[0].domid = who->domid;
-		else
-			out->u.in[0].domid = who->domid;
-	}
+	if (!who->priv && out->n)
+		pset_entries(out)[0].domid = who->domid;
 	return 0;
 }
 

@@ -59,14 +59,26 @@ void val_put(struct val *v)
 		free(v);
 }
 
-static const struct perm *pset_entries(const struct pset *ps)
+_Static_assert(sizeof(((struct pset *)0)->in) >= sizeof(struct perm *),
+	       "struct pset keeps its heap array's address in `in`");
+
+static struct perm *pset_heap(const struct pset *ps)
 {
-	return ps->n > PSET_INLINE ? ps->u.heap : ps->u.in;
+	struct perm *heap;
+
+	memcpy(&heap, ps->in, sizeof(heap));
+	return heap;
+}
+
+struct perm *pset_entries(struct pset *ps)
+{
+	return ps->n > PSET_INLINE ? pset_heap(ps) : ps->in;
 }
 
 struct perm_list pset_list(const struct pset *ps)
 {
-	struct perm_list pl = { ps->n, pset_entries(ps) };
+	struct perm_list pl = { ps->n,
+				ps->n > PSET_INLINE ? pset_heap(ps) : ps->in };
 
 	return pl;
 }
@@ -84,15 +96,17 @@ int pset_set(struct pset *ps, const struct perm *e, unsigned int n)
 	pset_clear(ps);
 	ps->n = n;
 	if (heap)
-		ps->u.heap = heap;
+		memcpy(ps->in, &heap, sizeof(heap));
 	else if (n)
-		memcpy(ps->u.in, e, n * sizeof(*e));
+		memcpy(ps->in, e, n * sizeof(*e));
 	return 0;
 }
 
 int pset_copy(struct pset *dst, const struct pset *src)
 {
-	return pset_set(dst, pset_entries(src), src->n);
+	struct perm_list pl = pset_list(src);
+
+	return pset_set(dst, pl.e, pl.n);
 }
 
 void pset_move(struct pset *dst, struct pset *src)
@@ -105,7 +119,7 @@ void pset_move(struct pset *dst, struct pset *src)
 void pset_clear(struct pset *ps)
 {
 	if (ps->n > PSET_INLINE)
-		free(ps->u.heap);
+		free(pset_heap(ps));
 	ps->n = 0;
 }
 

@@ -37,14 +37,16 @@ struct val {
 	char data[];
 };
 
-/* Permission entries: inline for the common one or two. */
+/*
+ * Permission entries: inline for the common one or two.  More are an
+ * owned array whose address is kept in `in` (unaligned: memcpy), so
+ * that the set is 4-byte aligned and packs into struct node without
+ * padding.
+ */
 #define PSET_INLINE 2
 struct pset {
-	unsigned int n;
-	union {
-		struct perm in[PSET_INLINE];
-		struct perm *heap;	/* n > PSET_INLINE, owned */
-	} u;
+	uint32_t n;
+	struct perm in[PSET_INLINE];
 };
 
 /*
@@ -89,7 +91,7 @@ struct node {
 	 * appending needs no pointer of its own to the tail. */
 	struct node *prev, *next;
 	uint64_t gen;			/* last change (store.c/txn.c) */
-	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
+	struct pset perms;		/* first entry: owner */
 	uint32_t nkids;
 	uint32_t childlen;		/* child names and their NULs, bytes */
 	uint32_t pathlen;		/* strlen of its path, once linked */
@@ -151,6 +153,7 @@ static inline const void *val_data(const struct val *v)
 
 /* Permission sets.  A zeroed struct pset is empty and valid. */
 struct perm_list pset_list(const struct pset *ps);
+struct perm *pset_entries(struct pset *ps);	/* n of them, owned by ps */
 int pset_set(struct pset *ps, const struct perm *e, unsigned int n);
 int pset_copy(struct pset *dst, const struct pset *src);
 void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
