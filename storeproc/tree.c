@@ -18,7 +18,7 @@
  */
 #define KIDX_BUILD 8u
 #define KIDX_DROP 4u
-#define KIDX_MIN_SLOTS 32u
+#define KIDX_MIN_SLOTS 16u
 
 /* Open addressing, linear probing, load factor <= 1/2. */
 struct kidx {
@@ -336,7 +336,10 @@ static void kidx_build(struct tree *t, struct node *p)
 	struct kidx *x;
 	struct node *c;
 
-	while (slots < 4 * p->nkids && slots < (1u << 31))
+	/* Load at most 1/2 with room for one more: most indexed
+	 * directories (a domain's, a backend's) stop growing at 9 to 30
+	 * children, so room for twice their size would sit empty. */
+	while (slots < 2 * p->nkids + 2 && slots < (1u << 31))
 		slots *= 2;
 	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
 	free(kidx_of(t, p));
