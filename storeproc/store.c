@@ -97,8 +97,8 @@ static struct node *initial_node(struct store *st, struct node *parent,
 				 const char *name)
 {
 	static const struct perm n0 = { 0, PERM_NONE };
-	struct node *n = parent ? tree_node_new(&st->tree, name, strlen(name),
-						0) : st->tree.root;
+	struct node *n = parent ? tree_node_new(name, strlen(name), 0)
+			 : st->tree.root;
 
 	if (!n)
 		return NULL;
@@ -346,8 +346,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 		const char *slash = memchr(path + pos, '/', len - pos);
 
 		end = slash ? (size_t)(slash - path) : len;
-		n = tree_node_new(&st->tree, path + pos, end - pos,
-				  end == len ? vlen : 0);
+		n = tree_node_new(path + pos, end - pos, end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, pp, &n->perms)) {
 			if (n)
 				tree_node_drop(&st->tree, n);

@@ -232,13 +232,12 @@ void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
 	}
 }
 
-struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len, size_t vlen)
+struct node *tree_node_new(const char *name, size_t len, size_t vlen)
 {
 	size_t room = vlen <= VAL_INLINE_MAX ? vlen : 0, size;
 	struct node *n;
 
-	if (len > UINT32_MAX - 1 - 2 * VAL_INLINE_MAX)
+	if (len > UINT16_MAX)
 		return NULL;
 	/* malloc hands out 16-byte granules less its 8-byte header (glibc,
 	 * and no worse elsewhere): the rest of the last one is room for a
@@ -249,9 +248,8 @@ struct node *tree_node_new(const struct tree *t, const char *name,
 	if (!n)
 		return NULL;
 	memcpy(n->name, name, len);
-	n->namelen = (uint32_t)len;
+	n->namelen = (uint16_t)len;
 	n->vroom = (uint16_t)room;
-	n->hash = tree_hash(t, name, len);
 	return n;
 }
 
@@ -285,7 +283,7 @@ int tree_init(struct tree *t, uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
 	t->seed = seed;
-	t->root = tree_node_new(t, "", 0, 0);
+	t->root = tree_node_new("", 0, 0);
 	if (!t->root)
 		return ENOMEM;
 	t->root->pathlen = 1;
@@ -307,9 +305,15 @@ void tree_fini(struct tree *t)
 
 /* --- child index ---------------------------------------------------- */
 
-static void kidx_put(struct kidx *x, struct node *n)
+/* Not stored: 4 bytes in every node for a few hashes an insertion. */
+static uint32_t node_hash(const struct tree *t, const struct node *n)
 {
-	uint32_t i = n->hash & x->mask;
+	return tree_hash(t, n->name, n->namelen);
+}
+
+static void kidx_put(const struct tree *t, struct kidx *x, struct node *n)
+{
+	uint32_t i = node_hash(t, n) & x->mask;
 
 	while (x->slot[i])
 		i = (i + 1) & x->mask;
@@ -352,12 +356,13 @@ static void kidx_build(struct tree *t, struct node *p)
 	p->flags |= NODE_IDX;
 	x->mask = slots - 1;
 	for (c = p->first; c; c = c->next)
-		kidx_put(x, c);
+		kidx_put(t, x, c);
 }
 
-static void kidx_del(struct kidx *x, const struct node *n)
+static void kidx_del(const struct tree *t, struct kidx *x,
+		     const struct node *n)
 {
-	uint32_t i = n->hash & x->mask, j, k;
+	uint32_t i = node_hash(t, n) & x->mask, j, k;
 
 	while (x->slot[i] != n)
 		i = (i + 1) & x->mask;
@@ -366,7 +371,7 @@ static void kidx_del(struct kidx *x, const struct node *n)
 	/* Backward-shift deletion: pull up entries whose probe run
 	 * crossed the freed slot, so no tombstones are needed. */
 	for (j = (i + 1) & x->mask; x->slot[j]; j = (j + 1) & x->mask) {
-		k = x->slot[j]->hash & x->mask;
+		k = node_hash(t, x->slot[j]) & x->mask;
 		if (((j - k) & x->mask) >= ((j - i) & x->mask)) {
 			x->slot[i] = x->slot[j];
 			x->slot[j] = NULL;
@@ -385,7 +390,7 @@ struct node *tree_child(const struct tree *t, const struct node *parent,
 		uint32_t h = tree_hash(t, name, len), i = h & x->mask;
 
 		for (; (c = x->slot[i]); i = (i + 1) & x->mask)
-			if (c->hash == h && c->namelen == len &&
+			if (c->namelen == len &&
 			    memcmp(c->name, name, len) == 0)
 				return c;
 		return NULL;
@@ -561,7 +566,7 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		if ((x->used + 1) * 2 > x->mask + 1)
 			kidx_build(t, parent);
 		else
-			kidx_put(x, child);
+			kidx_put(t, x, child);
 	} else if (parent->nkids > KIDX_BUILD) {
 		kidx_build(t, parent);
 	}
@@ -587,7 +592,7 @@ static void unlink_child(struct tree *t, struct node *n)
 		if (p->nkids < KIDX_DROP)
 			kidx_drop(t, p);
 		else
-			kidx_del(x, n);
+			kidx_del(t, x, n);
 	}
 	n->parent = n->prev = n->next = NULL;
 }

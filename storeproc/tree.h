@@ -95,9 +95,8 @@ struct node {
 	uint32_t nkids;
 	uint32_t childlen;		/* child names and their NULs, bytes */
 	uint32_t pathlen;		/* strlen of its path, once linked */
-	uint32_t hash;			/* tree_hash() of name */
-	uint32_t namelen;
 	uint32_t vlen;			/* value bytes */
+	uint16_t namelen;		/* paths are far shorter (path.h) */
 	uint16_t vroom;			/* bytes after the name's NUL */
 	uint8_t flags;			/* NODE_* */
 	/* NUL-terminated ("" for "/"), then vroom bytes: the value unless
@@ -169,8 +168,7 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 /* A node not yet in the tree (zero generations, empty value and perms)
  * with room for a value of `vlen` bytes if vlen <= VAL_INLINE_MAX, or
  * NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
-struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len, size_t vlen);
+struct node *tree_node_new(const char *name, size_t len, size_t vlen);
 void tree_node_drop(struct tree *t, struct node *n);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,

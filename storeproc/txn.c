@@ -1075,7 +1075,7 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 			c = t_child(x, v[i], name);
 			if (!c || (c->fl & T_MADE))
 				continue;
-			f[k] = tree_node_new(&x->st->tree, name, strlen(name),
+			f[k] = tree_node_new(name, strlen(name),
 					     val_len(c->val));
 			if (!f[k])
 				goto nomem;
