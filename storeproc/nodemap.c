@@ -10,6 +10,10 @@
 #include <stdlib.h>
 
 #define NODEMAP_MIN 16u
+/* nodemap_trim keeps this much (4 KiB): the maps that empty after every
+ * transaction (readers, stamps) would otherwise be freed and grown
+ * again, rehash by rehash, by each one. */
+#define NODEMAP_KEEP 256u
 
 /* Nodes are 16-byte aligned malloc chunks: the low bits say nothing. */
 static size_t slot_of(const struct nodemap *m, const void *key)
@@ -109,13 +113,9 @@ void nodemap_trim(struct nodemap *m)
 {
 	size_t size;
 
-	if (!m->slot || m->mask + 1 <= NODEMAP_MIN || m->used * 8 > m->mask + 1)
+	if (!m->slot || m->mask + 1 <= NODEMAP_KEEP || m->used * 8 > m->mask + 1)
 		return;
-	if (!m->used) {
-		nodemap_fini(m);
-		return;
-	}
-	for (size = NODEMAP_MIN; m->used * 4 > size; size *= 2)
+	for (size = NODEMAP_KEEP; m->used * 4 > size; size *= 2)
 		;
 	(void)rehash(m, size);	/* on ENOMEM it keeps its room */
 }

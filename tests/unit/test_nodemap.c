@@ -43,24 +43,27 @@ static int t_reserve_trim(void)
 {
 	struct nodemap m = { 0 };
 	struct nodemap_slot *slot;
-	int ok = nodemap_reserve(&m, 100) == 0;
+	int ok = nodemap_reserve(&m, 1000) == 0;
 	size_t i;
 
 	slot = m.slot;
-	/* Reserved room: the 100 insertions do not move the table. */
-	for (i = 0; i < 100; i++)
+	/* Reserved room: the 1000 insertions do not move the table. */
+	for (i = 0; i < 1000; i++)
 		ok &= nodemap_set(&m, keys[i], keys[i]) == 0;
 	ok &= m.slot == slot && nodemap_reserve(&m, 0) == 0 && m.slot == slot;
-	for (i = 0; i < 95; i++)
+	ok &= m.mask + 1 == 2048;
+	for (i = 0; i < 995; i++)
 		nodemap_del(&m, keys[i]);
 	nodemap_trim(&m);
-	ok &= m.mask + 1 == 32 && m.used == 5;
-	for (i = 95; i < 100; i++)
+	/* Down to what it keeps, not below. */
+	ok &= m.mask + 1 == 256 && m.used == 5;
+	for (i = 995; i < 1000; i++)
 		ok &= nodemap_get(&m, keys[i]) == keys[i];
-	for (; i > 95; i--)
+	for (; i > 995; i--)
 		nodemap_del(&m, keys[i - 1]);
 	nodemap_trim(&m);
-	ok &= m.used == 0 && nodemap_get(&m, keys[99]) == NULL;
+	ok &= m.used == 0 && m.mask + 1 == 256 &&
+	      nodemap_get(&m, keys[999]) == NULL;
 	nodemap_fini(&m);
 	return ok;
 }
