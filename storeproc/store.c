@@ -47,12 +47,8 @@ int store_inherit_perms(const struct caller *who, const struct pset *parent,
 		return err;
 	/* An unprivileged creator owns what it creates, whatever the
 	 * parent says; the rest of the list is inherited unchanged. */
-	if (!who->priv && out->n) {
-		if (out->n > PSET_INLINE)
-			out->u.heap[0].domid = who->domid;
-		else
-			out->u.in[0].domid = who->domid;
-	}
+	if (!who->priv && out->n)
+		pset_entries(out)[0].domid = who->domid;
 	return 0;
 }
 
@@ -101,12 +97,12 @@ static struct node *initial_node(struct store *st, struct node *parent,
 				 const char *name)
 {
 	static const struct perm n0 = { 0, PERM_NONE };
-	struct node *n = parent ? tree_node_new(&st->tree, name, strlen(name))
+	struct node *n = parent ? tree_node_new(name, strlen(name), 0)
 			 : st->tree.root;
 
 	if (!n)
 		return NULL;
-	n->cgen = n->vgen = n->pgen = n->kgen = 1;
+	n->gen = 1;
 	(void)pset_set(&n->perms, &n0, 1);	/* inline: cannot fail */
 	if (parent)
 		tree_append(&st->tree, parent, n);
@@ -128,6 +124,7 @@ struct store *store_new(void)
 	if (tree_init(&st->tree, (uint32_t)((uintptr_t)st >> 4) ^ 0x9e3779b9u))
 		goto fail;
 	st->tree.freeze = txn_freeze;
+	st->tree.freeze_ctx = &st->tree;
 	st->gen = 1;
 	initial_node(st, NULL, "");
 	tool = initial_node(st, st->tree.root, "tool");
@@ -262,8 +259,8 @@ int store_read(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_READ, &n);
 	if (err)
 		return err;
-	*val = val_data(n->val);
-	*len = val_len(n->val);
+	*val = tree_val_data(&st->tree, n);
+	*len = tree_val_len(n);
 	return 0;
 }
 
@@ -326,33 +323,33 @@ static int create_quota(struct store *st, const struct caller *who,
 
 /*
  * Create path and its missing ancestors below the deepest existing node,
- * each inheriting its parent's perms, the last one holding `v` (consumed).
+ * each inheriting its parent's perms, the last one holding val[0..vlen).
  * Everything is allocated before anything is linked, so a failure leaves
  * the tree as it was.
  */
 static int create_nodes(struct store *st, const struct caller *who,
-			const char *path, struct val *v, struct node **out)
+			const char *path, const void *val, size_t vlen,
+			struct node **out)
 {
 	size_t len = strlen(path), done, pos, end;
 	struct node *p = tree_walk(&st->tree, path, len, &done);
-	struct node *head = NULL, **tail = &head, *n;
+	struct node *head = NULL, **tail = &head, *n = NULL;
 	const struct pset *pp = &p->perms;
+	struct val *v = NULL;
 	uint64_t gen;
 	int err = create_quota(st, who, p, path, done == 1 ? 1 : done + 1, len,
-			       val_len(v));
+			       vlen);
 
-	if (err) {
-		val_put(v);
+	if (err)
 		return err;
-	}
 	for (pos = done == 1 ? 1 : done + 1; pos < len; pos = end + 1) {
 		const char *slash = memchr(path + pos, '/', len - pos);
 
 		end = slash ? (size_t)(slash - path) : len;
-		n = tree_node_new(&st->tree, path + pos, end - pos);
+		n = tree_node_new(path + pos, end - pos, end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, pp, &n->perms)) {
 			if (n)
-				tree_node_drop(n);
+				tree_node_drop(&st->tree, n);
 			goto nomem;
 		}
 		pp = &n->perms;
@@ -360,16 +357,24 @@ static int create_nodes(struct store *st, const struct caller *who,
 		*tail = n;
 		tail = &n->next;
 	}
+	/* A value too big for the node's own room, and its side table
+	 * entry. */
+	if (n && !tree_val_fits(n, vlen) &&
+	    (tree_reserve_vals(&st->tree, 1) || val_new(val, vlen, &v)))
+		goto nomem;
 	gen = store_next_gen(st);
-	p->kgen = gen;
+	tree_changed(&st->tree, p, TREE_KIDS, gen);
 	while (head) {
 		n = head;
 		head = n->next;
-		n->cgen = n->vgen = n->pgen = n->kgen = gen;
+		n->gen = gen;
 		tree_append(&st->tree, p, n);
 		p = n;
 	}
-	tree_set_val(&st->tree, p, v);
+	if (v)
+		(void)tree_set_val(&st->tree, p, v);	/* reserved */
+	else
+		tree_set_bytes(&st->tree, p, val, vlen);
 	*out = p;
 	return 0;
 
@@ -377,9 +382,8 @@ nomem:
 	while (head) {
 		n = head;
 		head = n->next;
-		tree_node_drop(n);
+		tree_node_drop(&st->tree, n);
 	}
-	val_put(v);
 	return ENOMEM;
 }
 
@@ -396,24 +400,26 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_WRITE, &n);
 	if (err && err != ENOENT)
 		return err;
-	if (!err) {
-		size_t old = tree_record_size(n);
-		int qerr = store_check_record(st, who, tree_owner(n),
-					      old - val_len(n->val) + len,
-					      (long)len - (long)val_len(n->val));
-
-		if (qerr)
-			return qerr;
-	}
-	if (val_new(val, len, &v))
-		return ENOMEM;
 	if (err) {
-		err = create_nodes(st, who, path, v, &n);
+		err = create_nodes(st, who, path, val, len, &n);
 		if (err)
 			return err;
 	} else {
-		tree_set_val(&st->tree, n, v);
-		n->vgen = store_next_gen(st);
+		size_t old = tree_record_size(n), olen = tree_val_len(n);
+
+		err = store_check_record(st, who, tree_owner(n),
+					 old - olen + len,
+					 (long)len - (long)olen);
+		if (err)
+			return err;
+		if (tree_val_fits(n, len)) {
+			tree_set_bytes(&st->tree, n, val, len);
+		} else {
+			if (val_new(val, len, &v) ||
+			    tree_set_val(&st->tree, n, v))
+				return ENOMEM;
+		}
+		tree_changed(&st->tree, n, TREE_VAL, store_next_gen(st));
 	}
 	fire_node(sink, path, false, n, NULL);
 	return 0;
@@ -430,7 +436,7 @@ int store_mkdir(struct store *st, struct txn *txn, const struct caller *who,
 	err = get_node(st, who, path, PERM_WRITE, &n);
 	if (err != ENOENT)
 		return err;	/* 0: it exists, leave it alone */
-	err = create_nodes(st, who, path, NULL, &n);
+	err = create_nodes(st, who, path, NULL, 0, &n);
 	if (err)
 		return err;
 	fire_node(sink, path, false, n, NULL);
@@ -480,7 +486,7 @@ int store_rm(struct store *st, struct txn *txn, const struct caller *who,
 	parent = n->parent;
 	rc.top = n;
 	tree_remove(&st->tree, n, &st->path, rm_visit, &rc);
-	parent->kgen = store_next_gen(st);
+	tree_changed(&st->tree, parent, TREE_KIDS, store_next_gen(st));
 	return 0;
 }
 
@@ -504,13 +510,7 @@ int store_directory_gen(struct store *st, struct txn *txn,
 		}
 	}
 	if (gen) {
-		*gen = n->cgen;
-		if (n->vgen > *gen)
-			*gen = n->vgen;
-		if (n->pgen > *gen)
-			*gen = n->pgen;
-		if (n->kgen > *gen)
-			*gen = n->kgen;
+		*gen = n->gen;
 	}
 	return 0;
 }
@@ -598,7 +598,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 		return ENOMEM;
 	}
 	tree_set_perms(&st->tree, node, &ps);
-	node->pgen = store_next_gen(st);
+	tree_changed(&st->tree, node, TREE_PERMS, store_next_gen(st));
 	opl = pset_list(&old);
 	fire_node(sink, path, false, node, &opl);
 	pset_clear(&old);

@@ -67,7 +67,7 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
  * access as cxenstored does.  *exists false: pl untouched. */
 int txn_peek_perms(struct txn *x, const char *path, size_t len,
 		   bool *exists, struct perm_list *pl);
-/* The tree's freeze hook (struct noderef), ctx unused. */
+/* The tree's freeze hook (struct noderef), ctx the tree. */
 void txn_freeze(void *ctx, struct node *n);
 /* Free every open transaction (store_free). */
 void txn_free_all(struct store *st);

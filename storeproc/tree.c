@@ -18,7 +18,7 @@
  */
 #define KIDX_BUILD 8u
 #define KIDX_DROP 4u
-#define KIDX_MIN_SLOTS 32u
+#define KIDX_MIN_SLOTS 16u
 
 /* Open addressing, linear probing, load factor <= 1/2. */
 struct kidx {
@@ -59,14 +59,26 @@ void val_put(struct val *v)
 		free(v);
 }
 
-static const struct perm *pset_entries(const struct pset *ps)
+_Static_assert(sizeof(((struct pset *)0)->in) >= sizeof(struct perm *),
+	       "struct pset keeps its heap array's address in `in`");
+
+static struct perm *pset_heap(const struct pset *ps)
 {
-	return ps->n > PSET_INLINE ? ps->u.heap : ps->u.in;
+	struct perm *heap;
+
+	memcpy(&heap, ps->in, sizeof(heap));
+	return heap;
+}
+
+struct perm *pset_entries(struct pset *ps)
+{
+	return ps->n > PSET_INLINE ? pset_heap(ps) : ps->in;
 }
 
 struct perm_list pset_list(const struct pset *ps)
 {
-	struct perm_list pl = { ps->n, pset_entries(ps) };
+	struct perm_list pl = { ps->n,
+				ps->n > PSET_INLINE ? pset_heap(ps) : ps->in };
 
 	return pl;
 }
@@ -84,15 +96,17 @@ int pset_set(struct pset *ps, const struct perm *e, unsigned int n)
 	pset_clear(ps);
 	ps->n = n;
 	if (heap)
-		ps->u.heap = heap;
+		memcpy(ps->in, &heap, sizeof(heap));
 	else if (n)
-		memcpy(ps->u.in, e, n * sizeof(*e));
+		memcpy(ps->in, e, n * sizeof(*e));
 	return 0;
 }
 
 int pset_copy(struct pset *dst, const struct pset *src)
 {
-	return pset_set(dst, pset_entries(src), src->n);
+	struct perm_list pl = pset_list(src);
+
+	return pset_set(dst, pl.e, pl.n);
 }
 
 void pset_move(struct pset *dst, struct pset *src)
@@ -105,7 +119,7 @@ void pset_move(struct pset *dst, struct pset *src)
 void pset_clear(struct pset *ps)
 {
 	if (ps->n > PSET_INLINE)
-		free(ps->u.heap);
+		free(pset_heap(ps));
 	ps->n = 0;
 }
 
@@ -133,16 +147,48 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len)
 	return h;
 }
 
+/* The value room after n's name. */
+static char *vroom(const struct node *n)
+{
+	return (char *)(uintptr_t)n->name + n->namelen + 1;
+}
+
+static struct val *vout(const struct tree *t, const struct node *n)
+{
+	return nodemap_get(&t->vals, n);
+}
+
+/* The heap n's value takes beyond the node's own allocation. */
+static size_t vout_bytes(const struct node *n)
+{
+	return (n->flags & NODE_VOUT) ? sizeof(struct val) + n->vlen : 0;
+}
+
 static size_t node_bytes(const struct node *n)
 {
-	return sizeof(*n) + n->namelen + 1 + val_len(n->val) +
-	       pset_heap_bytes(&n->perms);
+	return offsetof(struct node, name) + n->namelen + 1 + n->vroom +
+	       vout_bytes(n) + pset_heap_bytes(&n->perms);
 }
 
 size_t tree_record_size(const struct node *n)
 {
 	return QUOTA_RECORD_HDR + n->perms.n * QUOTA_RECORD_PERM +
-	       val_len(n->val) + n->childlen;
+	       n->vlen + n->childlen;
+}
+
+const void *tree_val_data(const struct tree *t, const struct node *n)
+{
+	return (n->flags & NODE_VOUT) ? vout(t, n)->data : vroom(n);
+}
+
+int tree_val_ref(const struct tree *t, const struct node *n,
+		 struct val **out)
+{
+	if (n->flags & NODE_VOUT) {
+		*out = val_get(vout(t, n));
+		return 0;
+	}
+	return val_new(vroom(n), n->vlen, out);
 }
 
 uint32_t tree_owner(const struct node *n)
@@ -186,27 +232,50 @@ void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
 	}
 }
 
-struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len)
+struct node *tree_node_new(const char *name, size_t len, size_t vlen)
 {
+	size_t room = vlen <= VAL_INLINE_MAX ? vlen : 0, size;
 	struct node *n;
 
-	if (len > UINT32_MAX - 1)
+	if (len > UINT16_MAX)
 		return NULL;
-	n = calloc(1, sizeof(*n) + len + 1);
+	/* malloc hands out 16-byte granules less its 8-byte header (glibc,
+	 * and no worse elsewhere): the rest of the last one is room for a
+	 * value written later, for nothing. */
+	size = offsetof(struct node, name) + len + 1 + room;
+	room += ((size + 8 + 15) & ~(size_t)15) - 8 - size;
+	n = calloc(1, offsetof(struct node, name) + len + 1 + room);
 	if (!n)
 		return NULL;
 	memcpy(n->name, name, len);
-	n->namelen = (uint32_t)len;
-	n->hash = tree_hash(t, name, len);
+	n->namelen = (uint16_t)len;
+	n->vroom = (uint16_t)room;
 	return n;
 }
 
-void tree_node_drop(struct node *n)
+void tree_node_drop(struct tree *t, struct node *n)
 {
-	val_put(n->val);
+	if (n->flags & NODE_VOUT) {
+		val_put(vout(t, n));
+		nodemap_del(&t->vals, n);
+	}
+	if (n->flags & NODE_IDX) {
+		free(nodemap_get(&t->idx, n));
+		nodemap_del(&t->idx, n);
+	}
+	/* Readers were unlinked by the freeze hook; this is belt and
+	 * braces against a dangling key. */
+	if (n->flags & NODE_REFS)
+		nodemap_del(&t->refs, n);
+	/* Its holders will see it gone, not confused with a successor
+	 * that may get the same address. */
+	if (n->flags & NODE_SEEN) {
+		struct nodegen *g = nodemap_get(&t->seen, n);
+
+		g->node = NULL;
+		nodemap_del(&t->seen, n);
+	}
 	pset_clear(&n->perms);
-	free(n->idx);
 	free(n);
 }
 
@@ -214,7 +283,7 @@ int tree_init(struct tree *t, uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
 	t->seed = seed;
-	t->root = tree_node_new(t, "", 0);
+	t->root = tree_node_new("", 0, 0);
 	if (!t->root)
 		return ENOMEM;
 	t->root->pathlen = 1;
@@ -228,13 +297,23 @@ void tree_fini(struct tree *t)
 	if (t->root)
 		tree_remove(t, t->root, NULL, NULL, NULL);
 	t->root = NULL;
+	nodemap_fini(&t->idx);
+	nodemap_fini(&t->refs);
+	nodemap_fini(&t->vals);
+	nodemap_fini(&t->seen);
 }
 
 /* --- child index ---------------------------------------------------- */
 
-static void kidx_put(struct kidx *x, struct node *n)
+/* Not stored: 4 bytes in every node for a few hashes an insertion. */
+static uint32_t node_hash(const struct tree *t, const struct node *n)
 {
-	uint32_t i = n->hash & x->mask;
+	return tree_hash(t, n->name, n->namelen);
+}
+
+static void kidx_put(const struct tree *t, struct kidx *x, struct node *n)
+{
+	uint32_t i = node_hash(t, n) & x->mask;
 
 	while (x->slot[i])
 		i = (i + 1) & x->mask;
@@ -242,28 +321,48 @@ static void kidx_put(struct kidx *x, struct node *n)
 	x->used++;
 }
 
+static struct kidx *kidx_of(const struct tree *t, const struct node *p)
+{
+	return (p->flags & NODE_IDX) ? nodemap_get(&t->idx, p) : NULL;
+}
+
+static void kidx_drop(struct tree *t, struct node *p)
+{
+	free(kidx_of(t, p));
+	nodemap_del(&t->idx, p);
+	p->flags &= ~NODE_IDX;
+}
+
 /* (Re)build p's index from its list; on ENOMEM p simply has none. */
-static void kidx_build(struct node *p)
+static void kidx_build(struct tree *t, struct node *p)
 {
 	uint32_t slots = KIDX_MIN_SLOTS;
 	struct kidx *x;
 	struct node *c;
 
-	while (slots < 4 * p->nkids && slots < (1u << 31))
+	/* Load at most 1/2 with room for one more: most indexed
+	 * directories (a domain's, a backend's) stop growing at 9 to 30
+	 * children, so room for twice their size would sit empty. */
+	while (slots < 2 * p->nkids + 2 && slots < (1u << 31))
 		slots *= 2;
 	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
-	free(p->idx);
-	p->idx = x;
-	if (!x)
+	free(kidx_of(t, p));
+	if (!x || nodemap_set(&t->idx, p, x)) {
+		free(x);
+		nodemap_del(&t->idx, p);
+		p->flags &= ~NODE_IDX;
 		return;
+	}
+	p->flags |= NODE_IDX;
 	x->mask = slots - 1;
 	for (c = p->first; c; c = c->next)
-		kidx_put(x, c);
+		kidx_put(t, x, c);
 }
 
-static void kidx_del(struct kidx *x, const struct node *n)
+static void kidx_del(const struct tree *t, struct kidx *x,
+		     const struct node *n)
 {
-	uint32_t i = n->hash & x->mask, j, k;
+	uint32_t i = node_hash(t, n) & x->mask, j, k;
 
 	while (x->slot[i] != n)
 		i = (i + 1) & x->mask;
@@ -272,7 +371,7 @@ static void kidx_del(struct kidx *x, const struct node *n)
 	/* Backward-shift deletion: pull up entries whose probe run
 	 * crossed the freed slot, so no tombstones are needed. */
 	for (j = (i + 1) & x->mask; x->slot[j]; j = (j + 1) & x->mask) {
-		k = x->slot[j]->hash & x->mask;
+		k = node_hash(t, x->slot[j]) & x->mask;
 		if (((j - k) & x->mask) >= ((j - i) & x->mask)) {
 			x->slot[i] = x->slot[j];
 			x->slot[j] = NULL;
@@ -284,14 +383,14 @@ static void kidx_del(struct kidx *x, const struct node *n)
 struct node *tree_child(const struct tree *t, const struct node *parent,
 			const char *name, size_t len)
 {
+	const struct kidx *x = kidx_of(t, parent);
 	struct node *c;
 
-	if (parent->idx) {
-		const struct kidx *x = parent->idx;
+	if (x) {
 		uint32_t h = tree_hash(t, name, len), i = h & x->mask;
 
 		for (; (c = x->slot[i]); i = (i + 1) & x->mask)
-			if (c->hash == h && c->namelen == len &&
+			if (c->namelen == len &&
 			    memcmp(c->name, name, len) == 0)
 				return c;
 		return NULL;
@@ -334,45 +433,125 @@ struct node *tree_lookup(const struct tree *t, const char *path, size_t len)
 	return done == len ? n : NULL;
 }
 
-void tree_ref(struct node *n, struct noderef *r)
+struct noderef *tree_refs(const struct tree *t, const struct node *n)
 {
-	r->next = n->refs;
-	if (r->next)
-		r->next->pprev = &r->next;
-	r->pprev = &n->refs;
-	n->refs = r;
+	return (n->flags & NODE_REFS) ? nodemap_get(&t->refs, n) : NULL;
 }
 
-void tree_unref(struct noderef *r)
+int tree_ref(struct tree *t, struct node *n, struct noderef *r)
 {
-	if (!r->pprev)
+	struct noderef *head = tree_refs(t, n);
+
+	/* Replacing the head of a present key cannot fail. */
+	if (nodemap_set(&t->refs, n, r))
+		return ENOMEM;
+	n->flags |= NODE_REFS;
+	r->next = head;
+	r->prev = NULL;
+	r->node = n;
+	if (head)
+		head->prev = r;
+	return 0;
+}
+
+void tree_unref(struct tree *t, struct noderef *r)
+{
+	struct node *n = r->node;
+
+	if (!n)
 		return;
-	*r->pprev = r->next;
+	if (r->prev) {
+		r->prev->next = r->next;
+	} else if (r->next) {
+		(void)nodemap_set(&t->refs, n, r->next);	/* replaces */
+	} else {
+		nodemap_del(&t->refs, n);
+		n->flags &= ~NODE_REFS;
+		/* Transactions come and go: give back a burst's room. */
+		nodemap_trim(&t->refs);
+	}
 	if (r->next)
-		r->next->pprev = r->pprev;
+		r->next->prev = r->prev;
 	r->next = NULL;
-	r->pprev = NULL;
+	r->prev = NULL;
+	r->node = NULL;
+}
+
+struct nodegen *tree_seen(struct tree *t, struct node *n)
+{
+	struct nodegen *g;
+
+	if (n->flags & NODE_SEEN) {
+		g = nodemap_get(&t->seen, n);
+		g->users++;
+		return g;
+	}
+	g = malloc(sizeof(*g));
+	if (!g)
+		return NULL;
+	if (nodemap_set(&t->seen, n, g)) {
+		free(g);
+		return NULL;
+	}
+	g->node = n;
+	g->users = 1;
+	g->vgen = g->pgen = g->kgen = n->gen;
+	n->flags |= NODE_SEEN;
+	return g;
+}
+
+void tree_unseen(struct tree *t, struct nodegen *g)
+{
+	if (!g || --g->users)
+		return;
+	if (g->node) {
+		nodemap_del(&t->seen, g->node);
+		g->node->flags &= ~NODE_SEEN;
+		nodemap_trim(&t->seen);
+	}
+	free(g);
+}
+
+void tree_changed(const struct tree *t, struct node *n, int aspect,
+		  uint64_t gen)
+{
+	struct nodegen *g;
+
+	n->gen = gen;
+	if (!(n->flags & NODE_SEEN))
+		return;
+	g = nodemap_get(&t->seen, n);
+	if (aspect == TREE_VAL)
+		g->vgen = gen;
+	else if (aspect == TREE_PERMS)
+		g->pgen = gen;
+	else
+		g->kgen = gen;
 }
 
 /* n's child list is about to change, or n to go. */
 static void freeze(struct tree *t, struct node *n)
 {
-	if (n->refs && t->freeze)
+	if ((n->flags & NODE_REFS) && t->freeze)
 		t->freeze(t->freeze_ctx, n);
 }
 
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
+	struct kidx *x;
+
 	freeze(t, parent);
 	acct(t, parent, -1);
 	child->parent = parent;
 	child->next = NULL;
-	child->prev = parent->last;
-	if (parent->last)
-		parent->last->next = child;
-	else
+	if (parent->first) {
+		child->prev = parent->first->prev;
+		child->prev->next = child;
+		parent->first->prev = child;
+	} else {
+		child->prev = child;
 		parent->first = child;
-	parent->last = child;
+	}
 	parent->nkids++;
 	parent->childlen += child->namelen + 1;
 	child->pathlen = (parent->parent ? parent->pathlen : 0) + 1 +
@@ -382,37 +561,38 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	acct(t, parent, 1);
 	acct(t, child, 1);
 
-	if (parent->idx) {
-		if ((parent->idx->used + 1) * 2 > parent->idx->mask + 1)
-			kidx_build(parent);
+	x = kidx_of(t, parent);
+	if (x) {
+		if ((x->used + 1) * 2 > x->mask + 1)
+			kidx_build(t, parent);
 		else
-			kidx_put(parent->idx, child);
+			kidx_put(t, x, child);
 	} else if (parent->nkids > KIDX_BUILD) {
-		kidx_build(parent);
+		kidx_build(t, parent);
 	}
 }
 
 /* Take n out of its parent's list and index (n keeps its own children). */
-static void unlink_child(struct node *n)
+static void unlink_child(struct tree *t, struct node *n)
 {
 	struct node *p = n->parent;
+	struct kidx *x = kidx_of(t, p);
 
-	if (n->prev)
-		n->prev->next = n->next;
-	else
+	/* The first child's prev is the last child (tree.h). */
+	if (n == p->first)
 		p->first = n->next;
+	else
+		n->prev->next = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	else
-		p->last = n->prev;
+	else if (p->first)
+		p->first->prev = n->prev;
 	p->nkids--;
-	if (p->idx) {
-		if (p->nkids < KIDX_DROP) {
-			free(p->idx);
-			p->idx = NULL;
-		} else {
-			kidx_del(p->idx, n);
-		}
+	if (x) {
+		if (p->nkids < KIDX_DROP)
+			kidx_drop(t, p);
+		else
+			kidx_del(t, x, n);
 	}
 	n->parent = n->prev = n->next = NULL;
 }
@@ -481,9 +661,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		p = n->parent;
 		p->first = n->next;
 		if (n->next)
-			n->next->prev = NULL;
-		else
-			p->last = NULL;
+			n->next->prev = n->prev;
 		p->nkids--;
 		if (visit) {
 			path->len -= n->namelen;
@@ -491,29 +669,74 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 				path->len--;
 			path->data[path->len] = '\0';
 		}
-		tree_node_drop(n);
+		tree_node_drop(t, n);
 		n = p;
 	}
 	if (top->parent) {
 		p = top->parent;
 		acct(t, p, -1);
-		unlink_child(top);
+		unlink_child(t, top);
 		p->childlen -= top->namelen + 1;
 		acct(t, p, 1);
 	}
 	if (top == t->root)
 		t->root = NULL;
-	tree_node_drop(top);
+	tree_node_drop(t, top);
 	return count;
 }
 
-void tree_set_val(struct tree *t, struct node *n, struct val *v)
+/* Drop n's value, the tree's count included (acct is the caller's);
+ * keep_entry: its side table entry is about to be replaced. */
+static void val_drop(struct tree *t, struct node *n, bool keep_entry)
+{
+	t->bytes -= vout_bytes(n);
+	if (n->flags & NODE_VOUT) {
+		val_put(vout(t, n));
+		if (!keep_entry)
+			nodemap_del(&t->vals, n);
+	}
+	n->flags &= ~NODE_VOUT;
+	n->vlen = 0;
+}
+
+int tree_reserve_vals(struct tree *t, size_t n)
+{
+	return nodemap_reserve(&t->vals, n);
+}
+
+int tree_set_val(struct tree *t, struct node *n, struct val *v)
+{
+	bool out = v && !tree_val_fits(n, v->len);
+
+	/* Only a new side table entry can fail: before anything changes. */
+	if (out && !(n->flags & NODE_VOUT) && nodemap_set(&t->vals, n, v)) {
+		val_put(v);
+		return ENOMEM;
+	}
+	acct(t, n, -1);
+	val_drop(t, n, out);
+	if (out) {
+		(void)nodemap_set(&t->vals, n, v);	/* present: replaces */
+		n->flags |= NODE_VOUT;
+		n->vlen = v->len;
+	} else if (v) {
+		memcpy(vroom(n), v->data, v->len);
+		n->vlen = v->len;
+		val_put(v);
+	}
+	t->bytes += vout_bytes(n);
+	acct(t, n, 1);
+	return 0;
+}
+
+void tree_set_bytes(struct tree *t, struct node *n, const void *data,
+		    size_t len)
 {
 	acct(t, n, -1);
-	t->bytes -= val_len(n->val);
-	val_put(n->val);
-	n->val = v;
-	t->bytes += val_len(v);
+	val_drop(t, n, false);
+	if (len)
+		memcpy(vroom(n), data, len);
+	n->vlen = (uint32_t)len;
 	acct(t, n, 1);
 }
 

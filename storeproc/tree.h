@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * tree.h - the committed node tree of the store process: compact nodes
- * (name inline, value shared by reference count, up to two permission
- * entries inline), children kept in creation order in an intrusive list,
+ * (name and small value in the node's own allocation, up to two
+ * permission entries inline), children kept in creation order in an intrusive list,
  * plus a hashed name index once a node has many children, so a lookup
  * costs O(path depth).  Nothing here recurses: deep trees (XSA-418) are
  * walked with the parent/sibling links.
  *
  * Internal to store.c and txn.c; the protocol side uses store.h.
- * Generation stamps are the store's business: this file never sets them.
+ * Generation stamps are the store's business: this file only keeps them
+ * where tree_changed() says.
  */
 #ifndef LIXS_TREE_H
 #define LIXS_TREE_H
@@ -18,13 +19,17 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "nodemap.h"
 #include "perms.h"
 
 /*
- * A node's value.  Shared by reference: a transaction that read a value
- * keeps seeing it after someone else replaced it (cxenstored 4.17 does
- * the same with its per-transaction copy) without copying the bytes.
- * A NULL struct val * is the empty value.
+ * A value outside a node: a transaction's view of one, or a node's value
+ * too big for the node's own room.  Shared by reference: a transaction
+ * that read a big value keeps seeing it after someone else replaced it
+ * (cxenstored 4.17 does the same with its per-transaction copy) without
+ * copying the bytes; a small one it copies (tree_val_ref), which costs
+ * less than a second allocation for every node.  A NULL struct val * is
+ * the empty value.
  */
 struct val {
 	uint32_t ref;
@@ -32,17 +37,17 @@ struct val {
 	char data[];
 };
 
-/* Permission entries: inline for the common one or two. */
+/*
+ * Permission entries: inline for the common one or two.  More are an
+ * owned array whose address is kept in `in` (unaligned: memcpy), so
+ * that the set is 4-byte aligned and packs into struct node without
+ * padding.
+ */
 #define PSET_INLINE 2
 struct pset {
-	unsigned int n;
-	union {
-		struct perm in[PSET_INLINE];
-		struct perm *heap;	/* n > PSET_INLINE, owned */
-	} u;
+	uint32_t n;
+	struct perm in[PSET_INLINE];
 };
-
-struct kidx;
 
 /*
  * A reader of a node's live child list (a transaction's view of it).  The
@@ -50,26 +55,62 @@ struct kidx;
  * child list changes or the node is freed; the hook must unlink them all.
  */
 struct noderef {
-	struct noderef *next, **pprev;
+	struct noderef *next, *prev;	/* the node's readers */
+	struct node *node;		/* NULL: not registered */
 };
+
+/* struct node.flags: what the tree's side tables hold for the node. */
+#define NODE_IDX	0x1u	/* a child index (tree.idx) */
+#define NODE_REFS	0x2u	/* readers (tree.refs) */
+#define NODE_VOUT	0x4u	/* its value is a struct val (tree.vals) */
+#define NODE_SEEN	0x8u	/* a transaction holds it (tree.seen) */
+
+/*
+ * What a transaction must compare at commit about a node it touched
+ * (txn.c's rule): the node itself, not one created again at its path, and
+ * when its value, perms or child list last changed.  Nodes keep only one
+ * generation, the last change of any kind (what DIRECTORY_PART reports);
+ * the three aspect stamps are kept here, from a transaction's first touch
+ * until the last transaction holding the node lets go, so a node nobody
+ * holds pays nothing for them.  Stamps start at the node's generation and
+ * are compared for equality only.
+ */
+struct nodegen {
+	struct node *node;	/* NULL once the node is gone */
+	uint32_t users;		/* tree_seen() references */
+	uint64_t vgen, pgen, kgen;
+};
+
+/* tree_changed(): which aspect. */
+enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
 
 struct node {
 	struct node *parent;
-	struct node *first, *last;	/* children, oldest first */
-	struct node *prev, *next;	/* siblings */
-	struct kidx *idx;		/* child index, NULL for small nodes */
-	struct noderef *refs;		/* readers of the live child list */
-	/* Generations (store.c/txn.c): created, value, perms, child list. */
-	uint64_t cgen, vgen, pgen, kgen;
-	struct val *val;		/* owned reference, NULL = empty */
-	struct pset perms;		/* perms.u.in[0] / heap[0]: owner */
+	struct node *first;		/* children, oldest first */
+	/* Siblings; the first child's prev is the last child, so that
+	 * appending needs no pointer of its own to the tail. */
+	struct node *prev, *next;
+	uint64_t gen;			/* last change (store.c/txn.c) */
+	struct pset perms;		/* first entry: owner */
 	uint32_t nkids;
 	uint32_t childlen;		/* child names and their NULs, bytes */
 	uint32_t pathlen;		/* strlen of its path, once linked */
-	uint32_t hash;			/* tree_hash() of name */
-	uint32_t namelen;
-	char name[];			/* NUL-terminated; "" for "/" */
+	uint32_t vlen;			/* value bytes */
+	uint16_t namelen;		/* paths are far shorter (path.h) */
+	uint16_t vroom;			/* bytes after the name's NUL */
+	uint8_t flags;			/* NODE_* */
+	/* NUL-terminated ("" for "/"), then vroom bytes: the value unless
+	 * NODE_VOUT. */
+	char name[];
 };
+
+/*
+ * Values up to this size are given room in a new node; a bigger one, or
+ * one written later that does not fit, is a struct val of its own.  Small
+ * enough that a transaction's copy (tree_val_ref) stays cheap; most
+ * values ("1", a port, a domid, a backend path) fit.
+ */
+#define VAL_INLINE_MAX 64u
 
 typedef void tree_freeze_fn(void *ctx, struct node *n);
 
@@ -85,6 +126,11 @@ typedef void tree_acct_fn(void *ctx, uint32_t owner, int sign, size_t bytes);
 
 struct tree {
 	struct node *root;
+	/* Side tables (flags in struct node say who has an entry): child
+	 * index (struct kidx *, owned), first reader (struct noderef *),
+	 * value (struct val *, one reference owned), aspect stamps (struct
+	 * nodegen *, owned by their users). */
+	struct nodemap idx, refs, vals, seen;
 	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
 	void *freeze_ctx;
 	tree_acct_fn *acct;	/* may be NULL; set with tree_set_acct */
@@ -106,6 +152,7 @@ static inline const void *val_data(const struct val *v)
 
 /* Permission sets.  A zeroed struct pset is empty and valid. */
 struct perm_list pset_list(const struct pset *ps);
+struct perm *pset_entries(struct pset *ps);	/* n of them, owned by ps */
 int pset_set(struct pset *ps, const struct perm *e, unsigned int n);
 int pset_copy(struct pset *dst, const struct pset *src);
 void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
@@ -118,11 +165,11 @@ void tree_fini(struct tree *t);		/* frees every node */
 
 uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 
-/* A node not yet in the tree (zero generations, empty value and perms),
- * or NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
-struct node *tree_node_new(const struct tree *t, const char *name,
-			   size_t len);
-void tree_node_drop(struct node *n);
+/* A node not yet in the tree (zero generations, empty value and perms)
+ * with room for a value of `vlen` bytes if vlen <= VAL_INLINE_MAX, or
+ * NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
+struct node *tree_node_new(const char *name, size_t len, size_t vlen);
+void tree_node_drop(struct tree *t, struct node *n);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,
 			const char *name, size_t len);
@@ -151,9 +198,19 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		   tree_visit_fn *visit, void *ctx);
 size_t tree_subtree_pathmax(const struct node *top);
 
-/* Register / unregister a reader of n's live child list. */
-void tree_ref(struct node *n, struct noderef *r);
-void tree_unref(struct noderef *r);	/* no-op if not registered */
+/* Register (0 or ENOMEM) / unregister (no-op if not registered) a reader
+ * of n's live child list; the first of n's readers, or NULL. */
+int tree_ref(struct tree *t, struct node *n, struct noderef *r);
+void tree_unref(struct tree *t, struct noderef *r);
+struct noderef *tree_refs(const struct tree *t, const struct node *n);
+
+/* n's aspect stamps, for a transaction's first touch: a new reference
+ * (NULL on ENOMEM), let go with tree_unseen(). */
+struct nodegen *tree_seen(struct tree *t, struct node *n);
+void tree_unseen(struct tree *t, struct nodegen *g);	/* NULL-safe */
+/* n's `aspect` changed at generation gen: n->gen and any stamps. */
+void tree_changed(const struct tree *t, struct node *n, int aspect,
+		  uint64_t gen);
 
 /* cxenstored 4.17's record size of n (what -S limits): header, perms,
  * value, child names. */
@@ -165,9 +222,28 @@ uint32_t tree_owner(const struct node *n);
  * the accounting hook. */
 void tree_set_acct(struct tree *t, tree_acct_fn *acct, void *ctx);
 
-/* Replace the value (reference consumed) or perms (moved), keeping the
- * byte count right. */
-void tree_set_val(struct tree *t, struct node *n, struct val *v);
+/* n's value; the bytes stay valid until n's value changes or n goes. */
+const void *tree_val_data(const struct tree *t, const struct node *n);
+static inline size_t tree_val_len(const struct node *n) { return n->vlen; }
+/* n's value as a struct val a transaction may keep: another reference,
+ * or a copy of a value held in the node.  0 or ENOMEM. */
+int tree_val_ref(const struct tree *t, const struct node *n,
+		 struct val **out);
+/* Whether a value of len bytes fits n's own room (tree_set_bytes). */
+static inline bool tree_val_fits(const struct node *n, size_t len)
+{
+	return len <= n->vroom;
+}
+
+/* Replace the value (reference consumed; copied into the node if it
+ * fits), the value by bytes that tree_val_fits(), or perms (moved),
+ * keeping the byte count right.  tree_set_val fails (ENOMEM, v dropped,
+ * the old value kept) only when a value that does not fit needs a side
+ * table entry that tree_reserve_vals() did not make room for. */
+int tree_set_val(struct tree *t, struct node *n, struct val *v);
+int tree_reserve_vals(struct tree *t, size_t n);
+void tree_set_bytes(struct tree *t, struct node *n, const void *data,
+		    size_t len);
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps);
 
 #endif

@@ -6,8 +6,8 @@
  * Model.  A transaction keeps one entry per node path it touched (read,
  * checked, created, changed or removed), in first-touch order, found by a
  * hash of the path.  First touch records the committed node's identity
- * (its creation generation, or "absent") and its value, perms and child
- * list generations, and freezes value and perms for the transaction: as
+ * (a held struct nodegen, tree.h, or "absent") and its value, perms and
+ * child list stamps, and freezes value and perms for the transaction: as
  * in cxenstored 4.17, a transaction keeps seeing what it first saw.  The
  * transaction's own changes live in the entry (value, perms, existence)
  * and in its parent's entry (children appended, committed children
@@ -113,7 +113,10 @@ struct tent {
 	struct node *base;
 	struct noderef ref;
 	struct names frozen;
-	uint64_t cgen;		/* committed node at first touch, 0: absent */
+	/* The committed node at first touch (NULL: absent), its
+	 * generation then (0: absent) and its aspect stamps then. */
+	struct nodegen *seen;
+	uint64_t cgen;
 	uint64_t vgen, pgen, kgen;
 	uint64_t mgen;		/* the transaction's last change */
 	struct val *val;	/* view value (reference owned) */
@@ -206,9 +209,10 @@ static void names_clear(struct names *ns)
 
 /* --- entries --------------------------------------------------------------- */
 
-static void tent_free(struct tent *t)
+static void tent_free(struct tree *tr, struct tent *t)
 {
-	tree_unref(&t->ref);
+	tree_unref(tr, &t->ref);
+	tree_unseen(tr, t->seen);
 	names_clear(&t->frozen);
 	val_put(t->val);
 	pset_clear(&t->perms);
@@ -281,14 +285,21 @@ static int t_get(struct txn *x, const char *path, size_t len,
 			free(t);
 			return ENOMEM;
 		}
+		t->seen = tree_seen(&x->st->tree, n);
+		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
+		    tree_ref(&x->st->tree, n, &t->ref)) {
+			tree_unseen(&x->st->tree, t->seen);
+			val_put(t->val);
+			pset_clear(&t->operms);
+			free(t);
+			return ENOMEM;
+		}
 		t->fl = T_EXISTS | T_BASE;
 		t->base = n;
-		tree_ref(n, &t->ref);
-		t->cgen = n->cgen;
-		t->vgen = n->vgen;
-		t->pgen = n->pgen;
-		t->kgen = n->kgen;
-		t->val = val_get(n->val);
+		t->cgen = n->gen;
+		t->vgen = t->seen->vgen;
+		t->pgen = t->seen->pgen;
+		t->kgen = t->seen->kgen;
 	}
 	t->hnext = x->tab[h & x->mask];
 	x->tab[h & x->mask] = t;
@@ -618,7 +629,7 @@ static void t_delete(struct txn *x, struct tent *t, bool exact)
 	pset_clear(&t->perms);
 	names_clear(&t->added);
 	names_clear(&t->removed);
-	tree_unref(&t->ref);
+	tree_unref(&x->st->tree, &t->ref);
 	t->base = NULL;
 	names_clear(&t->frozen);
 	if (t->cgen)
@@ -825,15 +836,8 @@ int txn_directory(struct txn *x, const struct caller *who, const char *path,
 	}
 	if (gen) {
 		*gen = t->mgen;
-		if (!(t->fl & T_CHANGED)) {
+		if (!(t->fl & T_CHANGED))
 			*gen = t->cgen;
-			if (t->vgen > *gen)
-				*gen = t->vgen;
-			if (t->pgen > *gen)
-				*gen = t->pgen;
-			if (t->kgen > *gen)
-				*gen = t->kgen;
-		}
 	}
 	return 0;
 }
@@ -885,12 +889,13 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
  */
 void txn_freeze(void *ctx, struct node *n)
 {
+	struct tree *tr = ctx;
 	const struct node *c;
+	struct noderef *r;
 	struct tent *t;
 
-	(void)ctx;
-	while (n->refs) {
-		t = (struct tent *)(void *)((char *)n->refs -
+	while ((r = tree_refs(tr, n))) {
+		t = (struct tent *)(void *)((char *)r -
 					    offsetof(struct tent, ref));
 		for (c = n->first; c; c = c->next) {
 			if (names_add(&t->frozen, c->name, c->namelen)) {
@@ -900,7 +905,7 @@ void txn_freeze(void *ctx, struct node *n)
 		}
 		t->fl |= T_FROZEN;
 		t->base = NULL;
-		tree_unref(&t->ref);
+		tree_unref(tr, &t->ref);
 	}
 }
 
@@ -936,7 +941,7 @@ static void txn_free(struct txn *x)
 	st->ntxns--;
 	while ((t = x->first)) {
 		x->first = t->onext;
-		tent_free(t);
+		tent_free(&st->tree, t);
 	}
 	free(x->tab);
 	free(x->stack);
@@ -989,11 +994,11 @@ static int t_check(const struct txn *x)
 				return EAGAIN;
 			continue;
 		}
-		if (!n || n->cgen != t->cgen)
+		if (!n || n != t->seen->node)
 			return EAGAIN;
-		if (((t->rd & R_VALUE) && n->vgen != t->vgen) ||
-		    ((t->rd & R_PERMS) && n->pgen != t->pgen) ||
-		    ((t->rd & R_CHILDREN) && n->kgen != t->kgen))
+		if (((t->rd & R_VALUE) && t->seen->vgen != t->vgen) ||
+		    ((t->rd & R_PERMS) && t->seen->pgen != t->pgen) ||
+		    ((t->rd & R_CHILDREN) && t->seen->kgen != t->kgen))
 			return EAGAIN;
 	}
 	return 0;
@@ -1035,9 +1040,9 @@ static struct tent *t_child(struct txn *x, const struct tent *t,
 static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 		     struct node ***fresh)
 {
-	size_t n = 0, nf = 0, i, k = 0;
-	struct tent *t, **v, *c;
-	struct node **f;
+	size_t n = 0, nf = 0, nv = 0, i, k = 0;
+	struct tent *t, **v = NULL, *c;
+	struct node **f = NULL;
 	uint32_t j;
 
 	for (t = x->first; t; t = t->onext) {
@@ -1046,7 +1051,13 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 		n++;
 		if (t->fl & T_EXISTS)
 			nf += t->added.n;
+		/* A value written may not fit its node's room: then it
+		 * takes a side table entry, which t_apply cannot fail on. */
+		if ((t->fl & T_OWNVAL) && t->val)
+			nv++;
 	}
+	if (tree_reserve_vals(&x->st->tree, nv))
+		goto nomem;
 	v = malloc((n ? n : 1) * sizeof(*v));
 	f = calloc(nf ? nf : 1, sizeof(*f));
 	if (!v || !f)
@@ -1064,7 +1075,8 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 			c = t_child(x, v[i], name);
 			if (!c || (c->fl & T_MADE))
 				continue;
-			f[k] = tree_node_new(&x->st->tree, name, strlen(name));
+			f[k] = tree_node_new(name, strlen(name),
+					     val_len(c->val));
 			if (!f[k])
 				goto nomem;
 			c->fl |= T_MADE;
@@ -1078,7 +1090,7 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 nomem:
 	while (k)
 		if (f[--k])
-			tree_node_drop(f[k]);
+			tree_node_drop(&x->st->tree, f[k]);
 	free(v);
 	free(f);
 	return ENOMEM;
@@ -1099,13 +1111,13 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		if (!(v[i]->fl & T_DELETED))
 			continue;
 		node = tree_lookup(tr, v[i]->path, v[i]->len);
-		if (!node || node->cgen != v[i]->cgen)
+		if (!node || !v[i]->seen || node != v[i]->seen->node)
 			continue;
 		parent = node->parent;
 		if (!parent)
 			continue;	/* "/" is never removed */
 		tree_remove(tr, node, NULL, NULL, NULL);
-		parent->kgen = gen;
+		tree_changed(tr, parent, TREE_KIDS, gen);
 	}
 	/* Then what exists in the view, parents first, so each node
 	 * created from its parent's appended names is there to fill. */
@@ -1119,17 +1131,18 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			log_err("txn: commit found no node for %s", t->path);
 			for (j = 0; j < t->added.n; j++, k++)
 				if (fresh[k])
-					tree_node_drop(fresh[k]);
+					tree_node_drop(tr, fresh[k]);
 			continue;
 		}
 		if (t->fl & T_OWNVAL) {
-			tree_set_val(tr, node, t->val);
+			/* t_prepare reserved its side table entry. */
+			(void)tree_set_val(tr, node, t->val);
 			t->val = NULL;
-			node->vgen = gen;
+			tree_changed(tr, node, TREE_VAL, gen);
 		}
 		if (t->fl & T_OWNPERMS) {
 			tree_set_perms(tr, node, &t->perms);
-			node->pgen = gen;
+			tree_changed(tr, node, TREE_PERMS, gen);
 		}
 		for (j = 0; j < t->added.n; j++) {
 			struct node *c = fresh[k++];
@@ -1139,12 +1152,12 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			if (tree_child(tr, node, c->name, c->namelen)) {
 				log_err("txn: %s/%s exists at commit",
 					t->path, c->name);
-				tree_node_drop(c);
+				tree_node_drop(tr, c);
 				continue;
 			}
-			c->cgen = c->vgen = c->pgen = c->kgen = gen;
+			c->gen = gen;
 			tree_append(tr, node, c);
-			node->kgen = gen;
+			tree_changed(tr, node, TREE_KIDS, gen);
 		}
 	}
 }
@@ -1264,7 +1277,7 @@ int store_txn_commit(struct store *st, struct txn *x,
 	if (!err) {
 		/* Its own views need no copies of what it changes. */
 		for (t = x->first; t; t = t->onext)
-			tree_unref(&t->ref);
+			tree_unref(&st->tree, &t->ref);
 		t_apply(x, chg, nchg, fresh);
 		t_fire(x, sink);
 	}

@@ -819,6 +819,91 @@ static int t_txn_view_reported(void)
  * name appends it again, RM takes out the first occurrence.  Whatever
  * the view showed, the commit creates each node once.
  */
+/*
+ * Values in the node's own room and out of it (tree.h): a value growing
+ * past the room, shrinking back, big from the start; a transaction keeps
+ * what it read whichever way the committed value was replaced; many
+ * transactions reading one node's child list.
+ */
+static int t_values(void)
+{
+	struct store *st = store_new();
+	struct store_stats s0, s1;
+	struct txn *t[3], *u[50];
+	char big[300], big2[300];
+	int ok = 1;
+	size_t i;
+
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memset(big2, 'c', sizeof(big2) - 1);
+	big2[sizeof(big2) - 1] = '\0';
+	store_get_stats(st, &s0);
+	CHECK(wr(st, NULL, &dom0, "/v/s", "1") == 0);
+	CHECK(wr(st, NULL, &dom0, "/v/b", big) == 0);
+	STR(rd(st, NULL, &dom0, "/v/b"), big);
+	CHECK(wr(st, NULL, &dom0, "/v/s", big2) == 0);		/* grows out */
+	STR(rd(st, NULL, &dom0, "/v/s"), big2);
+	CHECK(wr(st, NULL, &dom0, "/v/s", "22") == 0);		/* back in */
+	STR(rd(st, NULL, &dom0, "/v/s"), "22");
+	CHECK(store_mkdir(st, NULL, &dom0, "/v/d", &sink) == 0);
+	CHECK(wr(st, NULL, &dom0, "/v/d", "") == 0);
+	STR(rd(st, NULL, &dom0, "/v/d"), "");
+
+	/* Readers keep the value they saw: small and big, replaced by
+	 * small and big, in and out of transactions. */
+	t[0] = store_txn_start(st);
+	t[1] = store_txn_start(st);
+	t[2] = store_txn_start(st);
+	STR(rd(st, t[0], &dom0, "/v/s"), "22");
+	STR(rd(st, t[1], &dom0, "/v/b"), big);
+	CHECK(wr(st, t[2], &dom0, "/v/s", big) == 0);
+	CHECK(wr(st, t[2], &dom0, "/v/b", "3") == 0);
+	CHECK(wr(st, t[2], &dom0, "/v/new", big2) == 0);
+	CHECK(store_txn_commit(st, t[2], &sink) == 0);
+	STR(rd(st, NULL, &dom0, "/v/s"), big);
+	STR(rd(st, NULL, &dom0, "/v/b"), "3");
+	STR(rd(st, NULL, &dom0, "/v/new"), big2);
+	STR(rd(st, t[0], &dom0, "/v/s"), "22");
+	STR(rd(st, t[1], &dom0, "/v/b"), big);
+	CHECK(wr(st, NULL, &dom0, "/v/b", big2) == 0);
+	STR(rd(st, t[1], &dom0, "/v/b"), big);
+	store_txn_abort(st, t[0]);
+	store_txn_abort(st, t[1]);
+
+	/* Fifty views of one child list, frozen by one append; having
+	 * read the list, they cannot commit. */
+	for (i = 0; i < 50; i++) {
+		u[i] = store_txn_start(st);
+		STR(dir(st, u[i], &dom0, "/v"), "s,b,d,new");
+	}
+	CHECK(wr(st, NULL, &dom0, "/v/x", "x") == 0);
+	for (i = 0; i < 50; i++) {
+		STR(dir(st, u[i], &dom0, "/v"), "s,b,d,new");
+		if (i % 2)
+			store_txn_abort(st, u[i]);
+		else
+			CHECK(store_txn_commit(st, u[i], &sink) == EAGAIN);
+	}
+	/* Removed and created again: another node, even where malloc
+	 * hands the new one the old one's address. */
+	t[0] = store_txn_start(st);
+	t[1] = store_txn_start(st);
+	STR(rd(st, t[0], &dom0, "/v/x"), "x");
+	CHECK(store_mkdir(st, t[1], &dom0, "/v/x", &sink) == 0); /* exists */
+	CHECK(store_rm(st, NULL, &dom0, "/v/x", &sink) == 0);
+	CHECK(wr(st, NULL, &dom0, "/v/x", "x") == 0);
+	STR(rd(st, t[0], &dom0, "/v/x"), "x");
+	CHECK(wr(st, t[0], &dom0, "/v/y", "y") == 0);
+	CHECK(store_txn_commit(st, t[0], &sink) == EAGAIN);
+	CHECK(store_txn_commit(st, t[1], &sink) == EAGAIN);
+	CHECK(store_rm(st, NULL, &dom0, "/v", &sink) == 0);
+	store_get_stats(st, &s1);
+	CHECK(s1.nodes == s0.nodes && s1.bytes == s0.bytes);
+	store_free(st);
+	return ok;
+}
+
 static int t_txn_stale_child(void)
 {
 	static const char *const seqs[] = { "w", "wr", "wrw", "wrwr", "r", "ww" };
@@ -921,6 +1006,7 @@ static const struct {
 	{ "txn: node limit", t_txn_limit },
 	{ "txn: views reported against cxenstored 4.17", t_txn_view_reported },
 	{ "txn: stale child names in a frozen list", t_txn_stale_child },
+	{ "values in and out of the node, readers", t_values },
 };
 
 int main(void)
