@@ -29,25 +29,14 @@ xen-restart: | xen-smoke-once
 endif
 
 xen-restart: $(B)/lixs-broker $(B)/lixs-storeproc
-	@if [ ! -x "$(XEN_QEMU)" ]; then \
-		echo "xen-restart: SKIP: no $(XEN_QEMU)"; exit 0; fi; \
-	if ! command -v qemu-system-x86_64 >/dev/null && \
-	   ! { [ "$$(id -u)" = 0 ] && apt-get install -y -q qemu-system-x86 >/dev/null 2>&1; }; then \
-		echo "xen-restart: SKIP: qemu-system-x86 is not installed and cannot be installed here"; \
-		exit 0; fi; \
-	mkdir -p $(B)/xen-smoke; \
-	printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nlixs:x:990:990:lixs:/nonexistent:/bin/false\n' >$(B)/xen-smoke/passwd; \
-	printf 'root:x:0:\nnogroup:x:65534:\nlixs:x:990:\n' >$(B)/xen-smoke/group; \
+	@$(XEN_QEMU_PREP); \
 	echo "xen-restart: real Xen in QEMU, XENSTORED_ARGS=\"\", kill -9 of the store process under a running guest $(XEN_RESTART_ARGS)"; \
 	start=$$(date +%s); \
 	$(XEN_QEMU) $(XEN_RESTART_ARGS) --workdir $(abspath $(XEN_SMOKE_WORK)) \
-		--xenstored $(abspath $(B))/lixs-broker --xenstored-args "" \
+		$(XEN_QEMU_LIXS) \
 		--guest-hook $(abspath tests/xensim/restart-guest-hook.sh) \
 		--dom0-guest-hook $(abspath tests/xensim/restart-dom0-hook.sh) \
 		--guest-hook-timeout 120 \
-		--extra $(abspath $(B))/lixs-storeproc:/usr/sbin/lixs-storeproc \
-		--extra $(abspath $(B))/xen-smoke/passwd:/etc/passwd \
-		--extra $(abspath $(B))/xen-smoke/group:/etc/group \
 		>$(B)/xen-smoke/restart.log 2>&1; rc=$$?; \
 	cp $(abspath $(XEN_SMOKE_WORK))/serial-timed.log $(B)/xen-smoke/restart-serial.log; \
 	grep -E 'dom0-restart:|  pid [0-9]+ state|GUEST-RESTART:|hook-result|DOM0-FAIL|MARK store|-OK$$' \
