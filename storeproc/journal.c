@@ -331,6 +331,19 @@ static bool path_ok(const char *path, struct buf *scratch)
 	return strcmp(scratch->data, path) == 0;
 }
 
+/* An operation's path: copied NUL-terminated into pathbuf, and it must be
+ * exactly a canonical path (or special name).  NULL, or why not. */
+static const char *take_path(const unsigned char *p, uint32_t plen,
+			     struct buf *pathbuf, struct buf *scratch)
+{
+	buf_reset(pathbuf);
+	if (buf_append(pathbuf, p, plen) || buf_append(pathbuf, "", 1))
+		return "out of memory";
+	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
+		return "invalid path";
+	return NULL;
+}
+
 static const char *parse_domain(const unsigned char *body, size_t len,
 				size_t *off, struct jop *op)
 {
@@ -370,6 +383,7 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 			       struct buf *scratch)
 {
 	uint32_t plen = get_u32(body + *off + 4);
+	const char *why;
 
 	op->toklen = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
@@ -378,12 +392,9 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 		return "field out of bounds";
 	if (len - *off - OP_HDR < (size_t)plen + op->toklen)
 		return "operation overruns its record";
-	buf_reset(pathbuf);
-	if (buf_append(pathbuf, body + *off + OP_HDR, plen) ||
-	    buf_append(pathbuf, "", 1))
-		return "out of memory";
-	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
-		return "invalid path";
+	why = take_path(body + *off + OP_HDR, plen, pathbuf, scratch);
+	if (why)
+		return why;
 	op->token = (const char *)body + *off + OP_HDR + plen;
 	if (memchr(op->token, '\0', op->toklen))
 		return "invalid token";
@@ -401,6 +412,7 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 {
 	uint32_t plen;
 	size_t need;
+	const char *why;
 
 	if (len - *off < OP_HDR)
 		return "truncated operation";
@@ -424,12 +436,9 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 		return "operation overruns its record";
 	if (op->op == JOURNAL_PUT ? op->nperms == 0 : op->nperms || op->vallen)
 		return "operation with wrong fields";
-	buf_reset(pathbuf);
-	if (buf_append(pathbuf, body + *off + OP_HDR, plen) ||
-	    buf_append(pathbuf, "", 1))
-		return "out of memory";
-	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
-		return "invalid path";
+	why = take_path(body + *off + OP_HDR, plen, pathbuf, scratch);
+	if (why)
+		return why;
 	if (op->op == JOURNAL_RM && (path_is_special(pathbuf->data) ||
 				     strcmp(pathbuf->data, "/") == 0))
 		return "invalid path for RM";
