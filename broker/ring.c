@@ -5,10 +5,10 @@
  * ipc.h ("Ring connections, end to end").  The broker never looks inside
  * the bytes.
  *
- * Requests: never more than the store's credit is read from a ring, so a
- * guest that floods stalls in its own ring; a byte is consumed (req_cons
- * moved) only once the frame carrying it was sent, and a copy is held
- * until the store says it answered it.  Replies are queued
+ * Requests: a byte read from the ring (req_cons moved) is held until the
+ * store says it answered it (CONN_CREDIT), and never more than
+ * IPC_RING_WINDOW is held, so a guest that floods stalls in its own ring;
+ * the store is sent what it has not had of them.  Replies are queued
  * and copied into the ring as the guest makes room; CONN_SPACE gives the
  * written bytes back to the store's window, which policy/ enforces, so
  * the queue is bounded.
@@ -25,8 +25,8 @@
 #include <string.h>
 #include <xen/io/xs_wire.h>
 
-#include "log.h"
 #include "bytequeue.h"
+#include "log.h"
 #include "ringbuf.h"
 
 /* An empty held copy keeps its buffer up to this size (a typical request). */
