@@ -48,24 +48,31 @@ static int put_u32(struct buf *b, uint32_t v)
 	return buf_append(b, &v, sizeof(v));
 }
 
-int journal_op_append(struct buf *body, enum journal_op op, const char *path,
-		      const struct perm *perms, unsigned int nperms,
-		      const void *val, size_t vallen)
+/*
+ * journal_op_append(), the path front-coded against `prev`, the path of
+ * the body's last operation that has one (NULL: none, or not known).
+ */
+static int op_append_after(struct buf *body, const char *prev, enum journal_op op,
+			   const char *path, const struct perm *perms,
+			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t plen = strlen(path), start = body->len;
+	size_t plen = strlen(path), start = body->len, shared = 0, rest;
 	int err;
 
 	if (!plen || plen > JOURNAL_PATH_MAX || nperms > JOURNAL_PERMS_MAX ||
 	    vallen > JOURNAL_VALUE_MAX)
 		return EINVAL;
-	err = buf_reserve(body, OP_HDR + plen + nperms * 8u + vallen);
+	while (prev && prev[shared] && prev[shared] == path[shared])
+		shared++;
+	rest = plen - shared;
+	err = buf_reserve(body, OP_HDR + rest + nperms * 8u + vallen);
 	if (err)
 		return err;
 	put_u32(body, op);
-	put_u32(body, (uint32_t)plen);
+	put_u32(body, (uint32_t)(shared << JOURNAL_SHARED_SHIFT | rest));
 	put_u32(body, nperms);
 	put_u32(body, (uint32_t)vallen);
-	buf_append(body, path, plen);
+	buf_append(body, path + shared, rest);
 	for (unsigned int i = 0; i < nperms; i++) {
 		put_u32(body, perms[i].domid);
 		put_u32(body, perms[i].mode);
@@ -73,7 +80,14 @@ int journal_op_append(struct buf *body, enum journal_op op, const char *path,
 	if (vallen)
 		buf_append(body, val, vallen);
 	/* buf_reserve made room, so nothing above can have failed. */
-	return body->len == start + OP_HDR + plen + nperms * 8u + vallen ? 0 : ENOMEM;
+	return body->len == start + OP_HDR + rest + nperms * 8u + vallen ? 0 : ENOMEM;
+}
+
+int journal_op_append(struct buf *body, enum journal_op op, const char *path,
+		      const struct perm *perms, unsigned int nperms,
+		      const void *val, size_t vallen)
+{
+	return op_append_after(body, NULL, op, path, perms, nperms, val, vallen);
 }
 
 int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
@@ -155,7 +169,9 @@ static int node_perms(struct store *st, const char *path, struct perm **out,
 	return err;
 }
 
-static int put_node(struct store *st, const char *path, struct buf *body)
+/* A PUT of `path` as it is now, front-coded against prev (may be NULL). */
+static int put_node(struct store *st, const char *prev, const char *path,
+		    struct buf *body)
 {
 	const void *val = NULL;
 	size_t vallen = 0;
@@ -166,7 +182,7 @@ static int put_node(struct store *st, const char *path, struct buf *body)
 	if (!err && !path_is_special(path))
 		err = store_read(st, NULL, &journal_who, path, &val, &vallen);
 	if (!err)
-		err = journal_op_append(body, JOURNAL_PUT, path, perms, n, val, vallen);
+		err = op_append_after(body, prev, JOURNAL_PUT, path, perms, n, val, vallen);
 	free(perms);
 	return err;
 }
@@ -176,7 +192,7 @@ int journal_note_path(struct store *st, const char *path, struct buf *body)
 	size_t plen = strlen(path);
 	const void *val;
 	size_t vallen;
-	char *prefix;
+	char *prefix, *prev;
 	int err = 0;
 
 	if (path_is_special(path)) {
@@ -185,20 +201,25 @@ int journal_note_path(struct store *st, const char *path, struct buf *body)
 		/* Other "@..." events ("@releaseDomain/<domid>") hold no state. */
 		if (store_special_perms(st, path, &pl))
 			return 0;
-		return put_node(st, path, body);
+		return put_node(st, NULL, path, body);
 	}
 	if (store_read(st, NULL, &journal_who, path, &val, &vallen) == ENOENT)
 		return journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
-	prefix = malloc(plen + 1);
+	prefix = malloc(2 * (plen + 1));
 	if (!prefix)
 		return ENOMEM;
-	/* Ancestors a WRITE created carry perms only this record knows. */
+	/* Ancestors a WRITE created carry perms only this record knows.  Each
+	 * is front-coded against the one before (the first against none:
+	 * the body may hold other operations). */
+	prev = prefix + plen + 1;
+	prev[0] = '\0';
 	for (size_t i = 1; i <= plen && !err; i++) {
 		if (i < plen && path[i] != '/')
 			continue;
 		memcpy(prefix, path, i);
 		prefix[i] = '\0';
-		err = put_node(st, prefix, body);
+		err = put_node(st, i > 1 ? prev : NULL, prefix, body);
+		memcpy(prev, prefix, i + 1);
 	}
 	free(prefix);
 	return err;
@@ -221,27 +242,35 @@ int journal_record(struct buf *out, const void *body, size_t len)
 /* Records of a snapshot stay this small so each is cheap to check. */
 #define SNAP_CHUNK 65536u
 
-static int flush_chunk(struct buf *out, struct buf *body, bool force)
+/* A full chunk (or, forced, any) becomes a record; prev (the last path
+ * put, for front coding, which does not cross records) is then empty. */
+static int flush_chunk(struct buf *out, struct buf *body, struct buf *prev,
+		       bool force)
 {
 	int err = 0;
 
 	if (body->len && (force || body->len >= SNAP_CHUNK)) {
 		err = journal_record(out, body->data, body->len);
 		buf_reset(body);
+		buf_reset(prev);
 	}
 	return err;
 }
 
 /* `path` (in a buffer the walk extends) and everything below, pre-order. */
 static int snap_walk(struct store *st, struct buf *path, struct buf *body,
-		     struct buf *out)
+		     struct buf *prev, struct buf *out)
 {
 	struct buf kids = BUF_INIT;
 	size_t base = path->len;
-	int err = put_node(st, path->data, body);
+	int err = put_node(st, prev->len ? prev->data : NULL, path->data, body);
 
+	if (!err) {
+		buf_reset(prev);
+		err = buf_append(prev, path->data, path->len + 1);
+	}
 	if (!err)
-		err = flush_chunk(out, body, false);
+		err = flush_chunk(out, body, prev, false);
 	if (!err)
 		err = store_directory(st, NULL, &journal_who, path->data, &kids);
 	for (size_t off = 0; !err && off < kids.len;) {
@@ -255,7 +284,7 @@ static int snap_walk(struct store *st, struct buf *path, struct buf *body,
 			err = buf_append_str0(path, name);
 		if (!err) {
 			path->len--;	/* keep the NUL, as a C string */
-			err = snap_walk(st, path, body, out);
+			err = snap_walk(st, path, body, prev, out);
 		}
 		off += n + 1;
 	}
@@ -268,23 +297,24 @@ static int snap_walk(struct store *st, struct buf *path, struct buf *body,
 
 int journal_snapshot(struct store *st, struct buf *out)
 {
-	struct buf path = BUF_INIT, body = BUF_INIT;
+	struct buf path = BUF_INIT, body = BUF_INIT, prev = BUF_INIT;
 	int err = buf_append(out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
 
 	if (!err)
 		err = buf_append_str0(&path, "/");
 	if (!err) {
 		path.len--;
-		err = snap_walk(st, &path, &body, out);
+		err = snap_walk(st, &path, &body, &prev, out);
 	}
 	if (!err)
-		err = put_node(st, "@introduceDomain", &body);
+		err = put_node(st, NULL, "@introduceDomain", &body);
 	if (!err)
-		err = put_node(st, "@releaseDomain", &body);
+		err = put_node(st, NULL, "@releaseDomain", &body);
 	if (!err)
-		err = flush_chunk(out, &body, true);
+		err = flush_chunk(out, &body, &prev, true);
 	buf_free(&path);
 	buf_free(&body);
+	buf_free(&prev);
 	return err;
 }
 
@@ -331,15 +361,21 @@ static bool path_ok(const char *path, struct buf *scratch)
 	return strcmp(scratch->data, path) == 0;
 }
 
-/* An operation's path: copied NUL-terminated into pathbuf, and it must be
- * exactly a canonical path (or special name).  NULL, or why not. */
-static const char *take_path(const unsigned char *p, uint32_t plen,
+/*
+ * An operation's path: the first `shared` bytes of the record's previous
+ * path (pathbuf's, empty at a record's start) and the `rest` bytes at p,
+ * NUL-terminated into pathbuf; it must be exactly a canonical path (or
+ * special name).  NULL, or why not.
+ */
+static const char *take_path(const unsigned char *p, uint32_t shared, uint32_t rest,
 			     struct buf *pathbuf, struct buf *scratch)
 {
-	buf_reset(pathbuf);
-	if (buf_append(pathbuf, p, plen) || buf_append(pathbuf, "", 1))
+	if (shared > (pathbuf->len ? pathbuf->len - 1 : 0))
+		return "shares more than the previous path";
+	pathbuf->len = shared;
+	if (buf_append(pathbuf, p, rest) || buf_append(pathbuf, "", 1))
 		return "out of memory";
-	if (memchr(pathbuf->data, '\0', plen) || !path_ok(pathbuf->data, scratch))
+	if (memchr(pathbuf->data, '\0', shared + rest) || !path_ok(pathbuf->data, scratch))
 		return "invalid path";
 	return NULL;
 }
@@ -382,23 +418,24 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 			       size_t *off, struct jop *op, struct buf *pathbuf,
 			       struct buf *scratch)
 {
-	uint32_t plen = get_u32(body + *off + 4);
+	uint32_t field = get_u32(body + *off + 4);
+	uint32_t shared = field >> JOURNAL_SHARED_SHIFT, rest = field & JOURNAL_REST_MASK;
 	const char *why;
 
 	op->toklen = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
-	if (!plen || plen > JOURNAL_PATH_MAX || op->toklen > JOURNAL_TOKEN_MAX ||
-	    op->flags & ~JOURNAL_WATCH_RELATIVE)
+	if (!(shared + rest) || shared + rest > JOURNAL_PATH_MAX ||
+	    op->toklen > JOURNAL_TOKEN_MAX || op->flags & ~JOURNAL_WATCH_RELATIVE)
 		return "field out of bounds";
-	if (len - *off - OP_HDR < (size_t)plen + op->toklen)
+	if (len - *off - OP_HDR < (size_t)rest + op->toklen)
 		return "operation overruns its record";
-	why = take_path(body + *off + OP_HDR, plen, pathbuf, scratch);
+	why = take_path(body + *off + OP_HDR, shared, rest, pathbuf, scratch);
 	if (why)
 		return why;
-	op->token = (const char *)body + *off + OP_HDR + plen;
+	op->token = (const char *)body + *off + OP_HDR + rest;
 	if (memchr(op->token, '\0', op->toklen))
 		return "invalid token";
-	*off += OP_HDR + (size_t)plen + op->toklen;
+	*off += OP_HDR + (size_t)rest + op->toklen;
 	return NULL;
 }
 
@@ -410,7 +447,7 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 			    struct jop *op, struct buf *pathbuf,
 			    struct buf *scratch)
 {
-	uint32_t plen;
+	uint32_t shared, rest;
 	size_t need;
 	const char *why;
 
@@ -423,20 +460,23 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 		return parse_watch(body, len, off, op, pathbuf, scratch);
 	if (op->op == JOURNAL_QUOTA || op->op == JOURNAL_SEEN)
 		return parse_fixed(body, len, off, op);
-	plen = get_u32(body + *off + 4);
+	rest = get_u32(body + *off + 4);
+	shared = rest >> JOURNAL_SHARED_SHIFT;
+	rest &= JOURNAL_REST_MASK;
 	op->nperms = get_u32(body + *off + 8);
 	op->vallen = get_u32(body + *off + 12);
 	if (op->op != JOURNAL_PUT && op->op != JOURNAL_RM)
 		return "unknown operation";
-	if (!plen || plen > JOURNAL_PATH_MAX || op->nperms > JOURNAL_PERMS_MAX ||
+	if (!(shared + rest) || shared + rest > JOURNAL_PATH_MAX ||
+	    op->nperms > JOURNAL_PERMS_MAX ||
 	    op->vallen > JOURNAL_VALUE_MAX)
 		return "field out of bounds";
-	need = OP_HDR + (size_t)plen + (size_t)op->nperms * 8u + op->vallen;
+	need = OP_HDR + (size_t)rest + (size_t)op->nperms * 8u + op->vallen;
 	if (len - *off < need)
 		return "operation overruns its record";
 	if (op->op == JOURNAL_PUT ? op->nperms == 0 : op->nperms || op->vallen)
 		return "operation with wrong fields";
-	why = take_path(body + *off + OP_HDR, plen, pathbuf, scratch);
+	why = take_path(body + *off + OP_HDR, shared, rest, pathbuf, scratch);
 	if (why)
 		return why;
 	if (op->op == JOURNAL_RM && (path_is_special(pathbuf->data) ||
@@ -444,7 +484,7 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 		return "invalid path for RM";
 	if (path_is_special(pathbuf->data) && op->vallen)
 		return "value for a special node";
-	op->perms = body + *off + OP_HDR + plen;
+	op->perms = body + *off + OP_HDR + rest;
 	for (uint32_t i = 0; i < op->nperms; i++) {
 		uint32_t domid = get_u32(op->perms + i * 8u);
 		uint32_t mode = get_u32(op->perms + i * 8u + 4);
@@ -468,6 +508,7 @@ static const char *check_body(const unsigned char *body, size_t len,
 
 	if (!len)
 		return "empty record";
+	buf_reset(pathbuf);	/* front coding does not cross records */
 	while (off < len) {
 		const char *why = parse_op(body, len, &off, &op, pathbuf, scratch);
 
@@ -602,6 +643,7 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 	struct jop op;
 	int err = 0;
 
+	buf_reset(pathbuf);
 	while (!err && off < len) {
 		if (parse_op(body, len, &off, &op, pathbuf, scratch))
 			return EINVAL;	/* check_body passed it: cannot happen */

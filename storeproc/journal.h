@@ -15,6 +15,13 @@
  * subtree.  Every number is native endian: writer and reader are the
  * same binary on the same machine.
  *
+ * Paths are front-coded: the pathlen field of PUT, RM and WATCH holds
+ * in its low 16 bits how many path bytes follow, in its high 16 bits how
+ * many leading bytes the path shares with the path of the record's
+ * previous operation that has one (0 for the first: coding never
+ * crosses records).  A snapshot lists nodes in pre-order, so most share
+ * all but their own name with the node before.
+ *
  * A record's length is stored last (journal_map.c), and the file is
  * sized ahead, so the journal ends at the first record whose length
  * word is 0: when everything from there on is zero bytes, that is its
@@ -58,6 +65,8 @@
 #define JOURNAL_MAGIC "LIXSJNL1"
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
+#define JOURNAL_SHARED_SHIFT 16u	/* pathlen: shared << 16 | rest */
+#define JOURNAL_REST_MASK 0xffffu
 
 enum journal_op {
 	JOURNAL_PUT = 1,
