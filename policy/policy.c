@@ -46,7 +46,8 @@ static int check_credit(const struct policy_state *st, const struct ipc_msg *msg
 		return EPERM;
 	memcpy(&n, msg->payload, sizeof(n));
 	/* Crediting bytes it was never sent would let a guest flood the store
-	 * (credit is IPC_RING_WINDOW less the bytes the broker holds). */
+	 * (credit is IPC_RING_WINDOW less the bytes this store process was
+	 * sent and has not credited). */
 	return n > IPC_RING_WINDOW - r.credit ? EPERM : 0;
 }
 

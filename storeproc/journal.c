@@ -239,6 +239,22 @@ int journal_record(struct buf *out, const void *body, size_t len)
 	return buf_append(out, body, len);
 }
 
+int journal_record_in_place(struct buf *rec)
+{
+	uint32_t hdr[2];
+	size_t len;
+
+	if (rec->len < JOURNAL_REC_HDR)
+		return EINVAL;
+	len = rec->len - JOURNAL_REC_HDR;
+	if (len > JOURNAL_REC_MAX)
+		return E2BIG;
+	hdr[0] = (uint32_t)len;
+	hdr[1] = fnv1a(rec->data + JOURNAL_REC_HDR, len);
+	memcpy(rec->data, hdr, sizeof(hdr));
+	return 0;
+}
+
 /* Records of a snapshot stay this small so each is cheap to check. */
 #define SNAP_CHUNK 65536u
 

@@ -116,6 +116,10 @@ int journal_note_path(struct store *st, const char *path, struct buf *body);
 /* Frame `body` as a record onto `out` (0, ENOMEM, E2BIG). */
 int journal_record(struct buf *out, const void *body, size_t len);
 
+/* Frame in place the record in `rec`: its body follows JOURNAL_REC_HDR
+ * bytes the caller left at the start (0, EINVAL, E2BIG). */
+int journal_record_in_place(struct buf *rec);
+
 /*
  * A whole snapshot of `st` (magic, then records of every node in
  * pre-order and the special nodes' perms) into `out`.  0 or ENOMEM.

@@ -20,6 +20,9 @@
 #include "quota.h"
 #include "storeproc.h"
 
+/* The record buffer is kept between flushes up to this size. */
+#define REC_KEEP (64u * 1024)
+
 /* Snapshots are not worth taking for journals smaller than this. */
 #define SNAP_MIN_BYTES (256u * 1024)
 
@@ -44,6 +47,7 @@ void journal_state_fini(struct journal_state *js)
 	js->active = false;
 	buf_free(&js->dirty);
 	buf_free(&js->dirty_doms);
+	buf_free(&js->rec);
 	journal_rings_free(&js->restored);
 }
 
@@ -226,9 +230,11 @@ static void take_snapshot(struct storeproc *sp)
 
 void journal_flush(struct storeproc *sp)
 {
+	static const uint32_t no_hdr[2];
 	struct journal_state *js = &sp->journal;
-	struct buf body = BUF_INIT, rec = BUF_INIT;
-	int err = 0;
+	struct buf *rec = &js->rec;
+	bool changed;
+	int err;
 
 	if (!js->active) {
 		/* Nothing to append to before the first snapshot is out. */
@@ -239,10 +245,14 @@ void journal_flush(struct storeproc *sp)
 			take_snapshot(sp);
 		return;
 	}
+	/* One buffer for every record, its header framed in place: no
+	 * allocation and no copy a modifying request but the map's. */
+	buf_reset(rec);
+	err = buf_append(rec, no_hdr, JOURNAL_REC_HDR);
 	for (size_t off = 0; !err && off < js->dirty.len;) {
 		const char *name = js->dirty.data + off;
 
-		err = journal_note_path(sp->store, name, &body);
+		err = journal_note_path(sp->store, name, rec);
 		off += strlen(name) + 1;
 	}
 	buf_reset(&js->dirty);
@@ -254,27 +264,28 @@ void journal_flush(struct storeproc *sp)
 		for (size_t o = 0; o < off && !seen; o += sizeof(uint32_t))
 			seen = memcmp(js->dirty_doms.data + o, &domid, sizeof(domid)) == 0;
 		if (!seen)
-			err = ring_ops(sp, domid, &body);
+			err = ring_ops(sp, domid, rec);
 	}
 	buf_reset(&js->dirty_doms);
-	if (js->req && (body.len || js->quota_noted)) {
+	changed = rec->len > JOURNAL_REC_HDR;
+	if (js->req && (changed || js->quota_noted)) {
 		js->req->applied_end = js->req->req_end;
-		if (!err && body.len)
-			err = journal_op_seen(&body, js->req->id, js->req->req_end);
+		if (!err && changed)
+			err = journal_op_seen(rec, js->req->id, js->req->req_end);
 	}
 	js->quota_noted = false;
-	if (!err && body.len)
-		err = journal_record(&rec, body.data, body.len);
-	if (!err && rec.len)
-		err = journal_map_append(&js->map, rec.data, rec.len);
+	if (!err && changed)
+		err = journal_record_in_place(rec);
+	if (!err && changed)
+		err = journal_map_append(&js->map, rec->data, rec->len);
 	if (err) {
 		/* The change stands in memory; only a snapshot saves it now. */
 		log_err("journal: cannot append a record: %s; taking a snapshot",
 			strerror(err));
 		js->snap_due = true;
 	}
-	buf_free(&body);
-	buf_free(&rec);
+	if (rec->cap > REC_KEEP)
+		buf_free(rec);
 	/* A released or dead domain leaves the perms of other nodes without
 	 * firing events (4.17's write_node_raw); only a snapshot keeps that. */
 	if (sp->domains.count < js->domains_seen)

@@ -35,6 +35,8 @@ struct journal_state {
 				 * with its NUL; owned */
 	struct buf dirty_doms;	/* domids (u32) whose ring state changed
 				 * since the last flush; owned */
+	struct buf rec;		/* the record being built (journal_flush);
+				 * owned */
 	struct journal_rings restored;	/* ring states replayed at start,
 				 * applied as the broker re-announces each
 				 * ring; owned */

@@ -142,6 +142,25 @@ static int t_front_coding(void)
 	return ok;
 }
 
+/* A record framed in place is the record journal_record() makes. */
+static int t_record_in_place(void)
+{
+	static const uint32_t zero[2];
+	struct buf a = BUF_INIT, b = BUF_INIT, tiny = BUF_INIT;
+	struct perm p = { 0, PERM_READ };
+	int ok = !buf_append(&b, zero, JOURNAL_REC_HDR) &&
+		 !journal_op_append(&b, JOURNAL_PUT, "/x", &p, 1, "v", 1) &&
+		 !journal_record(&a, b.data + JOURNAL_REC_HDR, b.len - JOURNAL_REC_HDR) &&
+		 !journal_record_in_place(&b) && a.len == b.len &&
+		 !memcmp(a.data, b.data, a.len) &&
+		 !buf_append(&tiny, "abc", 3) && journal_record_in_place(&tiny) == EINVAL;
+
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&tiny);
+	return ok;
+}
+
 /* A snapshot followed by change records, as a running store writes it. */
 static int t_records_after_snapshot(void)
 {
@@ -676,6 +695,7 @@ static int t_policy_row(void)
 }
 
 static const struct unit_case tests[] = {
+	{ "a record framed in place is journal_record()'s", t_record_in_place },
 	{ "paths are front-coded, and come back whole", t_front_coding },
 	{ "broker policy for IPC_JOURNAL", t_policy_row },
 	{ "snapshot replays to the same store", t_snapshot_roundtrip },
