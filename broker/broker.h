@@ -2,7 +2,8 @@
 /*
  * broker.h - lixs-broker's one context struct and the interfaces between
  * its files: options.c (command line), listener.c (unix sockets),
- * supervise.c (the store process), pidfile.c, daemonize.c, main.c (loop);
+ * supervise.c (the store process), main.c (loop); lib/daemon.h has the
+ * pid file and detaching;
  * the Xen channels' files declare theirs in xen.h.
  */
 #ifndef LIXS_BROKER_H
@@ -15,6 +16,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "ipc.h"
 #include "policy.h"
 #include "xen.h"
@@ -111,14 +113,6 @@ void store_kill(struct broker *b);
  */
 bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
 		uint32_t len, int fd);
-
-/* pidfile.c */
-int pidfile_write(const char *path);
-void pidfile_remove(const char *path);
-
-/* daemonize.c: detach; *ready_fd is written to once serving. */
-int daemonize(int *ready_fd);
-void daemonize_ready(int *ready_fd);
 
 /* tracefile.c (-T): open it, at start and again on SIGHUP (logging any
  * failure), and hand it to a store process that said HELLO. */

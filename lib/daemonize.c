@@ -7,7 +7,7 @@
  * serving (exit 0) or dies trying (the pipe closes: exit 1), so init
  * scripts see start-up failures instead of a daemon that vanished.
  */
-#include "broker.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>

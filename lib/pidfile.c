@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* pidfile.c - the pid file init scripts use to find and stop the daemon. */
-#include "broker.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
