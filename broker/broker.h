@@ -31,6 +31,15 @@ enum broker_tag {
 	TAG_ACCEPT_TIMER,      /* end of an EMFILE pause */
 	TAG_EVTCHN,            /* the Xen event channel handle */
 	TAG_LISTEN,            /* + enum policy_listener */
+	TAG_KEPT = 0x100,      /* + slot of a kept client (clients.c) */
+};
+#define TAG_KEPT_MAX (UINT32_MAX - TAG_KEPT)
+
+/* A unix client's socket, kept across store process restarts (clients.c). */
+struct kept_client {
+	int fd;                           /* -1: a free slot */
+	uint32_t conn;                    /* its id; a free slot: the next free one */
+	struct ipc_conn_new cn;           /* as first handed over */
 };
 
 /* Channels (-x, -i, -u).  None named: all, the Xen ones only if the host has Xen. */
@@ -70,6 +79,9 @@ struct broker {
 	bool accept_paused;               /* out of fds: wait for accept_tfd */
 	struct timespec warned;           /* last rate-limited warning */
 	uint32_t next_conn;               /* socket connection ids, never 0 */
+	struct kept_client *kept;         /* nkept slots, owned */
+	uint32_t nkept, kept_free;        /* kept_free: first free slot, or UINT32_MAX */
+	int keep_fd_max;                  /* copies only of fds below this */
 	unsigned int chan;                /* CHAN_* in use */
 	struct xen_chan xen;
 
@@ -97,6 +109,12 @@ void listener_resume(struct broker *b);
 void listener_close(struct broker *b);
 /* True at most once every 10 s: for warnings a client or the store can cause. */
 bool broker_ratelimit(struct broker *b);
+
+/* clients.c */
+void clients_init(struct broker *b);
+void clients_keep(struct broker *b, uint32_t conn, const struct ipc_conn_new *cn, int fd);
+void clients_hangup(struct broker *b, uint32_t slot);
+void clients_store_ready(struct broker *b);
 
 /* supervise.c */
 void store_find(struct broker *b);

@@ -5,7 +5,8 @@
  *
  * The broker never reads a byte from a client.  It asks the kernel who
  * the peer is, gives the connection the identity policy/ assigns to the
- * socket it came in on, and passes the fd on with one IPC_CONN_NEW frame.
+ * socket it came in on, and passes the fd on with one IPC_CONN_NEW frame,
+ * keeping its own descriptor (clients.c).
  * While no store process is ready, the listeners leave the epoll set and
  * clients wait in the backlog instead of being refused.
  */
@@ -144,7 +145,7 @@ bool broker_ratelimit(struct broker *b)
 	return true;
 }
 
-/* Give one accepted client to the store process; `fd` is closed here. */
+/* Give one accepted client to the store process; `fd` is kept or closed. */
 static void hand_over(struct broker *b, enum policy_listener which, int fd)
 {
 	const struct policy_identity *id = policy_identity(which);
@@ -153,6 +154,7 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 	struct ipc_conn_new cn = {
 		.kind = IPC_KIND_SOCKET, .domid = id->domid, .access = id->access,
 	};
+	uint32_t conn = broker_new_conn(b);
 	/* listener_accept() runs only while the store process is ready. */
 	int ret = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) ? errno : 0;
 
@@ -160,12 +162,15 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 		cn.pid = cr.pid;
 		cn.uid = cr.uid;
 		cn.gid = cr.gid;
-		ret = store_send(b, IPC_CONN_NEW, broker_new_conn(b), &cn, sizeof(cn), fd) ? 0 : EPIPE;
+		ret = store_send(b, IPC_CONN_NEW, conn, &cn, sizeof(cn), fd) ? 0 : EPIPE;
 	}
-	if (!ret)
-		log_debug("conn %u: pid %d uid %u on the %s socket", b->next_conn,
+	if (!ret) {
+		log_debug("conn %u: pid %d uid %u on the %s socket", conn,
 			  (int)cr.pid, (unsigned int)cr.uid, id->name);
-	else if (broker_ratelimit(b))
+		clients_keep(b, conn, &cn, fd);
+		return;
+	}
+	if (broker_ratelimit(b))
 		log_warn("dropped a client of the %s socket: %s", id->name,
 			 ret == EPIPE ? "no store process" : strerror(ret));
 	close(fd);

@@ -127,6 +127,7 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	if (listener_paths(b))
 		return 1;
 	store_find(b);
+	clients_init(b);
 	b->chan = b->o.channels ? b->o.channels : CHAN_ALL;
 	/* Before xen_open(), which watches its fd; it survives daemonize(). */
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
 				on_tag[tag](&b);
 			else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + POLICY_SOCK_COUNT)
 				listener_accept(&b, (enum policy_listener)(tag - TAG_LISTEN));
+			else if (tag >= TAG_KEPT)
+				clients_hangup(&b, tag - TAG_KEPT);
 		}
 	}
 }

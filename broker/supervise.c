@@ -200,6 +200,7 @@ static void store_hello(struct broker *b, const struct ipc_msg *m)
 	log_info("store process %d started", (int)b->store_pid);
 	broker_serving(b);
 	ring_store_ready(b);
+	clients_store_ready(b);
 }
 
 void store_readable(struct broker *b)

@@ -277,7 +277,7 @@ int ipc_conn_new_decode(const struct ipc_msg *msg, struct ipc_conn_new *out)
 		return EINVAL;
 	if (c.access & ~(IPC_ACCESS_PRIV | IPC_ACCESS_RDONLY))
 		return EINVAL;
-	if (c.domid > 0xffff || c.pid < -1 || (c.kind == IPC_KIND_SOCKET && c.ring_pos))
+	if (c.domid > 0xffff || c.pid < -1 || (c.kind == IPC_KIND_SOCKET && c.ring_pos > IPC_SOCKET_RESUMED))
 		return EINVAL;
 	*out = c;
 	return 0;

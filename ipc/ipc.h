@@ -138,9 +138,13 @@ struct ipc_conn_new {
 	uint32_t uid;
 	uint32_t gid;
 	/* Rings: the request stream offset of the first byte that follows
-	 * (bytes answered so far; 0 for a new ring).  Sockets: 0. */
+	 * (bytes answered so far; 0 for a new ring).  Sockets: 0 for a new
+	 * client, IPC_SOCKET_RESUMED for one an earlier store process was
+	 * given (the broker kept a copy; docs/RESTART.md). */
 	uint64_t ring_pos;
 };
+
+#define IPC_SOCKET_RESUMED 1u
 
 /* IPC_RING_MAP: map domid's ring page and bind its event channel. */
 struct ipc_ring_map {

@@ -19,6 +19,8 @@ sendmmsg        # a ring's replies and their credit in one call (ipc.c ipc_send_
 read            # requests from client sockets (conn.c)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
 close           # a client connection ends; a stray fd rides with a frame
+shutdown        # a client the store drops: the broker keeps a copy of its
+                # socket (broker/clients.c), so close() alone would not end it
 
 # --- the journal (docs/RESTART.md) -------------------------------------------
 memfd_create    # a fresh journal memfd for each snapshot handed to the broker

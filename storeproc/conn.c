@@ -10,6 +10,7 @@
  * others, writes out what is queued, and sets what epoll should watch.
  */
 #include "conn.h"
+#include "journal_clients.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -406,7 +407,12 @@ static int flush_ring(struct storeproc *sp, struct conn *c)
 
 static int flush_any(struct storeproc *sp, struct conn *c)
 {
-	return c->ring ? flush_ring(sp, c) : flush(c);
+	if (c->ring)
+		return flush_ring(sp, c);
+	/* A message may be cut by a kill: the client cannot be resumed. */
+	if (c->out_head)
+		journal_client_mark(sp, c, true);
+	return flush(c);
 }
 
 /* --- closing ------------------------------------------------------------ */
@@ -425,6 +431,13 @@ void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
 	domain_conn_closed(sp, c);
 	if (c->fd >= 0) {
 		epoll_ctl(sp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		/* The broker holds a copy of the socket (broker/clients.c):
+		 * only a shutdown ends the connection.  Not when this process
+		 * exits: the next one may serve the client on. */
+		if (!sp->quit) {
+			shutdown(c->fd, SHUT_RDWR);
+			journal_client_close(sp, c);
+		}
 		close(c->fd);
 	}
 	c->fd = -1;
@@ -506,8 +519,11 @@ void conn_event(struct storeproc *sp, struct conn *c, uint32_t events)
 {
 	if (c->dead)
 		return;
-	if (can_read(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (can_read(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		/* From the first byte read until it is answered. */
+		journal_client_mark(sp, c, true);
 		read_some(c);
+	}
 	else if (events & EPOLLERR)
 		c->eof = true;
 	else if ((events & EPOLLHUP) && !(events & EPOLLOUT))
@@ -683,6 +699,9 @@ static bool serve(struct storeproc *sp, struct conn *c)
 		conn_close(sp, c, true);
 		return false;
 	}
+	/* Nothing read and unanswered, nothing queued: resumable. */
+	if (!c->ring && !c->in_len && !c->out_head && !c->waiting)
+		journal_client_mark(sp, c, false);
 	set_epoll(sp, c);
 	/* Held back by the budget, or by output that has drained since:
 	 * go on next turn.  Still over the bound (or the outstanding

@@ -106,6 +106,16 @@ struct conn {
 	struct conn_txn *txns;
 	unsigned int ntxns;
 	uint32_t next_txn_id;
+
+	/* Unix clients (journal_clients.h): the journal client table slot
+	 * (1-based; 0: none) and what its entry says; whether the journal
+	 * may hold its state (its close is then journaled); and, resumed
+	 * after a restart, the ids below which an unknown transaction may
+	 * have been open (0: none). */
+	uint32_t slot;
+	uint8_t slot_state;
+	bool journaled;
+	uint32_t txn_stale_below;
 };
 
 /*

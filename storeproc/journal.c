@@ -112,12 +112,35 @@ int journal_op_seen(struct buf *body, uint32_t conn, uint64_t pos)
 	return buf_append(body, v, sizeof(v));
 }
 
-int journal_op_watch(struct buf *body, const char *path, bool relative,
-		     const char *token)
+int journal_op_client(struct buf *body, uint32_t conn, uint32_t flags,
+		      uint32_t txn_next)
+{
+	uint32_t v[5] = { JOURNAL_CLIENT, conn, 0, flags, txn_next };
+
+	return buf_append(body, v, sizeof(v));
+}
+
+int journal_head(struct buf *out, uint32_t nslots)
+{
+	uint32_t v[2] = { nslots, 0 };
+	int err = buf_reserve(out, JOURNAL_HEAD_LEN(nslots));
+
+	if (!err)
+		err = buf_append(out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+	if (!err)
+		err = buf_append(out, v, sizeof(v));
+	if (!err) {
+		memset(out->data + out->len, 0, 8u * (size_t)nslots);
+		out->len += 8u * (size_t)nslots;
+	}
+	return err;
+}
+
+static int watch_op(struct buf *body, const char *path, uint32_t flags,
+		    const char *token)
 {
 	size_t plen = strlen(path), tlen = strlen(token);
-	uint32_t v[4] = { JOURNAL_WATCH, (uint32_t)plen, (uint32_t)tlen,
-			  relative ? JOURNAL_WATCH_RELATIVE : 0 };
+	uint32_t v[4] = { JOURNAL_WATCH, (uint32_t)plen, (uint32_t)tlen, flags };
 	int err;
 
 	if (!plen || plen > JOURNAL_PATH_MAX || tlen > JOURNAL_TOKEN_MAX)
@@ -130,6 +153,17 @@ int journal_op_watch(struct buf *body, const char *path, bool relative,
 	if (!err && tlen)
 		err = buf_append(body, token, tlen);
 	return err;
+}
+
+int journal_op_watch(struct buf *body, const char *path, bool relative,
+		     const char *token)
+{
+	return watch_op(body, path, relative ? JOURNAL_WATCH_RELATIVE : 0, token);
+}
+
+int journal_op_unwatch(struct buf *body, const char *path, const char *token)
+{
+	return watch_op(body, path, JOURNAL_WATCH_REMOVED, token);
 }
 
 /* The perms of a node as an array (malloc'ed into *out, caller frees). */
@@ -314,7 +348,7 @@ static int snap_walk(struct store *st, struct buf *path, struct buf *body,
 int journal_snapshot(struct store *st, struct buf *out)
 {
 	struct buf path = BUF_INIT, body = BUF_INIT, prev = BUF_INIT;
-	int err = buf_append(out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+	int err = journal_head(out, JOURNAL_CLIENT_SLOTS);
 
 	if (!err)
 		err = buf_append_str0(&path, "/");
@@ -396,6 +430,7 @@ static const char *take_path(const unsigned char *p, uint32_t shared, uint32_t r
 	return NULL;
 }
 
+/* JOURNAL_DOMAIN and JOURNAL_CLIENT (domid = the connection id). */
 static const char *parse_domain(const unsigned char *body, size_t len,
 				size_t *off, struct jop *op)
 {
@@ -405,6 +440,14 @@ static const char *parse_domain(const unsigned char *body, size_t len,
 	op->target = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
 	op->txn_next = get_u32(body + *off + 16);
+	if (op->op == JOURNAL_CLIENT) {
+		/* The broker's socket ids: 1 .. 2^31 - 1 (broker/xen.h). */
+		if (!op->domid || op->domid >= 0x80000000u || op->target ||
+		    op->flags & ~(JOURNAL_CLIENT_GONE | JOURNAL_CLIENT_RESET))
+			return "invalid client";
+		*off += OP_HDR + 4;
+		return NULL;
+	}
 	if (op->domid >= DOMID_LIMIT ||
 	    (op->target != DOMID_NONE_J && op->target >= DOMID_LIMIT) ||
 	    op->flags & ~(JOURNAL_DOM_SHUTDOWN_SEEN | JOURNAL_DOM_GONE))
@@ -441,7 +484,8 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 	op->toklen = get_u32(body + *off + 8);
 	op->flags = get_u32(body + *off + 12);
 	if (!(shared + rest) || shared + rest > JOURNAL_PATH_MAX ||
-	    op->toklen > JOURNAL_TOKEN_MAX || op->flags & ~JOURNAL_WATCH_RELATIVE)
+	    op->toklen > JOURNAL_TOKEN_MAX ||
+	    op->flags & ~(JOURNAL_WATCH_RELATIVE | JOURNAL_WATCH_REMOVED))
 		return "field out of bounds";
 	if (len - *off - OP_HDR < (size_t)rest + op->toklen)
 		return "operation overruns its record";
@@ -470,7 +514,7 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 	if (len - *off < OP_HDR)
 		return "truncated operation";
 	op->op = get_u32(body + *off);
-	if (op->op == JOURNAL_DOMAIN)
+	if (op->op == JOURNAL_DOMAIN || op->op == JOURNAL_CLIENT)
 		return parse_domain(body, len, off, op);
 	if (op->op == JOURNAL_WATCH)
 		return parse_watch(body, len, off, op, pathbuf, scratch);
@@ -519,8 +563,8 @@ static const char *check_body(const unsigned char *body, size_t len,
 {
 	size_t off = 0;
 	struct jop op;
-
 	bool domain = false;
+	bool client = false;
 
 	if (!len)
 		return "empty record";
@@ -530,10 +574,15 @@ static const char *check_body(const unsigned char *body, size_t len,
 
 		if (why)
 			return why;
-		if (op.op == JOURNAL_DOMAIN)
+		if (op.op == JOURNAL_DOMAIN || op.op == JOURNAL_CLIENT)
 			domain = !(op.flags & JOURNAL_DOM_GONE);
 		else if (op.op == JOURNAL_WATCH && !domain)
 			return "watch without its domain";
+		else if (op.op == JOURNAL_WATCH && op.flags & JOURNAL_WATCH_REMOVED &&
+			 !client)
+			return "watch removal outside a client";
+		if (op.op == JOURNAL_DOMAIN || op.op == JOURNAL_CLIENT)
+			client = op.op == JOURNAL_CLIENT;
 	}
 	return NULL;
 }
@@ -568,19 +617,30 @@ static int apply_op(struct store *st, const struct jop *op)
 struct journal_ring *journal_rings_find(struct journal_rings *r, uint32_t domid)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].domid == domid)
+		if (!r->v[i].client && r->v[i].domid == domid)
 			return &r->v[i];
 	return NULL;
 }
 
-void journal_rings_drop(struct journal_rings *r, uint32_t domid)
+struct journal_ring *journal_clients_find(struct journal_rings *r, uint32_t conn)
 {
-	struct journal_ring *e = journal_rings_find(r, domid);
+	for (size_t i = 0; conn && i < r->n; i++)
+		if (r->v[i].client == conn)
+			return &r->v[i];
+	return NULL;
+}
 
+void journal_rings_forget(struct journal_rings *r, struct journal_ring *e)
+{
 	if (!e)
 		return;
 	buf_free(&e->watches);
 	*e = r->v[--r->n];
+}
+
+void journal_rings_drop(struct journal_rings *r, uint32_t domid)
+{
+	journal_rings_forget(r, journal_rings_find(r, domid));
 }
 
 void journal_rings_free(struct journal_rings *r)
@@ -590,21 +650,31 @@ void journal_rings_free(struct journal_rings *r)
 	free(r->v);
 	buf_free(&r->quotas);
 	buf_free(&r->seen);
+	buf_free(&r->client_states);
 	memset(r, 0, sizeof(*r));
 }
 
-/* JOURNAL_DOMAIN: domid's entry, reset to the operation's state. */
+/* JOURNAL_DOMAIN: domid's entry, reset to the operation's state.
+ * JOURNAL_CLIENT: the connection's, its watch list kept unless RESET. */
 static int apply_domain(struct journal_rings *r, const struct jop *op,
 			struct journal_ring **cur)
 {
-	struct journal_ring *e;
+	bool client = op->op == JOURNAL_CLIENT;
+	struct journal_ring *e = client ? journal_clients_find(r, op->domid) :
+				 journal_rings_find(r, op->domid);
 
 	*cur = NULL;
 	if (op->flags & JOURNAL_DOM_GONE) {
-		journal_rings_drop(r, op->domid);
+		journal_rings_forget(r, e);
 		return 0;
 	}
-	e = journal_rings_find(r, op->domid);
+	if (e && client) {
+		if (op->flags & JOURNAL_CLIENT_RESET)
+			buf_reset(&e->watches);
+		e->txn_next = op->txn_next;
+		*cur = e;
+		return 0;
+	}
 	if (!e) {
 		if (r->n == r->cap) {
 			size_t cap = r->cap ? 2 * r->cap : 16;
@@ -619,9 +689,10 @@ static int apply_domain(struct journal_rings *r, const struct jop *op,
 		memset(e, 0, sizeof(*e));
 	}
 	buf_reset(&e->watches);
-	e->domid = op->domid;
-	e->target = op->target;
-	e->flags = op->flags;
+	e->client = client ? op->domid : 0;
+	e->domid = client ? 0 : op->domid;
+	e->target = client ? DOMID_NONE_J : op->target;
+	e->flags = client ? 0 : op->flags;
 	e->txn_next = op->txn_next;
 	*cur = e;
 	return 0;
@@ -638,7 +709,8 @@ static int apply_kept(struct journal_rings *r, const struct jop *op)
 
 static int apply_watch(struct journal_ring *e, const struct jop *op)
 {
-	char rel = op->flags & JOURNAL_WATCH_RELATIVE ? '1' : '0';
+	char rel = op->flags & JOURNAL_WATCH_REMOVED ? '-' :
+		   op->flags & JOURNAL_WATCH_RELATIVE ? '1' : '0';
 	int err = buf_append(&e->watches, &rel, 1);
 
 	if (!err)
@@ -664,7 +736,7 @@ static int apply_body(struct store *st, const unsigned char *body, size_t len,
 		if (parse_op(body, len, &off, &op, pathbuf, scratch))
 			return EINVAL;	/* check_body passed it: cannot happen */
 		op.path = pathbuf->data;
-		if (op.op == JOURNAL_DOMAIN)
+		if (op.op == JOURNAL_DOMAIN || op.op == JOURNAL_CLIENT)
 			err = rings ? apply_domain(rings, &op, &cur) : 0;
 		else if (op.op == JOURNAL_QUOTA || op.op == JOURNAL_SEEN)
 			err = rings ? apply_kept(rings, &op) : 0;
@@ -690,15 +762,23 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 {
 	const unsigned char *p = data;
 	struct buf pathbuf = BUF_INIT, scratch = BUF_INIT;
-	size_t off = JOURNAL_MAGIC_LEN;
+	uint32_t nslots = len >= JOURNAL_HEAD_FIXED ? get_u32(p + JOURNAL_MAGIC_LEN) : 0;
+	size_t off = JOURNAL_HEAD_LEN(nslots);
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
-	if (len < JOURNAL_MAGIC_LEN || memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN)) {
+	if (len < JOURNAL_HEAD_FIXED || memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) ||
+	    nslots > JOURNAL_CLIENT_SLOTS || len < off) {
 		stats->bad_bytes = len;
-		stats->why = "no journal magic";
+		stats->why = "no journal magic and client table";
 		return EINVAL;
 	}
+	/* The table only says what may be resumed: any value is harmless. */
+	for (uint32_t i = 0; rings && i < nslots && !err; i++)
+		if (get_u32(p + JOURNAL_HEAD_FIXED + 8u * i))
+			err = buf_append(&rings->client_states, p + JOURNAL_HEAD_FIXED + 8u * i, 8);
+	if (rings)
+		rings->max_conn = get_u32(p + JOURNAL_MAGIC_LEN + 4);
 	stats->good_bytes = off;
 	while (!err && off < len) {
 		uint32_t rlen, check;

@@ -5,7 +5,21 @@
  *
  * A journal is a memfd the broker holds for the store process without
  * reading it (docs/RESTART.md).  Its bytes: the 8-byte magic
- * JOURNAL_MAGIC, then records.  A record is
+ * JOURNAL_MAGIC, the client table, then records.
+ *
+ * The client table is what the writer knew of its unix clients at the
+ * instant it died: u32 nslots (JOURNAL_CLIENT_SLOTS as written, at most
+ * that as read), u32 max_conn (the highest unix connection id it was
+ * given), then nslots x { u32 conn (0: a free slot), u32 state }.  The
+ * running store process rewrites entries in place, as a client becomes
+ * idle or busy (journal_io.c), so the table belongs to no record and has
+ * no check: a restarted store only uses it to decide whether a client
+ * the broker kept can be served on, and a wrong entry can cost only that
+ * client.  JOURNAL_CLIENT_IDLE says the writer had consumed no byte of
+ * an unanswered request from the client and had no reply or event
+ * half-written to it.
+ *
+ * A record is
  *   u32 len, u32 check (FNV-1a of the body), body[len]
  * and a body is a sequence of operations, applied all or nothing:
  *   u32 op, u32 pathlen, u32 nperms, u32 vallen,
@@ -44,6 +58,15 @@
  *                   path[pathlen], token[toklen]
  *     one watch (canonical path, JOURNAL_WATCH_RELATIVE) of the domain
  *     named by the record's last JOURNAL_DOMAIN.
+ *   JOURNAL_CLIENT: u32 op, u32 conn, u32 0, u32 flags, u32 txn_next
+ *     what unix connection `conn` holds beside the tree: the next
+ *     transaction id; the JOURNAL_WATCH operations after it in the
+ *     record are changes to its watch list (JOURNAL_WATCH_REMOVED: one
+ *     gone), applied in order onto the list it had, or onto an empty one
+ *     with JOURNAL_CLIENT_RESET (snapshots, RESET_WATCHES);
+ *     JOURNAL_CLIENT_GONE: the connection is closed, forget it.  Deltas,
+ *     not the whole list, because a dom0 client may hold 100,000
+ *     watches; replaying them twice still gives the same list.
  *   JOURNAL_SEEN:   u32 op, u32 conn, u32 pos_lo, u32 pos_hi
  *     the request of ring connection `conn` that ends at byte `pos` of
  *     the ring's request stream was applied: its changes are in this
@@ -62,9 +85,19 @@
 #include "perms.h"
 #include "store.h"
 
-#define JOURNAL_MAGIC "LIXSJNL1"
+#define JOURNAL_MAGIC "LIXSJNL2"
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
+#define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, max_conn */
+#define JOURNAL_CLIENT_SLOTS 4096u
+#define JOURNAL_HEAD_LEN(nslots) (JOURNAL_HEAD_FIXED + 8u * (size_t)(nslots))
+
+/* A client table entry's state. */
+enum journal_client_state {
+	JOURNAL_CLIENT_FREE = 0,
+	JOURNAL_CLIENT_IDLE = 1,
+	JOURNAL_CLIENT_BUSY = 2,
+};
 #define JOURNAL_SHARED_SHIFT 16u	/* pathlen: shared << 16 | rest */
 #define JOURNAL_REST_MASK 0xffffu
 
@@ -76,11 +109,15 @@ enum journal_op {
 	JOURNAL_QUOTA = 5,	/* a domain's own SET_QUOTA value, or with domid
 				 * JOURNAL_GLOBAL a global limit (snapshots) */
 	JOURNAL_SEEN = 6,	/* a ring request applied (see above) */
+	JOURNAL_CLIENT = 7,	/* a unix connection's state (see above) */
 };
 
 #define JOURNAL_DOM_SHUTDOWN_SEEN 1u	/* @releaseDomain fired for it */
 #define JOURNAL_DOM_GONE 2u		/* no longer introduced */
 #define JOURNAL_WATCH_RELATIVE 1u	/* events reported relative */
+#define JOURNAL_WATCH_REMOVED 2u	/* a client's watch went (deltas) */
+#define JOURNAL_CLIENT_GONE JOURNAL_DOM_GONE
+#define JOURNAL_CLIENT_RESET 4u		/* its watch list starts empty */
 #define JOURNAL_TOKEN_MAX 4096u
 #define JOURNAL_GLOBAL 0xffffffffu	/* JOURNAL_QUOTA's domid of a global limit */
 
@@ -104,6 +141,12 @@ int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
 		      uint32_t flags, uint32_t txn_next);
 int journal_op_watch(struct buf *body, const char *path, bool relative,
 		     const char *token);
+/* JOURNAL_CLIENT, and a client's watch going (JOURNAL_WATCH_REMOVED). */
+int journal_op_client(struct buf *body, uint32_t conn, uint32_t flags,
+		      uint32_t txn_next);
+int journal_op_unwatch(struct buf *body, const char *path, const char *token);
+/* The magic and an empty client table of nslots (0 or ENOMEM). */
+int journal_head(struct buf *out, uint32_t nslots);
 /* domid's own value `val` of quota item `item` (quota.h's enum). */
 int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t val);
 /* Ring connection conn's request ending at stream byte pos was applied. */
@@ -121,8 +164,9 @@ int journal_record(struct buf *out, const void *body, size_t len);
 int journal_record_in_place(struct buf *rec);
 
 /*
- * A whole snapshot of `st` (magic, then records of every node in
- * pre-order and the special nodes' perms) into `out`.  0 or ENOMEM.
+ * A whole snapshot of `st` (magic, an empty client table of
+ * JOURNAL_CLIENT_SLOTS, then records of every node in pre-order and the
+ * special nodes' perms) into `out`.  0 or ENOMEM.
  */
 int journal_snapshot(struct store *st, struct buf *out);
 
@@ -137,11 +181,14 @@ struct journal_replay_stats {
 	const char *why;	/* why the tail was rejected, or NULL */
 };
 
-/* A domain's ring state as the journal left it (JOURNAL_DOMAIN). */
+/* A domain's ring state as the journal left it (JOURNAL_DOMAIN), or a
+ * unix connection's (JOURNAL_CLIENT: client is its id, domid 0). */
 struct journal_ring {
+	uint32_t client;
 	uint32_t domid, target, flags, txn_next;
-	struct buf watches;	/* each: relative byte ('0'/'1'), path, NUL,
-				 * token, NUL; owned */
+	struct buf watches;	/* each: '0' a watch, '1' a relative one,
+				 * '-' one removed (clients' deltas); path,
+				 * NUL, token, NUL; owned */
 	/* Set by journal_io.c once the ring is back: its connection id,
 	 * and the first transaction id handed out after the restart. */
 	uint32_t ring, txn_base;
@@ -157,10 +204,18 @@ struct journal_rings {
 	/* JOURNAL_SEEN operations replayed, in order: (conn, pos_lo, pos_hi)
 	 * triples of uint32_t; owned. */
 	struct buf seen;
+	/* The client table's used entries: (conn, state) pairs of uint32_t;
+	 * owned.  max_conn as the table said. */
+	struct buf client_states;
+	uint32_t max_conn;
 };
 
-/* The entry for domid, or NULL. */
+/* The entry for domid's ring, or NULL. */
 struct journal_ring *journal_rings_find(struct journal_rings *r, uint32_t domid);
+/* The entry for unix connection `conn`, or NULL. */
+struct journal_ring *journal_clients_find(struct journal_rings *r, uint32_t conn);
+/* Forget an entry (r's own; NULL: nothing). */
+void journal_rings_forget(struct journal_rings *r, struct journal_ring *e);
 /* Forget domid's entry (nothing if there is none). */
 void journal_rings_drop(struct journal_rings *r, uint32_t domid);
 void journal_rings_free(struct journal_rings *r);

@@ -26,13 +26,6 @@
 /* Snapshots are not worth taking for journals smaller than this. */
 #define SNAP_MIN_BYTES (256u * 1024)
 
-/*
- * A restored ring's transaction ids start this far past the last id the
- * journal saw it hand out: ids are journaled with the ring's state, not
- * at every TRANSACTION_START, so the margin covers the transactions
- * started since (docs/RESTART.md).
- */
-#define TXN_ID_MARGIN (1u << 20)
 
 void journal_state_init(struct journal_state *js)
 {
@@ -49,6 +42,7 @@ void journal_state_fini(struct journal_state *js)
 	buf_free(&js->dirty_doms);
 	buf_free(&js->rec);
 	journal_rings_free(&js->restored);
+	journal_clients_fini(&js->clients);
 }
 
 void journal_note_domain(struct storeproc *sp, uint32_t domid)
@@ -74,6 +68,18 @@ void journal_note_conn(struct storeproc *sp, struct conn *c)
 {
 	if (c->ring)
 		journal_note_domain(sp, c->who.domid);
+	else
+		journal_client_note(sp, c, JC_RESET, NULL, NULL);
+}
+
+void journal_note_watch(struct storeproc *sp, struct conn *c, const char *path,
+			bool relative, const char *token, bool added)
+{
+	if (c->ring)
+		journal_note_domain(sp, c->who.domid);
+	else
+		journal_client_note(sp, c, !added ? JC_UNWATCH : relative ?
+				    JC_WATCH_RELATIVE : JC_WATCH, path, token);
 }
 
 struct watch_ops {
@@ -164,6 +170,8 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 	for (struct conn *c = sp->first; !err && c; c = c->next)
 		if (c->ring && !c->dead && c->applied_end)
 			err = journal_op_seen(&body, c->id, c->applied_end);
+	if (!err)
+		err = journal_clients_ops(sp, &body);
 	if (!err && body.len)
 		err = journal_record(out, body.data, body.len);
 	buf_free(&body);
@@ -194,6 +202,8 @@ static int snapshot_map(struct storeproc *sp, struct journal_map *m)
 		err = rings_record(sp, &snap);
 	if (!err)
 		err = journal_map_new(m, snap.data, snap.len, IPC_JOURNAL_MAX);
+	if (!err)
+		journal_clients_table(sp, m);
 	buf_free(&snap);
 	return err;
 }
@@ -240,6 +250,7 @@ void journal_flush(struct storeproc *sp)
 		/* Nothing to append to before the first snapshot is out. */
 		buf_reset(&js->dirty);
 		buf_reset(&js->dirty_doms);
+		buf_reset(&js->clients.changes);
 		js->quota_noted = false;
 		if (js->snap_due)
 			take_snapshot(sp);
@@ -267,6 +278,10 @@ void journal_flush(struct storeproc *sp)
 			err = ring_ops(sp, domid, rec);
 	}
 	buf_reset(&js->dirty_doms);
+	/* Last: their watch paths are not front-coded against the PUTs. */
+	if (!err)
+		err = journal_clients_flush(sp, rec);
+	buf_reset(&js->clients.changes);
 	changed = rec->len > JOURNAL_REC_HDR;
 	if (js->req && (changed || js->quota_noted)) {
 		js->req->applied_end = js->req->req_end;
@@ -357,6 +372,8 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 
 	if (msg->fd >= 0) {
 		err = read_journal(msg->fd, &data);
+		if (!err)
+			journal_clients_clear_table(msg->fd, data.data, data.len);
 		close(msg->fd);
 		if (!err)
 			err = journal_replay_rings(sp->store, data.data, data.len, &st,
@@ -373,11 +390,9 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 				 st.records, st.ops);
 		buf_free(&data);
 		restore_quotas(sp);
-		/* What the operator has to do, said where they look first. */
-		log_warn("restarted: the unix clients of the previous store process were "
-			 "closed; long-lived ones do not reconnect (restart xenconsoled; "
-			 "domains started before now need 'xl destroy' once shut down; "
-			 "docs/RESTART.md)");
+		/* What happens to the clients, said where operators look first. */
+		log_info("restarted: unix clients left idle are served on; any other "
+			 "is closed and logged (docs/RESTART.md)");
 	}
 	/* From here on everything committed is journaled. */
 	sp->journal.snap_due = true;
@@ -387,9 +402,8 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 			"across a restart until one is");
 }
 
-/* Give c the restored watch `path`/`token`, as op_watch() would. */
-static void restore_watch(struct storeproc *sp, struct conn *c, const char *path,
-			  bool relative, const char *token)
+void journal_restore_watch(struct storeproc *sp, struct conn *c, const char *path,
+			   bool relative, const char *token, bool fire)
 {
 	struct buf ev = BUF_INIT;
 	const struct watch *w;
@@ -406,9 +420,19 @@ static void restore_watch(struct storeproc *sp, struct conn *c, const char *path
 		  (long)(strlen(path) + strlen(token)));
 	c->q_watch_mem += strlen(path) + strlen(token);
 	/* It fires once, as a new watch does: the guest re-reads. */
-	if (!watch_initial_payload(w, &ev))
+	if (fire && !watch_initial_payload(w, &ev))
 		conn_queue_event(sp, c, ev.data, ev.len);
 	buf_free(&ev);
+}
+
+void journal_unrestore_watch(struct storeproc *sp, struct conn *c, const char *path,
+			     const char *token)
+{
+	if (watch_remove(&sp->watches, &c->wo, path, token))
+		return;
+	quota_add(sp->quota, c->who.domid, QUOTA_WATCHES, -1);
+	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY, -(long)(strlen(path) + strlen(token)));
+	c->q_watch_mem -= strlen(path) + strlen(token);
 }
 
 void journal_ring_restore(struct storeproc *sp, struct domain *d, struct conn *c)
@@ -426,7 +450,7 @@ void journal_ring_restore(struct storeproc *sp, struct domain *d, struct conn *c
 		const char *path = e->watches.data + off + 1;
 		const char *token = path + strlen(path) + 1;
 
-		restore_watch(sp, c, path, e->watches.data[off] == '1', token);
+		journal_restore_watch(sp, c, path, e->watches.data[off] == '1', token, true);
 		off = (size_t)(token + strlen(token) + 1 - e->watches.data);
 	}
 	buf_free(&e->watches);
@@ -479,11 +503,15 @@ struct txn *journal_txn_stale(struct storeproc *sp, struct conn *c, uint32_t id)
 	uint32_t next;
 	struct txn *txn;
 
-	if (!c->ring || !id)
+	if (!id)
 		return NULL;
-	e = journal_rings_find(&sp->journal.restored, c->who.domid);
-	if (!e || e->ring != c->id || id >= e->txn_base)
+	if (c->ring) {
+		e = journal_rings_find(&sp->journal.restored, c->who.domid);
+		if (!e || e->ring != c->id || id >= e->txn_base)
+			return NULL;
+	} else if (id >= c->txn_stale_below) {
 		return NULL;
+	}
 	/* It counts as one of the domain's transactions, as a new one would. */
 	lim = sp->quota ? quota_limit_for(sp->quota, c->who.domid, QUOTA_TRANSACTIONS) :
 	      sp->lim.transaction;
@@ -509,7 +537,8 @@ struct txn *journal_txn_stale(struct storeproc *sp, struct conn *c, uint32_t id)
 								  QUOTA_TXN_NODES) :
 				    sp->lim.trans_nodes);
 	store_txn_doom(txn);
-	log_info("journal: domain %u: transaction %u was open before the restart; "
-		 "it will end with EAGAIN", c->who.domid, id);
+	log_info("journal: %s %u: transaction %u was open before the restart; "
+		 "it will end with EAGAIN", c->ring ? "domain" : "conn",
+		 c->ring ? c->who.domid : c->id, id);
 	return txn;
 }

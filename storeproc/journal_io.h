@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "ipc.h"
 #include "journal.h"
+#include "journal_clients.h"
 #include "journal_map.h"
 #include "store.h"
 
@@ -43,7 +44,16 @@ struct journal_state {
 	struct conn *req;	/* the ring connection whose request is being
 				 * flushed (journal_flush_request), else NULL */
 	bool quota_noted;	/* journal_note_quota since the last flush */
+	struct journal_clients clients;	/* unix clients (journal_clients.h) */
 };
+
+/*
+ * A restored connection's transaction ids start this far past the last
+ * id the journal saw it hand out: ids are journaled with its state, not
+ * at every TRANSACTION_START, so the margin covers the transactions
+ * started since (docs/RESTART.md).
+ */
+#define TXN_ID_MARGIN (1u << 20)
 
 void journal_state_init(struct journal_state *js);
 void journal_state_fini(struct journal_state *js);
@@ -75,11 +85,21 @@ struct txn;
 /*
  * What a ring connection holds beside the tree (its domain's target and
  * shutdown-seen flag, its watches, its transaction ids) changed: the
- * next flush journals it.  journal_note_conn ignores unix connections
- * (they are closed at a restart).
+ * next flush journals it (journal_note_conn: RESET_WATCHES on a unix
+ * connection).
  */
 void journal_note_domain(struct storeproc *sp, uint32_t domid);
 void journal_note_conn(struct storeproc *sp, struct conn *c);
+/* c's watch on canonical `path` with `token` was added or removed. */
+void journal_note_watch(struct storeproc *sp, struct conn *c, const char *path,
+			bool relative, const char *token, bool added);
+
+/* Give c a watch it had before the restart, charged to its quota as
+ * op_watch() does (firing once if `fire`); take one back. */
+void journal_restore_watch(struct storeproc *sp, struct conn *c, const char *path,
+			   bool relative, const char *token, bool fire);
+void journal_unrestore_watch(struct storeproc *sp, struct conn *c, const char *path,
+			     const char *token);
 
 /* A quota value changed (SET_QUOTA, "control quota set"): rare, so the
  * next flush takes a snapshot, which carries every domain's own values
@@ -104,8 +124,8 @@ void journal_ring_applied(struct storeproc *sp, struct conn *c, uint64_t pos);
 
 /*
  * A request on c names transaction `id`, which c does not have.  When c
- * is a ring restored after a restart and `id` may have been open before
- * it, a doomed transaction is opened under that id and returned: the
+ * is a ring or unix client restored after a restart and `id` may have
+ * been open before it, a doomed transaction is opened under that id and returned: the
  * requests in it are served, its TRANSACTION_END answers EAGAIN, so the
  * guest retries it as after a conflict.  Else NULL.
  */

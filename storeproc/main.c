@@ -229,7 +229,9 @@ static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
 {
 	struct ipc_conn_new cn;
 	struct caller who;
+	struct conn *c;
 	int err = ipc_conn_new_decode(msg, &cn);
+	bool resumed;
 
 	if (err) {
 		log_err("malformed CONN_NEW from the broker: %s", strerror(err));
@@ -242,15 +244,20 @@ static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
 		domain_ring_announced(sp, msg->hdr.conn, &cn);
 		return;
 	}
+	resumed = cn.ring_pos == IPC_SOCKET_RESUMED;
 	who.domid = cn.domid;
 	who.target = DOMID_NONE;
 	who.priv = cn.access & IPC_ACCESS_PRIV;
-	if (conn_new(sp, msg->fd, msg->hdr.conn, &who,
-		     cn.access & IPC_ACCESS_RDONLY))
-		log_debug("conn %u: domid %u%s%s, pid %d", msg->hdr.conn,
-			  cn.domid, who.priv ? " privileged" : "",
-			  cn.access & IPC_ACCESS_RDONLY ? " read-only" : "",
-			  (int)cn.pid);
+	c = conn_new(sp, msg->fd, msg->hdr.conn, &who, cn.access & IPC_ACCESS_RDONLY);
+	if (!c)
+		return;
+	log_debug("conn %u: domid %u%s%s, pid %d%s", msg->hdr.conn, cn.domid,
+		  who.priv ? " privileged" : "",
+		  cn.access & IPC_ACCESS_RDONLY ? " read-only" : "", (int)cn.pid,
+		  resumed ? ", given back after a restart" : "");
+	journal_client_open(sp, c, resumed);
+	if (resumed && !journal_client_resume(sp, c))
+		conn_close(sp, c, false);
 }
 
 static void ipc_input(struct storeproc *sp)

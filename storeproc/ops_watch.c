@@ -67,7 +67,7 @@ int op_watch(struct req *r)
 	quota_add(sp->quota, c->who.domid, QUOTA_MEMORY,
 		  (long)(sp->path.len + strlen(token)));
 	c->q_watch_mem += sp->path.len + strlen(token);
-	journal_note_conn(sp, c);
+	journal_note_watch(sp, c, sp->path.data, relative, token, true);
 	req_ack(r);
 	/* The event every new watch fires, after the "OK". */
 	if (!watch_initial_payload(w, &sp->out))
@@ -94,7 +94,7 @@ int op_unwatch(struct req *r)
 	quota_add(r->sp->quota, r->conn->who.domid, QUOTA_MEMORY,
 		  -(long)(r->sp->path.len + strlen(r->body + off[1])));
 	r->conn->q_watch_mem -= r->sp->path.len + strlen(r->body + off[1]);
-	journal_note_conn(r->sp, r->conn);
+	journal_note_watch(r->sp, r->conn, r->sp->path.data, false, r->body + off[1], false);
 	req_ack(r);
 	return 0;
 }

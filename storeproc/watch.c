@@ -337,6 +337,15 @@ int watch_initial_payload(const struct watch *w, struct buf *out)
 	return build_payload(w, w->slot->path, out);
 }
 
+void watch_owner_fire_each(const struct watch_owner *o, struct buf *scratch,
+			   void (*fn)(void *ctx, const char *data, size_t len),
+			   void *ctx)
+{
+	for (const struct watch *w = o->first; w; w = w->own_next)
+		if (!build_payload(w, w->slot->path, scratch))
+			fn(ctx, scratch->data, scratch->len);
+}
+
 static int add_match(struct watch_index *wi, size_t *n, struct watch *w)
 {
 	if (*n == wi->match_cap) {

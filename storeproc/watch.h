@@ -101,6 +101,10 @@ void watch_owner_each(const struct watch_owner *o,
 /* The event a new watch fires at once: its own path (relative if it was
  * given relative) and token, into `out` (reset first).  0 or ENOMEM. */
 int watch_initial_payload(const struct watch *w, struct buf *out);
+/* Each of o's watches' initial event, built in `scratch`, to fn. */
+void watch_owner_fire_each(const struct watch_owner *o, struct buf *scratch,
+			   void (*fn)(void *ctx, const char *data, size_t len),
+			   void *ctx);
 
 /*
  * Fire `ev` at every matching watch whose owner may see it (4.17's

@@ -7,14 +7,16 @@
  *
  * Input: the journal bytes.  With its first byte even, the input is
  * taken as it is (magic included, so most inputs stop at the magic);
- * odd, JOURNAL_MAGIC is put in front of the rest, so the fuzzer works
- * on records.  Properties besides the sanitizers: replay returns 0,
- * EINVAL only without the magic, or ENOMEM; good + spare + bad bytes
+ * odd, JOURNAL_MAGIC and an empty client table are put in front of the
+ * rest, so the fuzzer works on records.  Properties besides the
+ * sanitizers: replay returns 0, EINVAL only without the magic and a
+ * whole client table, or ENOMEM; good + spare + bad bytes
  * cover the input; and what a replay built is kept whole by a snapshot: replaying
  * the snapshot of the replayed store into a fresh store gives the same
- * snapshot again, with no bad tail.  The ring states (JOURNAL_DOMAIN,
- * JOURNAL_WATCH) are collected as the store process does, and must be
- * within bounds, one a domid.
+ * snapshot again, with no bad tail.  The ring and client states
+ * (JOURNAL_DOMAIN, JOURNAL_CLIENT, JOURNAL_WATCH) are collected as the
+ * store process does, and must be within bounds, one a domid or
+ * connection.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,15 @@
 
 #include "fuzz.h"
 #include "journal.h"
+
+/* The client table's size a journal head says it has. */
+static uint32_t nslots_of(const struct buf *in)
+{
+	uint32_t n;
+
+	memcpy(&n, in->data + JOURNAL_MAGIC_LEN, sizeof(n));
+	return n;
+}
 
 static void roundtrip(struct store *st)
 {
@@ -56,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	if (data[0] & 1) {
-		if (buf_append(&in, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) ||
+		if (journal_head(&in, 0) ||
 		    buf_append(&in, data + 1, size - 1))
 			goto out;
 	} else if (buf_append(&in, data, size)) {
@@ -68,8 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = journal_replay_rings(st, in.data, in.len, &stats, &rings);
 	FUZZ_ASSERT(err == 0 || err == EINVAL || err == ENOMEM);
 	if (err == EINVAL)
-		FUZZ_ASSERT(in.len < JOURNAL_MAGIC_LEN ||
-			    memcmp(in.data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0);
+		FUZZ_ASSERT(in.len < JOURNAL_HEAD_FIXED ||
+			    memcmp(in.data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
+			    nslots_of(&in) > JOURNAL_CLIENT_SLOTS ||
+			    in.len < JOURNAL_HEAD_LEN(nslots_of(&in)));
 	if (!err) {
 		FUZZ_ASSERT(stats.good_bytes + stats.spare_bytes + stats.bad_bytes ==
 			    in.len);
@@ -82,8 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_ASSERT(e->domid < 0x7ff0u && !(e->flags & JOURNAL_DOM_GONE));
 		FUZZ_ASSERT(!e->watches.len || e->watches.data[e->watches.len - 1] == '\0');
+		/* One entry a domid, one a unix connection. */
 		for (size_t j = i + 1; j < rings.n; j++)
-			FUZZ_ASSERT(rings.v[j].domid != e->domid);
+			FUZZ_ASSERT(e->client ? rings.v[j].client != e->client :
+				    rings.v[j].client || rings.v[j].domid != e->domid);
+		FUZZ_ASSERT(e->client < 0x80000000u && (!e->client || !e->domid));
 	}
 	journal_rings_free(&rings);
 	store_free(st);

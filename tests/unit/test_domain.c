@@ -828,7 +828,7 @@ static int t_ring_replay(void)
 	/* Another ring's, and this ring's before ring_pos: no bearing. */
 	journal_op_seen(&body, 301, 1000 + 2 * len);
 	journal_op_seen(&body, 300, 1000);
-	buf_append(&jnl, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+	journal_head(&jnl, 0);
 	journal_record(&jnl, body.data, body.len);
 	ok &= journal_replay_rings(sp.store, jnl.data, jnl.len, &st,
 				   &sp.journal.restored) == 0 && !st.bad_bytes;

@@ -132,7 +132,7 @@ static int t_front_coding(void)
 	ok = ok && !journal_snapshot(a, &j) && !replay_into_new(&j, &b, &s) &&
 	     s.bad_bytes == 0 && same(a, b);
 	/* Without coding the 60 paths alone would be `full` bytes. */
-	if (ok && j.len >= full) {
+	if (ok && j.len - JOURNAL_HEAD_LEN(JOURNAL_CLIENT_SLOTS) >= full) {
 		printf("  snapshot %zu bytes, paths alone %zu\n", j.len, full);
 		ok = 0;
 	}
@@ -231,9 +231,9 @@ static int t_truncated(void)
 		 * small as it is), the last record; a cut leaving only
 		 * zero bytes after one of them is clean too. */
 		size_t good = n == j.len ? n : n >= before ? before :
-			      JOURNAL_MAGIC_LEN;
+			      JOURNAL_HEAD_LEN(JOURNAL_CLIENT_SLOTS);
 
-		if (n < JOURNAL_MAGIC_LEN)
+		if (n < JOURNAL_HEAD_LEN(JOURNAL_CLIENT_SLOTS))
 			ok = err != 0;
 		else
 			ok = !err && s.good_bytes == good &&
@@ -262,11 +262,19 @@ static int t_flipped_bytes(void)
 	int ok = !journal_snapshot(a, &j);
 
 	for (size_t i = 0; ok && i < j.len; i++) {
+		int err;
+
 		j.data[i] ^= 0x5a;
-		if (replay_into_new(&j, &b, &s) == 0)
-			ok = s.bad_bytes > 0 && s.why != NULL;
+		err = replay_into_new(&j, &b, &s);
+		/* The magic and the table's size are checked; the rest of
+		 * the client table is not (journal.h): it only decides
+		 * which clients are served on. */
+		if (i < JOURNAL_MAGIC_LEN + 4)
+			ok = err != 0;
+		else if (i < JOURNAL_HEAD_LEN(JOURNAL_CLIENT_SLOTS))
+			ok = !err && !s.bad_bytes;
 		else
-			ok = i < JOURNAL_MAGIC_LEN;
+			ok = !err && s.bad_bytes > 0 && s.why != NULL;
 		store_free(b);
 		j.data[i] ^= 0x5a;
 	}
@@ -281,7 +289,7 @@ static int hostile(const void *body, size_t len, const char *why)
 	struct buf j = BUF_INIT;
 	struct store *b = NULL;
 	struct journal_replay_stats s;
-	int ok = !buf_append(&j, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) &&
+	int ok = !journal_head(&j, 0) &&
 		 !journal_record(&j, body, len) &&
 		 !replay_into_new(&j, &b, &s) && s.records == 0 && s.bad_bytes &&
 		 s.why && strstr(s.why, why);
@@ -354,7 +362,7 @@ static int t_rings(void)
 	struct journal_replay_stats s;
 	struct journal_ring *e;
 	struct store *st = store_new(), *st2 = store_new();
-	int ok = st && st2 && !buf_append(&j, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+	int ok = st && st2 && !journal_head(&j, 0);
 
 	ok = ok && !journal_op_domain(&b, 5, 6, JOURNAL_DOM_SHUTDOWN_SEEN, 7) &&
 	     !journal_op_watch(&b, "/local/domain/5/data", true, "tok") &&
@@ -375,6 +383,58 @@ static int t_rings(void)
 	journal_rings_free(&r);
 	store_free(st);
 	store_free(st2);
+	buf_free(&b);
+	buf_free(&j);
+	return ok;
+}
+
+/* Unix clients: the table's used entries are collected; a CLIENT's
+ * watch changes apply onto its list in order (RESET empties it, GONE
+ * forgets the client); a client and a domain of the same number are
+ * two entries; a removal outside a client and a client id that is no
+ * socket's are refused. */
+static int t_clients(void)
+{
+	struct buf j = BUF_INIT, b = BUF_INIT;
+	struct journal_rings r = { 0 };
+	struct journal_replay_stats s;
+	struct journal_ring *e;
+	struct store *st = store_new();
+	uint32_t slot[2] = { 7, JOURNAL_CLIENT_IDLE }, got[2] = { 0, 0 };
+	int ok = st && !journal_head(&j, 4);
+
+	/* Slot 3 of 4 holds client 7, idle; the others are free. */
+	memcpy(j.data + JOURNAL_HEAD_FIXED + 2 * 8, slot, sizeof(slot));
+	ok = ok && !journal_op_client(&b, 7, JOURNAL_CLIENT_RESET, 40) &&
+	     !journal_op_watch(&b, "/a", false, "t1") &&
+	     !journal_op_watch(&b, "/b", true, "t2") &&
+	     !journal_op_client(&b, 8, 0, 1) &&
+	     !journal_op_watch(&b, "/c", false, "t3") &&
+	     !journal_op_domain(&b, 7, DOMID_NONE, 0, 3) &&
+	     !journal_record(&j, b.data, b.len);
+	buf_reset(&b);
+	ok = ok && !journal_op_client(&b, 7, 0, 41) &&
+	     !journal_op_unwatch(&b, "/a", "t1") &&
+	     !journal_op_client(&b, 8, JOURNAL_CLIENT_GONE, 0) &&
+	     !journal_record(&j, b.data, b.len);
+	ok = ok && !journal_replay_rings(st, j.data, j.len, &s, &r) && !s.bad_bytes &&
+	     s.records == 2 && r.n == 2 && (e = journal_clients_find(&r, 7)) &&
+	     e->txn_next == 41 && e->domid == 0 &&
+	     e->watches.len == sizeof("0/a\0t1\0" "1/b\0t2\0" "-/a\0t1") &&
+	     memcmp(e->watches.data, "0/a\0t1\0" "1/b\0t2\0" "-/a\0t1\0", e->watches.len) == 0 &&
+	     !journal_clients_find(&r, 8) && journal_rings_find(&r, 7) &&
+	     r.client_states.len == sizeof(got);
+	if (ok)
+		memcpy(got, r.client_states.data, sizeof(got));
+	ok = ok && got[0] == 7 && got[1] == JOURNAL_CLIENT_IDLE;
+	journal_rings_free(&r);
+	store_free(st);
+	buf_reset(&b);
+	ok = ok && !journal_op_domain(&b, 5, DOMID_NONE, 0, 1) &&
+	     !journal_op_unwatch(&b, "/a", "t") && hostile(b.data, b.len, "outside a client");
+	buf_reset(&b);
+	ok = ok && !journal_op_client(&b, 0x80000001u, 0, 1) &&
+	     hostile(b.data, b.len, "invalid client");
 	buf_free(&b);
 	buf_free(&j);
 	return ok;
@@ -622,13 +682,16 @@ static int t_append_order(void)
 	struct journal_replay_stats s;
 	struct store *b = NULL;
 	struct journal_map m;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), off = 2 * page - 4;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off;
 	int status = 0, ok;
 	pid_t pid;
 
 	journal_map_init(&m);
-	ok = !journal_snapshot(a, &snap) && snap.len < off &&
-	     !journal_map_new(&m, snap.data, snap.len, JOURNAL_MAP_MIN) &&
+	ok = !journal_snapshot(a, &snap);
+	/* 4 bytes before a page boundary past the snapshot: the length
+	 * goes to the page made read-only below, the body past it. */
+	off = (snap.len / page + 2) * page - 4;
+	ok = ok && !journal_map_new(&m, snap.data, snap.len, JOURNAL_MAP_MIN) &&
 	     !wr(a, &dom0, "/torn", "t") && !flush_noted(a, &rec);
 	if (!ok)
 		goto out;
@@ -637,7 +700,7 @@ static int t_append_order(void)
 	pid = fork();
 	if (pid == 0) {
 		signal(SIGSEGV, SIG_DFL);
-		if (mprotect(m.p + page, page, PROT_READ) == 0)
+		if (mprotect(m.p + off + 4 - page, page, PROT_READ) == 0)
 			journal_map_append(&m, rec.data, rec.len);
 		_exit(0);
 	}
@@ -710,6 +773,7 @@ static const struct unit_case tests[] = {
 	{ "hostile fields with matching checks", t_hostile_fields },
 	{ "replay stops at the first bad record", t_stops_at_bad_record },
 	{ "ring states: last wins, gone forgets", t_rings },
+	{ "client states: the table, watch changes in order, gone forgets", t_clients },
 	{ "no magic, no journal", t_no_magic },
 	{ "special events without state", t_stateless_special },
 };

@@ -6,14 +6,12 @@
 # restart-guest-hook.sh.  Once each guest's watch is armed, it writes into
 # the guests' homes, kills lixs-storeproc with SIGKILL, requires a new
 # store process started within 1 s (by its /proc start time) that answers
-# on the socket, writes the node the guests watch and tells them.  It prints what happens to the long-lived
-# dom0 unix clients (xl's per-domain monitor, xenconsoled), whose
-# connections the restart closes (docs/RESTART.md, "Connections"), and
-# then, in the background while the guests power off, does what
-# RESTART.md tells an operator to do, each step only once it is seen to
-# be needed and saying so: `xl destroy` a domain that has shut down and
-# that its (deaf) xl monitor left, restart xenconsoled if it still holds
-# a destroyed domain's console page.
+# on the socket, writes the node the guests watch and tells them.  It
+# prints what happens to the long-lived dom0 unix clients (xl's
+# per-domain monitor, xenconsoled), which the broker keeps across the
+# restart (docs/RESTART.md, "Connections"), and then, in the background
+# while the guests power off, checks that each domain goes away by itself:
+# its xl monitor still sees the shutdown.
 say() { echo "dom0-restart: $*"; }
 # a failure also releases the guests, which otherwise wait for dom0
 die() {
@@ -93,14 +91,13 @@ for p in $mons; do
 done
 grep -i 'store process\|journal' /run/xenstored.out 2>/dev/null | tail -5 | sed 's/^/  xenstored.out: /'
 
-# The operator's steps (docs/RESTART.md), each taken only once it is seen
-# to be needed, and said: a domain that has shut down and is still there
-# 5 s later was not destroyed by its xl monitor, so `xl destroy` it; a
-# domain still dying 3 s after that is held by a process that missed
-# @releaseDomain, so restart xenconsoled (its watch died with the store
-# process, and it still maps the guest's console page).  Runs in the
-# background, after this hook has returned, while /init waits for the
-# guests to go.
+# Since the broker keeps each unix client's socket and an idle client is
+# served on by the new store process (docs/RESTART.md, "Connections"),
+# xl's monitor must still see its domain's shutdown and destroy it, and
+# xenconsoled must still see @releaseDomain and let the console go: no
+# operator step.  Watched in the background, after this hook has
+# returned, while /init waits for the guests to go; /init's release check
+# fails if a domain stays.
 state() { xl list 2>/dev/null | awk -v d="$1" '$2 == d { print $5 }'; }
 maps() { for p in $(pidof "$1"); do grep -cE 'gntdev|privcmd' /proc/$p/maps; done; }
 waitgone() { # $1 = domid, $2 = ms (each xl list takes 0.1-1 s under TCG)
@@ -117,22 +114,12 @@ waitgone() { # $1 = domid, $2 = ms (each xl list takes 0.1-1 s under TCG)
 			sleep 0.2
 		done
 		[ -n "$st" ] && say "domain $n ($d) has shut down ($st) at dom0 uptime $(cut -d' ' -f1 /proc/uptime)"
-		waitgone $d 5000 || {
-			say "domain $n ($d) still there 5 s after its shutdown ($(state $d)): its xl monitor did not destroy it: xl destroy $d"
-			xl destroy $d || say "xl destroy $d failed"
-		}
-		waitgone $d 3000 || {
-			say "domain $d still dying 3 s after xl destroy ($(state $d)); gntdev/privcmd mappings: xenconsoled $(maps xenconsoled), broker $(maps xenstored)"
-			say "restarting xenconsoled"
-			c=$(cat /run/xenconsoled.pid 2>/dev/null)
-			kill $c
-			i=0; while [ -d /proc/$c ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
-			xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
-			waitgone $d 5000 || say "domain $d still there ($(state $d)) 5 s after xenconsoled was restarted"
-		}
-		[ -z "$(state $d)" ] && say "domain $n ($d) is gone at dom0 uptime $(cut -d' ' -f1 /proc/uptime)"
-		say "gntdev/privcmd mappings now: xenconsoled $(maps xenconsoled), broker $(maps xenstored)"
+		if waitgone $d 20000; then
+			say "domain $n ($d) is gone at dom0 uptime $(cut -d' ' -f1 /proc/uptime): its xl monitor destroyed it, no operator step"
+		else
+			say "FAIL: domain $n ($d) still there 20 s after its shutdown ($(state $d)): its xl monitor lost its xenstore connection; gntdev/privcmd mappings: xenconsoled $(maps xenconsoled), broker $(maps xenstored)"
+		fi
 	done
-	say "after the guests: xl processes: '$(pidof xl)' (the deaf monitors stay until killed)"
+	say "after the guests: xl processes: '$(pidof xl)'"
 ) &
 exit 0

@@ -8,12 +8,12 @@
 # answering within 1 s, and the guest then reads what was written before,
 # writes, and sees its watch fire for dom0's write after the restart.  The
 # guest's release is then checked as usual (@releaseDomain, no zombie,
-# home removed); the dom0 hook destroys the domain itself if xl's monitor,
-# whose unix connection the restart closed, does not (docs/RESTART.md).
+# home removed) with no operator step: xl's monitor and xenconsoled keep
+# their unix connections and watches across the restart (docs/RESTART.md),
+# so the monitor destroys its domain by itself.
 # XEN_RESTART_ARGS adds run.sh options (e.g. --guest-type pvh).  Skipped
 # like xen-smoke-once; XEN_SMOKE_CHECK=0 leaves it out of `make check`.
-# Takes about twice xen-smoke-once's time (PV 118 s against 68 s on a
-# busy 2-CPU host; PVH 158 s): the hooks, and the operator's steps.
+# Takes a little longer than xen-smoke-once (the hooks).
 
 XEN_RESTART_ARGS ?=
 XEN_SMOKE_CHECK  ?= 1
