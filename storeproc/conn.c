@@ -478,6 +478,7 @@ static void free_dead(struct storeproc *sp)
 		if (c->in != (unsigned char *)(c + 1))
 			free(c->in);
 		free(c->applied);
+		free(c->seen);
 		free(c);
 	}
 }
@@ -656,8 +657,16 @@ static void ring_grant(struct storeproc *sp, struct conn *c)
 
 	if (n && c->out_bytes <= CONN_OUT_SOFT &&
 	    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n))) {
+		uint64_t granted = c->in_pos + c->in_len - (c->broker_held - n);
+		uint32_t keep = 0;
+
 		c->credit_owed = 0;
 		c->broker_held -= n;
+		/* The broker no longer holds those requests: never given again. */
+		for (uint32_t i = 0; i < c->n_seen; i++)
+			if (c->seen[i] > granted)
+				c->seen[keep++] = c->seen[i];
+		c->n_seen = keep;
 	}
 	if (c->in_cap > CONN_IN_SIZE && c->in_len <= CONN_MSG_MAX) {
 		unsigned char *p = realloc(c->in, CONN_MSG_MAX);
@@ -735,6 +744,21 @@ bool conn_run_pending(struct storeproc *sp)
 }
 
 /* --- rings, waiting requests, reset ------------------------------------------ */
+
+int conn_note_applied(struct conn *c)
+{
+	if (c->n_seen == c->cap_seen) {
+		uint32_t cap = c->cap_seen ? 2 * c->cap_seen : 4;
+		uint64_t *v = realloc(c->seen, cap * sizeof(*v));
+
+		if (!v)
+			return ENOMEM;
+		c->seen = v;
+		c->cap_seen = cap;
+	}
+	c->seen[c->n_seen++] = c->req_end;
+	return 0;
+}
 
 int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 		    size_t len)

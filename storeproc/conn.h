@@ -80,9 +80,14 @@ struct conn {
 	uint32_t credit_owed;
 	uint32_t broker_held;
 	/* Rings: where in[0] and the request being handled end in the ring's
-	 * request stream (ipc.h's ring_pos), and where the last request whose
-	 * change was journaled ended (journal_io.c's JOURNAL_SEEN). */
-	uint64_t in_pos, req_end, applied_end;
+	 * request stream (ipc.h's ring_pos); and where the requests whose
+	 * change was journaled end (journal_io.c's JOURNAL_SEEN), those not
+	 * yet granted back to the broker (which would give them to a
+	 * restarted store again), oldest first: each snapshot carries them
+	 * all.  At most what IPC_RING_WINDOW holds; owned. */
+	uint64_t in_pos, req_end;
+	uint64_t *seen;
+	uint32_t n_seen, cap_seen;
 	/* Rings restored after a restart: the ends of requests the journal
 	 * says were applied, which the broker gives again because their
 	 * replies never left; answered "OK" instead of applied twice.  Owned;
@@ -201,6 +206,11 @@ int conn_txn_add(struct conn *c, struct txn *txn, uint32_t *id);
 struct txn *conn_txn_take(struct conn *c, uint32_t id);
 /* Abort and forget every open transaction of c (the id counter goes on). */
 void conn_txn_abort_all(struct storeproc *sp, struct conn *c);
+
+/* Ring c's request being handled (ending at c->req_end) was applied and
+ * journaled: remember its end until the broker is granted its bytes
+ * back.  0 or ENOMEM. */
+int conn_note_applied(struct conn *c);
 
 /* c's watches and transactions are about to go all at once: take them
  * off its domain's quota counts (quota.h). */

@@ -161,15 +161,15 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 		const struct journal_ring *e = &sp->journal.restored.v[i];
 		struct domain *d = domain_find(&sp->domains, e->domid);
 
-		if (!e->ring && !(d && d->introduced))
+		if (!e->client && !e->ring && !(d && d->introduced))
 			err = ring_ops(sp, e->domid, &body);
 	}
 	/* What a restored store's list of applied requests needs (conn.h);
 	 * a restart's own snapshot does without the lists it restored, as
 	 * the broker cuts off a ring whose requests outlive two stores. */
 	for (struct conn *c = sp->first; !err && c; c = c->next)
-		if (c->ring && !c->dead && c->applied_end)
-			err = journal_op_seen(&body, c->id, c->applied_end);
+		for (uint32_t i = 0; c->ring && !c->dead && !err && i < c->n_seen; i++)
+			err = journal_op_seen(&body, c->id, c->seen[i]);
 	if (!err)
 		err = journal_clients_ops(sp, &body);
 	if (!err && body.len)
@@ -284,7 +284,9 @@ void journal_flush(struct storeproc *sp)
 	buf_reset(&js->clients.changes);
 	changed = rec->len > JOURNAL_REC_HDR;
 	if (js->req && (changed || js->quota_noted)) {
-		js->req->applied_end = js->req->req_end;
+		if (conn_note_applied(js->req))
+			log_err("journal: conn %u: no memory to note an applied request; "
+				"a snapshot before its reply would lose it", js->req->id);
 		if (!err && changed)
 			err = journal_op_seen(rec, js->req->id, js->req->req_end);
 	}
