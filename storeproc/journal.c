@@ -166,58 +166,21 @@ int journal_op_unwatch(struct buf *body, const char *path, const char *token)
 	return watch_op(body, path, JOURNAL_WATCH_REMOVED, token);
 }
 
-/* The perms of a node as an array (malloc'ed into *out, caller frees). */
-static int node_perms(struct store *st, const char *path, struct perm **out,
-		      unsigned int *n)
-{
-	struct buf b = BUF_INIT;
-	struct perm_list pl;
-	unsigned int count = 0;
-	int err;
-
-	*out = NULL;
-	*n = 0;
-	if (path_is_special(path)) {
-		err = store_special_perms(st, path, &pl);
-		if (err)
-			return err;
-		*out = malloc((pl.n ? pl.n : 1) * sizeof(**out));
-		if (!*out)
-			return ENOMEM;
-		memcpy(*out, pl.e, pl.n * sizeof(**out));
-		*n = pl.n;
-		return 0;
-	}
-	err = store_get_perms(st, NULL, &journal_who, path, &b);
-	if (!err) {
-		for (size_t i = 0; i < b.len; i++)
-			count += b.data[i] == '\0';
-		*out = malloc((count ? count : 1) * sizeof(**out));
-		err = *out ? perms_parse(b.data, b.len, *out, count, n) : ENOMEM;
-		if (err) {
-			free(*out);
-			*out = NULL;
-		}
-	}
-	buf_free(&b);
-	return err;
-}
-
 /* A PUT of `path` as it is now, front-coded against prev (may be NULL). */
 static int put_node(struct store *st, const char *prev, const char *path,
 		    struct buf *body)
 {
 	const void *val = NULL;
 	size_t vallen = 0;
-	struct perm *perms;
-	unsigned int n;
-	int err = node_perms(st, path, &perms, &n);
+	struct perm_list pl;
+	/* The perms as the tree holds them: no text round trip. */
+	int err = path_is_special(path) ? store_special_perms(st, path, &pl) :
+		  store_node_perms(st, path, &pl);
 
 	if (!err && !path_is_special(path))
 		err = store_read(st, NULL, &journal_who, path, &val, &vallen);
 	if (!err)
-		err = op_append_after(body, prev, JOURNAL_PUT, path, perms, n, val, vallen);
-	free(perms);
+		err = op_append_after(body, prev, JOURNAL_PUT, path, pl.e, pl.n, val, vallen);
 	return err;
 }
 

@@ -540,6 +540,20 @@ int store_get_perms(struct store *st, struct txn *txn,
 	return perms_format(&pl, out);
 }
 
+int store_node_perms(struct store *st, const char *path, struct perm_list *out)
+{
+	size_t len = strlen(path), done;
+	struct node *n;
+
+	if (path[0] == '@')
+		return EINVAL;
+	n = tree_walk(&st->tree, path, len, &done);
+	if (!n || done != len)
+		return ENOENT;
+	*out = pset_list(&n->perms);
+	return 0;
+}
+
 /* 4.17 set_perms_special(): not transactional, no event. */
 static int set_perms_special(struct store *st, const struct caller *who,
 			     const char *name, const struct perm *perms,

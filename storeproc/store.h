@@ -127,6 +127,10 @@ int store_directory_gen(struct store *st, struct txn *txn,
 			const struct caller *who, const char *path,
 			struct buf *out, uint64_t *gen);
 
+/* The committed perms of `path` (not "@..."), as the tree holds them:
+ * valid until the node next changes.  0, ENOENT or EINVAL. */
+int store_node_perms(struct store *st, const char *path, struct perm_list *out);
+
 /* GET_PERMS: append the perms as "<mode><domid>\0" entries to `out`.
  * "@..." names get 4.17's answer: EINVAL, or EACCES without READ on "/". */
 int store_get_perms(struct store *st, struct txn *txn,
