@@ -184,13 +184,29 @@ static int put_node(struct store *st, const char *prev, const char *path,
 	return err;
 }
 
+struct note {
+	struct buf *body;
+	char *prev;		/* the last path put, for front coding; owned */
+};
+
+static int note_node(void *ctx, const char *path, size_t pathlen,
+		     const struct perm_list *pl, const void *val, size_t vlen)
+{
+	struct note *nt = ctx;
+	/* The first is coded against nothing: the body holds other
+	 * operations; each later one against the one before. */
+	int err = op_append_after(nt->body, nt->prev[0] ? nt->prev : NULL, JOURNAL_PUT,
+				  path, pl->e, pl->n, val, vlen);
+
+	if (!err)
+		memcpy(nt->prev, path, pathlen + 1);
+	return err;
+}
+
 int journal_note_path(struct store *st, const char *path, struct buf *body)
 {
-	size_t plen = strlen(path);
-	const void *val;
-	size_t vallen;
-	char *prefix, *prev;
-	int err = 0;
+	struct note nt = { body, NULL };
+	int err;
 
 	if (path_is_special(path)) {
 		struct perm_list pl;
@@ -200,25 +216,13 @@ int journal_note_path(struct store *st, const char *path, struct buf *body)
 			return 0;
 		return put_node(st, NULL, path, body);
 	}
-	if (store_read(st, NULL, &journal_who, path, &val, &vallen) == ENOENT)
-		return journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
-	prefix = malloc(2 * (plen + 1));
-	if (!prefix)
+	nt.prev = calloc(1, strlen(path) + 1);
+	if (!nt.prev)
 		return ENOMEM;
-	/* Ancestors a WRITE created carry perms only this record knows.  Each
-	 * is front-coded against the one before (the first against none:
-	 * the body may hold other operations). */
-	prev = prefix + plen + 1;
-	prev[0] = '\0';
-	for (size_t i = 1; i <= plen && !err; i++) {
-		if (i < plen && path[i] != '/')
-			continue;
-		memcpy(prefix, path, i);
-		prefix[i] = '\0';
-		err = put_node(st, i > 1 ? prev : NULL, prefix, body);
-		memcpy(prev, prefix, i + 1);
-	}
-	free(prefix);
+	err = store_journal_path(st, path, note_node, &nt);
+	if (err == ENOENT)
+		err = journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
+	free(nt.prev);
 	return err;
 }
 
@@ -270,64 +274,42 @@ static int flush_chunk(struct buf *out, struct buf *body, struct buf *prev,
 	return err;
 }
 
-/* `path` (in a buffer the walk extends) and everything below, pre-order. */
-static int snap_walk(struct store *st, struct buf *path, struct buf *body,
-		     struct buf *prev, struct buf *out)
+struct snap {
+	struct buf *out, body, prev;
+};
+
+/* One node of the walk (store_each_node, pre-order): its PUT, front-coded
+ * against the node before, into the chunk being built. */
+static int snap_node(void *ctx, const char *path, size_t pathlen,
+		     const struct perm_list *pl, const void *val, size_t vlen)
 {
-	struct buf kids = BUF_INIT;
-	size_t base = path->len;
-	int err = put_node(st, prev->len ? prev->data : NULL, path->data, body);
+	struct snap *sn = ctx;
+	int err = op_append_after(&sn->body, sn->prev.len ? sn->prev.data : NULL,
+				  JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
 
 	if (!err) {
-		buf_reset(prev);
-		err = buf_append(prev, path->data, path->len + 1);
+		buf_reset(&sn->prev);
+		err = buf_append(&sn->prev, path, pathlen + 1);
 	}
-	if (!err)
-		err = flush_chunk(out, body, prev, false);
-	if (!err)
-		err = store_directory(st, NULL, &journal_who, path->data, &kids);
-	for (size_t off = 0; !err && off < kids.len;) {
-		const char *name = kids.data + off;
-		size_t n = strlen(name);
-
-		path->len = base;
-		if (base > 1)
-			err = buf_append(path, "/", 1);
-		if (!err)
-			err = buf_append_str0(path, name);
-		if (!err) {
-			path->len--;	/* keep the NUL, as a C string */
-			err = snap_walk(st, path, body, prev, out);
-		}
-		off += n + 1;
-	}
-	path->len = base;
-	if (path->data)
-		path->data[base] = '\0';
-	buf_free(&kids);
-	return err;
+	return err ? err : flush_chunk(sn->out, &sn->body, &sn->prev, false);
 }
 
 int journal_snapshot(struct store *st, struct buf *out)
 {
-	struct buf path = BUF_INIT, body = BUF_INIT, prev = BUF_INIT;
+	struct snap sn = { out, BUF_INIT, BUF_INIT };
 	int err = journal_head(out, JOURNAL_CLIENT_SLOTS);
 
+	/* Walked by the tree's own links: no lookup by path per node. */
 	if (!err)
-		err = buf_append_str0(&path, "/");
-	if (!err) {
-		path.len--;
-		err = snap_walk(st, &path, &body, &prev, out);
-	}
+		err = store_each_node(st, snap_node, &sn);
 	if (!err)
-		err = put_node(st, NULL, "@introduceDomain", &body);
+		err = put_node(st, NULL, "@introduceDomain", &sn.body);
 	if (!err)
-		err = put_node(st, NULL, "@releaseDomain", &body);
+		err = put_node(st, NULL, "@releaseDomain", &sn.body);
 	if (!err)
-		err = flush_chunk(out, &body, &prev, true);
-	buf_free(&path);
-	buf_free(&body);
-	buf_free(&prev);
+		err = flush_chunk(out, &sn.body, &sn.prev, true);
+	buf_free(&sn.body);
+	buf_free(&sn.prev);
 	return err;
 }
 

@@ -540,6 +540,92 @@ int store_get_perms(struct store *st, struct txn *txn,
 	return perms_format(&pl, out);
 }
 
+/* n and its subtree; `path` holds n's path and is extended in place. */
+static int each_node(struct store *st, const struct node *n, struct buf *path,
+		     store_node_fn *fn, void *ctx)
+{
+	size_t base = path->len;
+	struct perm_list pl = pset_list(&n->perms);
+	int err = fn(ctx, path->data, path->len, &pl, tree_val_data(&st->tree, n),
+		     tree_val_len(n));
+
+	for (const struct node *k = n->first; !err && k; k = k->next) {
+		path->len = base;
+		if (base > 1)
+			err = buf_append(path, "/", 1);
+		if (!err)
+			err = buf_append(path, k->name, (size_t)k->namelen + 1);
+		if (!err) {
+			path->len--;	/* keep the NUL, as a C string */
+			err = each_node(st, k, path, fn, ctx);
+		}
+	}
+	path->len = base;
+	path->data[base] = '\0';
+	return err;
+}
+
+int store_each_node(struct store *st, store_node_fn *fn, void *ctx)
+{
+	struct buf path = BUF_INIT;
+	int err = buf_append(&path, "/", 2);
+
+	if (!err) {
+		path.len = 1;
+		err = each_node(st, st->tree.root, &path, fn, ctx);
+	}
+	buf_free(&path);
+	return err;
+}
+
+static int report(struct store *st, struct node *n, const char *path, size_t len,
+		  store_node_fn *fn, void *ctx)
+{
+	struct perm_list pl = pset_list(&n->perms);
+	int err = fn(ctx, path, len, &pl, tree_val_data(&st->tree, n), tree_val_len(n));
+
+	if (!err)
+		n->flags |= NODE_JOURNALED;
+	return err;
+}
+
+int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
+		       void *ctx)
+{
+	size_t len = strlen(path), done, start = 1;
+	struct node *n = tree_walk(&st->tree, path, len, &done);
+	char *prefix;
+	int err = 0;
+
+	if (!n || done != len || path[0] != '/')
+		return ENOENT;
+	prefix = malloc(len + 1);
+	if (!prefix)
+		return ENOMEM;
+	memcpy(prefix, path, len + 1);
+	/* Root first, down the path: a node made with this path (a WRITE
+	 * makes missing ancestors) was never reported. */
+	n = st->tree.root;
+	if (!(n->flags & NODE_JOURNALED) || len == 1)
+		err = report(st, n, "/", 1, fn, ctx);
+	while (!err && start < len) {
+		size_t end = start;
+
+		while (end < len && path[end] != '/')
+			end++;
+		n = tree_child(&st->tree, n, path + start, end - start);
+		if (!n)
+			break;	/* cannot happen: tree_walk found the whole path */
+		prefix[end] = '\0';
+		if (end == len || !(n->flags & NODE_JOURNALED))
+			err = report(st, n, prefix, end, fn, ctx);
+		prefix[end] = path[end];
+		start = end + 1;
+	}
+	free(prefix);
+	return err;
+}
+
 int store_node_perms(struct store *st, const char *path, struct perm_list *out)
 {
 	size_t len = strlen(path), done;

@@ -127,6 +127,29 @@ int store_directory_gen(struct store *st, struct txn *txn,
 			const struct caller *who, const char *path,
 			struct buf *out, uint64_t *gen);
 
+/*
+ * Every node of the committed tree in pre-order, children in creation
+ * order (journal snapshots): fn gets its absolute path (NUL-terminated,
+ * pathlen bytes), perms and value, valid during the call only.  fn's
+ * non-zero return ends the walk and is returned; else 0 or ENOMEM.
+ */
+typedef int store_node_fn(void *ctx, const char *path, size_t pathlen,
+			  const struct perm_list *perms, const void *val,
+			  size_t vlen);
+int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
+
+/*
+ * What the journal records of `path` (absolute) after a change: fn for
+ * every node on the path not reported since it was made, root first, and
+ * for the node itself whatever it was; each is then marked reported.
+ * Ancestors a WRITE made carry perms only this report knows, and an
+ * ancestor that changed reported itself (every change fires an event).
+ * ENOENT (fn not called) when there is no such node; fn's non-zero
+ * return ends it and is returned.
+ */
+int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
+		       void *ctx);
+
 /* The committed perms of `path` (not "@..."), as the tree holds them:
  * valid until the node next changes.  0, ENOENT or EINVAL. */
 int store_node_perms(struct store *st, const char *path, struct perm_list *out);

@@ -64,6 +64,8 @@ struct noderef {
 #define NODE_REFS	0x2u	/* readers (tree.refs) */
 #define NODE_VOUT	0x4u	/* its value is a struct val (tree.vals) */
 #define NODE_SEEN	0x8u	/* a transaction holds it (tree.seen) */
+#define NODE_JOURNALED	0x10u	/* its state went into the journal since it
+				 * was made (store_journal_path) */
 
 /*
  * What a transaction must compare at commit about a node it touched

@@ -142,6 +142,58 @@ static int t_front_coding(void)
 	return ok;
 }
 
+/* Count the PUT operations of a record body (OP_HDR-sized headers). */
+static unsigned int puts_in(const struct buf *j, size_t from)
+{
+	struct store *st = store_new();
+	struct journal_replay_stats s;
+	struct buf one = BUF_INIT;
+	unsigned int n = 0;
+
+	/* Replay the one record alone: each PUT is one operation. */
+	if (st && !journal_head(&one, 0) && !buf_append(&one, j->data + from, j->len - from) &&
+	    !journal_replay(st, one.data, one.len, &s) && !s.bad_bytes)
+		n = (unsigned int)s.ops;
+	store_free(st);
+	buf_free(&one);
+	return n;
+}
+
+/* A WRITE's record holds the ancestors it made (only this record knows
+ * their perms) and not the ones already journaled: a second write under
+ * the same parent is one PUT; the journal still replays to the store. */
+static int t_ancestors_once(void)
+{
+	struct store *a = store_new(), *b = NULL;
+	struct buf j = BUF_INIT, before = BUF_INIT;
+	struct journal_replay_stats s;
+	size_t mark;
+	unsigned int first, second, deeper;
+	/* Anything noted so far is in the snapshot.  The snapshot marks
+	 * nothing, so the first write reports "/" as well. */
+	int ok = a && !journal_snapshot(a, &j) && !flush_noted(a, &before);
+
+	buf_free(&before);
+	mark = j.len;
+	ok = ok && !wr(a, &dom0, "/p/q/r", "1") && !flush_noted(a, &j);
+	first = puts_in(&j, mark);
+	mark = j.len;
+	ok = ok && !wr(a, &dom0, "/p/q/s", "2") && !flush_noted(a, &j);
+	second = puts_in(&j, mark);
+	mark = j.len;
+	ok = ok && !wr(a, &dom0, "/p/q/t/u/v", "3") && !flush_noted(a, &j);
+	deeper = puts_in(&j, mark);
+	if (ok && (first != 4 || second != 1 || deeper != 3)) {
+		printf("  PUTs: %u, %u, %u (want 4, 1, 3)\n", first, second, deeper);
+		ok = 0;
+	}
+	ok = ok && !replay_into_new(&j, &b, &s) && !s.bad_bytes && same(a, b);
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
 /* A record framed in place is the record journal_record() makes. */
 static int t_record_in_place(void)
 {
@@ -760,6 +812,7 @@ static int t_policy_row(void)
 static const struct unit_case tests[] = {
 	{ "a record framed in place is journal_record()'s", t_record_in_place },
 	{ "paths are front-coded, and come back whole", t_front_coding },
+	{ "a WRITE journals the ancestors it made, once", t_ancestors_once },
 	{ "broker policy for IPC_JOURNAL", t_policy_row },
 	{ "snapshot replays to the same store", t_snapshot_roundtrip },
 	{ "change records after a snapshot", t_records_after_snapshot },
