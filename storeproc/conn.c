@@ -101,6 +101,12 @@ struct conn *conn_new_ring(struct storeproc *sp, uint32_t id,
 	return c;
 }
 
+void conn_drop_fd(int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+}
+
 struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 		      const struct caller *who, bool rdonly)
 {
@@ -112,14 +118,14 @@ struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		log_err("conn %u: cannot make its socket non-blocking: %s", id,
 			strerror(errno));
-		close(fd);
+		conn_drop_fd(fd);
 		return NULL;
 	}
 	/* The input buffer lives right after the struct. */
 	c = calloc(1, sizeof(*c) + CONN_IN_SIZE);
 	if (!c) {
 		log_err("conn %u: out of memory; dropped", id);
-		close(fd);
+		conn_drop_fd(fd);
 		return NULL;
 	}
 	c->fd = fd;
@@ -133,7 +139,7 @@ struct conn *conn_new(struct storeproc *sp, int fd, uint32_t id,
 	ev.data.ptr = c;
 	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_err("conn %u: epoll: %s", id, strerror(errno));
-		close(fd);
+		conn_drop_fd(fd);
 		free(c);
 		return NULL;
 	}

@@ -123,8 +123,13 @@ struct conn {
 	uint32_t txn_stale_below;
 };
 
+/* End a client socket this process will not serve: the broker holds a
+ * copy (broker/clients.c), so a close alone would leave the client
+ * waiting; shut down, it sees EOF. */
+void conn_drop_fd(int fd);
+
 /*
- * A connection for socket `fd` (consumed: on failure it is closed),
+ * A connection for socket `fd` (consumed: on failure it is dropped),
  * acting as `who`, registered with epoll and appended to sp's list.
  * Returns NULL on failure (logged).
  */

@@ -236,7 +236,7 @@ static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
 	if (err) {
 		log_err("malformed CONN_NEW from the broker: %s", strerror(err));
 		if (msg->fd >= 0)
-			close(msg->fd);
+			conn_drop_fd(msg->fd);
 		stop(sp, 1);
 		return;
 	}
