@@ -429,6 +429,9 @@ void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
 		return;
 	if (flush_first)
 		(void)flush_any(sp, c);
+	/* Exiting with nothing of c's half done: the next store serves on. */
+	if (sp->quit && !c->ring && !c->in_len && !c->out_head && !c->waiting)
+		journal_client_mark(sp, c, false);
 	conn_quota_drop(sp, c);
 	watch_remove_all(&sp->watches, &c->wo);
 	conn_txn_abort_all(sp, c);

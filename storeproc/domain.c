@@ -195,11 +195,14 @@ static bool clean_node(struct storeproc *sp, uint32_t domid, const char *path,
 		else
 			ps->e[n++] = ps->e[j];
 	}
-	/* As 4.17's write_node_raw(): no watch event. */
+	/* As 4.17's write_node_raw(): no watch event, so only a snapshot
+	 * keeps it (journal_io.c). */
 	if (change && store_set_perms(sp->store, NULL, &dom0_priv, path, ps->e, n,
 				      NULL))
 		log_err("cannot remove dead domain %u from the perms of %s",
 			domid, path);
+	if (change)
+		sp->journal.snap_due = true;
 	return false;
 }
 
@@ -312,6 +315,7 @@ static void strip_special(struct storeproc *sp, uint32_t domid)
 				e[n++] = pl.e[j];
 		(void)store_set_perms(sp->store, NULL, &dom0_priv, names[i], e, n,
 				      NULL);
+		sp->journal.snap_due = true;	/* no event: only a snapshot keeps it */
 		free(e);
 	}
 }

@@ -326,8 +326,10 @@ bool journal_client_resume(struct storeproc *sp, struct conn *c)
 	if (e) {
 		buf_free(&e->watches);
 		e->ring = c->id;
-		c->journaled = true;
 	}
+	/* Its new ids, kept before any is handed out: a second crash must
+	 * not start them again at the same place. */
+	journal_client_note(sp, c, JC_TXN, NULL, NULL);
 	/* Each fires once, as a new watch does: the client re-reads. */
 	watch_owner_fire_each(&c->wo, &sp->out, fire_once, &f);
 	log_info("journal: conn %u: unix client resumed with %u watch(es)", c->id,

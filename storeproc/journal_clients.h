@@ -27,6 +27,7 @@ enum journal_client_change {
 	JC_UNWATCH = '-',	/* a watch removed */
 	JC_RESET = 'R',		/* every watch gone (RESET_WATCHES) */
 	JC_GONE = 'G',		/* the connection closed */
+	JC_TXN = 'T',		/* its transaction ids moved (resumed) */
 };
 
 struct journal_clients {

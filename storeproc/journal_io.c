@@ -296,9 +296,12 @@ void journal_flush(struct storeproc *sp)
 	if (!err && changed)
 		err = journal_map_append(&js->map, rec->data, rec->len);
 	if (err) {
-		/* The change stands in memory; only a snapshot saves it now. */
+		/* The change stands in memory; only a snapshot saves it now.
+		 * The nodes the lost record reported must be reported again
+		 * by the next record that passes through them. */
 		log_err("journal: cannot append a record: %s; taking a snapshot",
 			strerror(err));
+		store_journal_forget(sp->store);
 		js->snap_due = true;
 	}
 	if (rec->cap > REC_KEEP)

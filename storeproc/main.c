@@ -275,7 +275,10 @@ static void ipc_input(struct storeproc *sp)
 			return;
 		}
 		if (err == EMFILE) {
-			/* Only that client is lost: the kernel closed its socket. */
+			/* Only that client is lost.  The broker keeps no copy of
+			 * sockets on its last 32 fds (broker/clients.c), so with
+			 * equal limits it is not holding this one: the kernel
+			 * closed it and the client sees EOF. */
 			log_warn("out of file descriptors: a client the broker handed "
 				 "over was dropped (raise the store's fd limit)");
 			continue;

@@ -589,6 +589,18 @@ static int report(struct store *st, struct node *n, const char *path, size_t len
 	return err;
 }
 
+static void unmark(struct node *n)
+{
+	n->flags &= ~NODE_JOURNALED;
+	for (struct node *k = n->first; k; k = k->next)
+		unmark(k);
+}
+
+void store_journal_forget(struct store *st)
+{
+	unmark(st->tree.root);
+}
+
 int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 		       void *ctx)
 {

@@ -149,6 +149,8 @@ int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
  */
 int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 		       void *ctx);
+/* A record with reports was lost: no node counts as reported any more. */
+void store_journal_forget(struct store *st);
 
 /* The committed perms of `path` (not "@..."), as the tree holds them:
  * valid until the node next changes.  0, ENOENT or EINVAL. */

@@ -263,6 +263,13 @@ static void env_open(void)
 static void env_close(void)
 {
 	conn_close_all(&sp);
+	/* A release makes the store take a snapshot (silent perms changes):
+	 * the journal then exists and is ours to free. */
+	journal_state_fini(&sp.journal);
+	journal_state_init(&sp.journal);
+	if (journal_fd >= 0)
+		close(journal_fd);
+	journal_fd = -1;
 	ipc_out_free(&sp);
 	domain_table_fini(&sp.domains);
 	watch_index_fini(&sp.watches);
