@@ -181,56 +181,78 @@ int journal_clients_flush(struct storeproc *sp, struct buf *rec)
 	return err;
 }
 
-struct watch_ops {
-	struct buf *body;
+/* A snapshot's records of client state stay about this small, as its
+ * tree's do: the replay bounds a record at JOURNAL_REC_MAX, and dom0's
+ * clients have no watch quota. */
+#define CLIENT_CHUNK 65536u
+
+/* Where a snapshot's client operations go: `body`, framed into `out` as
+ * a record whenever it is full; the list of client `conn` then goes on
+ * in the next one (a CLIENT without RESET appends). */
+struct chunker {
+	struct buf *body, *out;
+	uint32_t conn, txn_next;
 	int err;
 };
 
+static void chunk_full(struct chunker *ck)
+{
+	if (ck->err || ck->body->len < CLIENT_CHUNK)
+		return;
+	ck->err = journal_record(ck->out, ck->body->data, ck->body->len);
+	buf_reset(ck->body);
+	if (!ck->err)
+		ck->err = journal_op_client(ck->body, ck->conn, 0, ck->txn_next);
+}
+
 static void add_watch_op(void *ctx, const char *path, bool relative, const char *token)
 {
-	struct watch_ops *wo = ctx;
+	struct chunker *ck = ctx;
 
-	if (!wo->err)
-		wo->err = journal_op_watch(wo->body, path, relative, token);
+	if (!ck->err)
+		ck->err = journal_op_watch(ck->body, path, relative, token);
+	chunk_full(ck);
 }
 
 /* A restored entry's list, as replayed (journal.h's struct journal_ring). */
-static int replayed_ops(const struct journal_ring *e, struct buf *body)
+static void replayed_ops(const struct journal_ring *e, struct chunker *ck)
 {
-	int err = journal_op_client(body, e->client, JOURNAL_CLIENT_RESET, e->txn_next);
-
-	for (size_t off = 0; !err && off < e->watches.len;) {
+	ck->err = journal_op_client(ck->body, e->client, JOURNAL_CLIENT_RESET, e->txn_next);
+	for (size_t off = 0; !ck->err && off < e->watches.len;) {
 		char kind = e->watches.data[off];
 		const char *path = e->watches.data + off + 1;
 		const char *token = path + strlen(path) + 1;
 
-		err = kind == '-' ? journal_op_unwatch(body, path, token) :
-		      journal_op_watch(body, path, kind == '1', token);
+		ck->err = kind == '-' ? journal_op_unwatch(ck->body, path, token) :
+			  journal_op_watch(ck->body, path, kind == '1', token);
 		off = (size_t)(token + strlen(token) + 1 - e->watches.data);
+		chunk_full(ck);
 	}
-	return err;
 }
 
-int journal_clients_ops(struct storeproc *sp, struct buf *body)
+int journal_clients_ops(struct storeproc *sp, struct buf *body, struct buf *out)
 {
 	const struct journal_rings *r = &sp->journal.restored;
-	int err = 0;
+	struct chunker ck = { body, out, 0, 0, 0 };
 
-	for (struct conn *c = sp->first; !err && c; c = c->next) {
-		struct watch_ops wo = { body, 0 };
-
+	for (struct conn *c = sp->first; !ck.err && c; c = c->next) {
 		if (c->ring || c->dead)
 			continue;
-		err = journal_op_client(body, c->id, JOURNAL_CLIENT_RESET, c->next_txn_id);
-		if (!err)
-			watch_owner_each(&c->wo, add_watch_op, &wo);
-		err = err ? err : wo.err;
-		c->journaled = !err;
+		ck.conn = c->id;
+		ck.txn_next = c->next_txn_id;
+		ck.err = journal_op_client(body, c->id, JOURNAL_CLIENT_RESET, c->next_txn_id);
+		if (!ck.err)
+			watch_owner_each(&c->wo, add_watch_op, &ck);
+		c->journaled = !ck.err;
 	}
-	for (size_t i = 0; !err && i < r->n; i++)
-		if (r->v[i].client && !r->v[i].ring)
-			err = replayed_ops(&r->v[i], body);
-	return err;
+	for (size_t i = 0; !ck.err && i < r->n; i++) {
+		if (!r->v[i].client || r->v[i].ring)
+			continue;
+		ck.conn = r->v[i].client;
+		ck.txn_next = r->v[i].txn_next;
+		replayed_ops(&r->v[i], &ck);
+	}
+	return ck.err;
 }
 
 void journal_clients_table(struct storeproc *sp, struct journal_map *m)

@@ -71,8 +71,10 @@ void journal_client_note(struct storeproc *sp, struct conn *c,
 int journal_clients_flush(struct storeproc *sp, struct buf *rec);
 
 /* A snapshot's operations: every unix connection's whole state, and the
- * restored ones not given back yet.  0, ENOMEM or EINVAL. */
-int journal_clients_ops(struct storeproc *sp, struct buf *body);
+ * restored ones not given back yet, onto `body`; each time body holds
+ * 64 KiB it is framed as a record onto `out` and emptied.  0, ENOMEM,
+ * EINVAL or E2BIG. */
+int journal_clients_ops(struct storeproc *sp, struct buf *body, struct buf *out);
 
 /* Fill the client table of the fresh map m from the live connections. */
 void journal_clients_table(struct storeproc *sp, struct journal_map *m);

@@ -171,7 +171,7 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 		for (uint32_t i = 0; c->ring && !c->dead && !err && i < c->n_seen; i++)
 			err = journal_op_seen(&body, c->id, c->seen[i]);
 	if (!err)
-		err = journal_clients_ops(sp, &body);
+		err = journal_clients_ops(sp, &body, out);
 	if (!err && body.len)
 		err = journal_record(out, body.data, body.len);
 	buf_free(&body);

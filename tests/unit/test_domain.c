@@ -923,6 +923,58 @@ static int t_seen_in_snapshot(void)
 	return ok;
 }
 
+/*
+ * A unix client's watches go into a snapshot in records of about 64 KiB,
+ * as the tree's nodes do (the replay bounds a record at 16 MiB, and dom0
+ * has no watch quota): 20,000 watches come back whole from several.
+ */
+static int t_client_watches_chunked(void)
+{
+	struct caller dom0 = { 0, DOMID_NONE, true };
+	struct ipc_msg none = { .fd = -1 };
+	struct journal_rings r = { 0 };
+	struct journal_replay_stats st;
+	struct buf jnl = BUF_INIT;
+	struct store *copy = store_new();
+	struct journal_ring *e;
+	struct conn *c;
+	char path[64], token[64];
+	size_t n = 0;
+	off_t end;
+	int sv[2], ok = copy != NULL;
+
+	env_open();
+	ok &= !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	c = ok ? conn_new(&sp, sv[0], 77, &dom0, false) : NULL;
+	ok &= c != NULL;
+	for (int i = 0; ok && i < 20000; i++) {
+		snprintf(path, sizeof(path), "/unrelated/%d", i);
+		snprintf(token, sizeof(token), "token-of-watch-number-%d", i);
+		ok &= !watch_add(&sp.watches, &c->wo, path, false, token, NULL);
+	}
+	journal_restore_frame(&sp, &none);
+	collect();
+	end = journal_fd >= 0 ? lseek(journal_fd, 0, SEEK_END) : -1;
+	ok &= end > 0 && !buf_reserve(&jnl, (size_t)end) &&
+	      pread(journal_fd, jnl.data, (size_t)end, 0) == end;
+	jnl.len = ok ? (size_t)end : 0;
+	ok &= !journal_replay_rings(copy, jnl.data, jnl.len, &st, &r) && !st.bad_bytes &&
+	      st.records > 4 && (e = journal_clients_find(&r, 77)) != NULL;
+	for (size_t off = 0; ok && off < e->watches.len; n++)
+		off += strlen(e->watches.data + off) + 1, off += strlen(e->watches.data + off) + 1;
+	if (ok && n != 20000) {
+		printf("    %zu watches came back in %zu records\n", n, st.records);
+		ok = 0;
+	}
+	watch_remove_all(&sp.watches, &c->wo);
+	journal_rings_free(&r);
+	store_free(copy);
+	buf_free(&jnl);
+	close(sv[1]);
+	env_close();
+	return ok;
+}
+
 static const struct unit_case tests[] = {
 	{ "INTRODUCE waits for RING_RESULT, @introduceDomain, errors", t_introduce },
 	{ "unprivileged domain: home, owner, EACCES/EPERM/ENOSPC, events", t_unprivileged },
@@ -937,6 +989,7 @@ static const struct unit_case tests[] = {
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
 	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 	{ "a snapshot carries every applied ring request not yet granted back", t_seen_in_snapshot },
+	{ "a unix client's 20,000 watches go into a snapshot in 64 KiB records", t_client_watches_chunked },
 };
 
 UNIT_MAIN("domain")
