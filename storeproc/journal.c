@@ -722,8 +722,6 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	for (uint32_t i = 0; rings && i < nslots && !err; i++)
 		if (get_u32(p + JOURNAL_HEAD_FIXED + 8u * i))
 			err = buf_append(&rings->client_states, p + JOURNAL_HEAD_FIXED + 8u * i, 8);
-	if (rings)
-		rings->max_conn = get_u32(p + JOURNAL_MAGIC_LEN + 4);
 	stats->good_bytes = off;
 	while (!err && off < len) {
 		uint32_t rlen, check;

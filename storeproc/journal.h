@@ -9,8 +9,8 @@
  *
  * The client table is what the writer knew of its unix clients at the
  * instant it died: u32 nslots (JOURNAL_CLIENT_SLOTS as written, at most
- * that as read), u32 max_conn (the highest unix connection id it was
- * given), then nslots x { u32 conn (0: a free slot), u32 state }.  The
+ * that as read), u32 0 (reserved, ignored when read), then nslots x
+ * { u32 conn (0: a free slot), u32 state }.  The
  * running store process rewrites entries in place, as a client becomes
  * idle or busy (journal_io.c), so the table belongs to no record and has
  * no check: a restarted store only uses it to decide whether a client
@@ -88,7 +88,7 @@
 #define JOURNAL_MAGIC "LIXSJNL2"
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
-#define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, max_conn */
+#define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, reserved */
 #define JOURNAL_CLIENT_SLOTS 4096u
 #define JOURNAL_HEAD_LEN(nslots) (JOURNAL_HEAD_FIXED + 8u * (size_t)(nslots))
 
@@ -205,9 +205,8 @@ struct journal_rings {
 	 * triples of uint32_t; owned. */
 	struct buf seen;
 	/* The client table's used entries: (conn, state) pairs of uint32_t;
-	 * owned.  max_conn as the table said. */
+	 * owned. */
 	struct buf client_states;
-	uint32_t max_conn;
 };
 
 /* The entry for domid's ring, or NULL. */
