@@ -871,6 +871,22 @@ static int t_ring_replay(void)
 	return ok;
 }
 
+/* The snapshot a restore takes, handed to the "broker", read into jnl. */
+static int snapshot_read(struct buf *jnl)
+{
+	struct ipc_msg none = { .fd = -1 };
+	off_t end;
+
+	journal_restore_frame(&sp, &none);
+	collect();
+	end = journal_fd >= 0 ? lseek(journal_fd, 0, SEEK_END) : -1;
+	if (end <= 0 || buf_reserve(jnl, (size_t)end) ||
+	    pread(journal_fd, jnl->data, (size_t)end, 0) != end)
+		return 0;
+	jnl->len = (size_t)end;
+	return 1;
+}
+
 /*
  * A snapshot carries every applied request of a ring that the broker
  * still holds (JOURNAL_SEEN), not only the last: several pipelined
@@ -880,7 +896,6 @@ static int t_ring_replay(void)
 static int t_seen_in_snapshot(void)
 {
 	struct ipc_conn_new cn = { IPC_KIND_RING, 5, 0, -1, 0, 0, 0 };
-	struct ipc_msg none = { .fd = -1 };
 	struct journal_rings r = { 0 };
 	struct journal_replay_stats st;
 	struct buf jnl = BUF_INIT;
@@ -888,7 +903,6 @@ static int t_seen_in_snapshot(void)
 	uint32_t want[9] = { 300, 5, 0, 300, 10, 0, 300, 15, 0 };
 	struct guest *g;
 	struct conn *c;
-	off_t end;
 	int ok = copy != NULL;
 
 	env_open();
@@ -900,13 +914,7 @@ static int t_seen_in_snapshot(void)
 		c->req_end = e;
 		ok &= !conn_note_applied(c);
 	}
-	/* The snapshot a restore takes, handed to the "broker". */
-	journal_restore_frame(&sp, &none);
-	collect();
-	end = journal_fd >= 0 ? lseek(journal_fd, 0, SEEK_END) : -1;
-	ok &= end > 0 && !buf_reserve(&jnl, (size_t)end) &&
-	      pread(journal_fd, jnl.data, (size_t)end, 0) == end;
-	jnl.len = ok ? (size_t)end : 0;
+	ok &= snapshot_read(&jnl);
 	ok &= !journal_replay_rings(copy, jnl.data, jnl.len, &st, &r) && !st.bad_bytes &&
 	      r.seen.len == sizeof(want) && !memcmp(r.seen.data, want, sizeof(want));
 	/* A request answered and granted back: the list is emptied. */
@@ -931,7 +939,6 @@ static int t_seen_in_snapshot(void)
 static int t_client_watches_chunked(void)
 {
 	struct caller dom0 = { 0, DOMID_NONE, true };
-	struct ipc_msg none = { .fd = -1 };
 	struct journal_rings r = { 0 };
 	struct journal_replay_stats st;
 	struct buf jnl = BUF_INIT;
@@ -940,7 +947,6 @@ static int t_client_watches_chunked(void)
 	struct conn *c;
 	char path[64], token[64];
 	size_t n = 0;
-	off_t end;
 	int sv[2], ok = copy != NULL;
 
 	env_open();
@@ -952,12 +958,7 @@ static int t_client_watches_chunked(void)
 		snprintf(token, sizeof(token), "token-of-watch-number-%d", i);
 		ok &= !watch_add(&sp.watches, &c->wo, path, false, token, NULL);
 	}
-	journal_restore_frame(&sp, &none);
-	collect();
-	end = journal_fd >= 0 ? lseek(journal_fd, 0, SEEK_END) : -1;
-	ok &= end > 0 && !buf_reserve(&jnl, (size_t)end) &&
-	      pread(journal_fd, jnl.data, (size_t)end, 0) == end;
-	jnl.len = ok ? (size_t)end : 0;
+	ok &= snapshot_read(&jnl);
 	ok &= !journal_replay_rings(copy, jnl.data, jnl.len, &st, &r) && !st.bad_bytes &&
 	      st.records > 4 && (e = journal_clients_find(&r, 77)) != NULL;
 	for (size_t off = 0; ok && off < e->watches.len; n++)
