@@ -9,6 +9,10 @@
 # Everything is built below $(B) (default build/); `make check` also
 # builds an ASan+UBSan copy in build-asan/ and runs the suite on it.
 
+# `make` alone builds everything: the fragments included below define
+# targets of their own, which would otherwise become the default.
+.DEFAULT_GOAL := all
+
 VERSION   := 0.1.0
 B         ?= build
 SHARED    ?= ../shared
