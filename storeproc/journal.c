@@ -43,51 +43,96 @@ static uint32_t fnv1a(const void *p, size_t n)
 	return h;
 }
 
-static int put_u32(struct buf *b, uint32_t v)
+/* LEB128: 7 bits a byte, low first; a u32 takes 1 to 5 bytes. */
+static size_t uv_len(uint32_t v)
 {
-	return buf_append(b, &v, sizeof(v));
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static unsigned char *uv_put(unsigned char *p, uint32_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+/* The previous PUT's perms in the body being built, when known. */
+static bool same_perms(const struct perm_list *prev, const struct perm *perms,
+		       unsigned int nperms)
+{
+	return prev && prev->n && prev->n == nperms &&
+	       memcmp(prev->e, perms, nperms * sizeof(*perms)) == 0;
 }
 
 /*
  * journal_op_append(), the path front-coded against `prev`, the path of
- * the body's last operation that has one (NULL: none, or not known).
+ * the body's last operation that has one (NULL: none, or not known), and
+ * a PUT's perms coded as "the same" when they equal `prev_perms`, the
+ * perms of the body's last PUT (NULL: not known).  The layout is in
+ * journal.h (PUT and RM).
  */
-static int op_append_after(struct buf *body, const char *prev, enum journal_op op,
+static int op_append_after(struct buf *body, const char *prev,
+			   const struct perm_list *prev_perms, enum journal_op op,
 			   const char *path, const struct perm *perms,
 			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t plen = strlen(path), start = body->len, shared = 0, rest;
+	size_t plen = strlen(path), shared = 0, rest, need;
+	bool same = op == JOURNAL_PUT && same_perms(prev_perms, perms, nperms);
+	uint32_t word = op | (same ? JOURNAL_SAME_PERMS : 0);
+	unsigned char *p;
 	int err;
 
 	if (!plen || plen > JOURNAL_PATH_MAX || nperms > JOURNAL_PERMS_MAX ||
-	    vallen > JOURNAL_VALUE_MAX)
+	    vallen > JOURNAL_VALUE_MAX || (op != JOURNAL_PUT && (nperms || vallen)))
 		return EINVAL;
 	while (prev && prev[shared] && prev[shared] == path[shared])
 		shared++;
 	rest = plen - shared;
-	err = buf_reserve(body, OP_HDR + rest + nperms * 8u + vallen);
+	need = sizeof(word) + uv_len((uint32_t)shared) + uv_len((uint32_t)rest) + rest;
+	if (op == JOURNAL_PUT) {
+		need += uv_len((uint32_t)vallen) + vallen;
+		if (!same)
+			need += uv_len(nperms);
+		for (unsigned int i = 0; !same && i < nperms; i++)
+			need += uv_len(perms[i].domid) + uv_len(perms[i].mode);
+	}
+	err = buf_reserve(body, need);
 	if (err)
 		return err;
-	put_u32(body, op);
-	put_u32(body, (uint32_t)(shared << JOURNAL_SHARED_SHIFT | rest));
-	put_u32(body, nperms);
-	put_u32(body, (uint32_t)vallen);
-	buf_append(body, path + shared, rest);
-	for (unsigned int i = 0; i < nperms; i++) {
-		put_u32(body, perms[i].domid);
-		put_u32(body, perms[i].mode);
+	p = (unsigned char *)body->data + body->len;
+	memcpy(p, &word, sizeof(word));
+	p = uv_put(p + sizeof(word), (uint32_t)shared);
+	p = uv_put(p, (uint32_t)rest);
+	if (op == JOURNAL_PUT) {
+		p = uv_put(p, (uint32_t)vallen);
+		if (!same)
+			p = uv_put(p, nperms);
+		for (unsigned int i = 0; !same && i < nperms; i++) {
+			p = uv_put(p, perms[i].domid);
+			p = uv_put(p, perms[i].mode);
+		}
 	}
-	if (vallen)
-		buf_append(body, val, vallen);
-	/* buf_reserve made room, so nothing above can have failed. */
-	return body->len == start + OP_HDR + rest + nperms * 8u + vallen ? 0 : ENOMEM;
+	memcpy(p, path + shared, rest);
+	if (vallen && op == JOURNAL_PUT)
+		memcpy(p + rest, val, vallen);
+	body->len += need;
+	return 0;
 }
 
 int journal_op_append(struct buf *body, enum journal_op op, const char *path,
 		      const struct perm *perms, unsigned int nperms,
 		      const void *val, size_t vallen)
 {
-	return op_append_after(body, NULL, op, path, perms, nperms, val, vallen);
+	return op_append_after(body, NULL, NULL, op, path, perms, nperms, val, vallen);
 }
 
 int journal_op_domain(struct buf *body, uint32_t domid, uint32_t target,
@@ -180,13 +225,34 @@ static int put_node(struct store *st, const char *prev, const char *path,
 	if (!err && !path_is_special(path))
 		err = store_read(st, NULL, &journal_who, path, &val, &vallen);
 	if (!err)
-		err = op_append_after(body, prev, JOURNAL_PUT, path, pl.e, pl.n, val, vallen);
+		err = op_append_after(body, prev, NULL, JOURNAL_PUT, path, pl.e, pl.n, val,
+				      vallen);
 	return err;
+}
+
+/* Perms lists longer than this are not remembered: they are rare, and
+ * each such node is simply coded with its own list. */
+#define LAST_PERMS_ROOM 4u
+
+/* The perms of the last PUT in the body being built, for coding the next
+ * PUT's as "the same": a domain's nodes mostly share one list. */
+struct last_perms {
+	struct perm room[LAST_PERMS_ROOM];
+	struct perm_list pl;	/* pl.n == 0: not known */
+};
+
+static void last_perms_set(struct last_perms *lp, const struct perm_list *pl)
+{
+	lp->pl.e = lp->room;
+	lp->pl.n = pl->n <= LAST_PERMS_ROOM ? pl->n : 0;
+	if (lp->pl.n)
+		memcpy(lp->room, pl->e, pl->n * sizeof(*pl->e));
 }
 
 struct note {
 	struct buf *body;
 	char *prev;		/* the last path put, for front coding; owned */
+	struct last_perms last;
 };
 
 static int note_node(void *ctx, const char *path, size_t pathlen,
@@ -195,17 +261,19 @@ static int note_node(void *ctx, const char *path, size_t pathlen,
 	struct note *nt = ctx;
 	/* The first is coded against nothing: the body holds other
 	 * operations; each later one against the one before. */
-	int err = op_append_after(nt->body, nt->prev[0] ? nt->prev : NULL, JOURNAL_PUT,
-				  path, pl->e, pl->n, val, vlen);
+	int err = op_append_after(nt->body, nt->prev[0] ? nt->prev : NULL, &nt->last.pl,
+				  JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
 
-	if (!err)
+	if (!err) {
 		memcpy(nt->prev, path, pathlen + 1);
+		last_perms_set(&nt->last, pl);
+	}
 	return err;
 }
 
 int journal_note_path(struct store *st, const char *path, struct buf *body)
 {
-	struct note nt = { body, NULL };
+	struct note nt = { .body = body };
 	int err;
 
 	if (path_is_special(path)) {
@@ -259,44 +327,47 @@ int journal_record_in_place(struct buf *rec)
 /* Records of a snapshot stay this small so each is cheap to check. */
 #define SNAP_CHUNK 65536u
 
-/* A full chunk (or, forced, any) becomes a record; prev (the last path
- * put, for front coding, which does not cross records) is then empty. */
-static int flush_chunk(struct buf *out, struct buf *body, struct buf *prev,
-		       bool force)
+struct snap {
+	struct buf *out, body, prev;
+	struct last_perms last;
+};
+
+/* A full chunk (or, forced, any) becomes a record; what the next
+ * operation is coded against (the last path and perms put, for front
+ * coding, which does not cross records) is then unknown. */
+static int flush_chunk(struct snap *sn, bool force)
 {
 	int err = 0;
 
-	if (body->len && (force || body->len >= SNAP_CHUNK)) {
-		err = journal_record(out, body->data, body->len);
-		buf_reset(body);
-		buf_reset(prev);
+	if (sn->body.len && (force || sn->body.len >= SNAP_CHUNK)) {
+		err = journal_record(sn->out, sn->body.data, sn->body.len);
+		buf_reset(&sn->body);
+		buf_reset(&sn->prev);
+		sn->last.pl.n = 0;
 	}
 	return err;
 }
 
-struct snap {
-	struct buf *out, body, prev;
-};
-
-/* One node of the walk (store_each_node, pre-order): its PUT, front-coded
+/* One node of the walk (store_each_node, pre-order): its PUT, coded
  * against the node before, into the chunk being built. */
 static int snap_node(void *ctx, const char *path, size_t pathlen,
 		     const struct perm_list *pl, const void *val, size_t vlen)
 {
 	struct snap *sn = ctx;
 	int err = op_append_after(&sn->body, sn->prev.len ? sn->prev.data : NULL,
-				  JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
+				  &sn->last.pl, JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
 
 	if (!err) {
+		last_perms_set(&sn->last, pl);
 		buf_reset(&sn->prev);
 		err = buf_append(&sn->prev, path, pathlen + 1);
 	}
-	return err ? err : flush_chunk(sn->out, &sn->body, &sn->prev, false);
+	return err ? err : flush_chunk(sn, false);
 }
 
 int journal_snapshot(struct store *st, struct buf *out)
 {
-	struct snap sn = { out, BUF_INIT, BUF_INIT };
+	struct snap sn = { .out = out, .body = BUF_INIT, .prev = BUF_INIT };
 	int err = journal_head(out, JOURNAL_CLIENT_SLOTS);
 
 	/* Walked by the tree's own links: no lookup by path per node. */
@@ -307,7 +378,7 @@ int journal_snapshot(struct store *st, struct buf *out)
 	if (!err)
 		err = put_node(st, NULL, "@releaseDomain", &sn.body);
 	if (!err)
-		err = flush_chunk(out, &sn.body, &sn.prev, true);
+		err = flush_chunk(&sn, true);
 	buf_free(&sn.body);
 	buf_free(&sn.prev);
 	return err;
@@ -317,7 +388,7 @@ int journal_snapshot(struct store *st, struct buf *out)
 struct jop {
 	uint32_t op, nperms;
 	const char *path;	/* NUL-terminated copy in the parse scratch */
-	const unsigned char *perms;
+	const struct perm *perms; /* in the parse's `perms`, nperms of them */
 	const void *val;
 	uint32_t vallen;
 	/* JOURNAL_DOMAIN; JOURNAL_QUOTA: domid, target = item, flags = value;
@@ -327,6 +398,24 @@ struct jop {
 	const char *token;
 	uint32_t toklen;
 };
+
+/*
+ * What parsing a record carries from one operation to the next, and its
+ * scratch memory.  Reset at each record: coding never crosses records.
+ */
+struct jparse {
+	bool v2;		/* an LIXSJNL2 journal: the old PUT and RM */
+	struct buf path;	/* the last path, NUL-terminated */
+	struct buf scratch;	/* path canonicalisation */
+	struct buf perms;	/* the last PUT's perms (struct perm) */
+	uint32_t nperms;	/* how many; 0: no PUT yet in the record */
+};
+
+static void jparse_reset(struct jparse *px)
+{
+	buf_reset(&px->path);
+	px->nperms = 0;
+}
 
 /* What a domain's operations may name (Xen's DOMID_FIRST_RESERVED). */
 #define DOMID_LIMIT 0x7ff0u
@@ -363,8 +452,10 @@ static bool path_ok(const char *path, struct buf *scratch)
  * special name).  NULL, or why not.
  */
 static const char *take_path(const unsigned char *p, uint32_t shared, uint32_t rest,
-			     struct buf *pathbuf, struct buf *scratch)
+			     struct jparse *px)
 {
+	struct buf *pathbuf = &px->path, *scratch = &px->scratch;
+
 	if (shared > (pathbuf->len ? pathbuf->len - 1 : 0))
 		return "shares more than the previous path";
 	pathbuf->len = shared;
@@ -419,8 +510,7 @@ static const char *parse_fixed(const unsigned char *body, size_t len,
 }
 
 static const char *parse_watch(const unsigned char *body, size_t len,
-			       size_t *off, struct jop *op, struct buf *pathbuf,
-			       struct buf *scratch)
+			       size_t *off, struct jop *op, struct jparse *px)
 {
 	uint32_t field = get_u32(body + *off + 4);
 	uint32_t shared = field >> JOURNAL_SHARED_SHIFT, rest = field & JOURNAL_REST_MASK;
@@ -434,7 +524,7 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 		return "field out of bounds";
 	if (len - *off - OP_HDR < (size_t)rest + op->toklen)
 		return "operation overruns its record";
-	why = take_path(body + *off + OP_HDR, shared, rest, pathbuf, scratch);
+	why = take_path(body + *off + OP_HDR, shared, rest, px);
 	if (why)
 		return why;
 	op->token = (const char *)body + *off + OP_HDR + rest;
@@ -444,67 +534,185 @@ static const char *parse_watch(const unsigned char *body, size_t len,
 	return NULL;
 }
 
-/*
- * Parse op at body[*off..len); the path is copied NUL-terminated into
- * `pathbuf`.  NULL on success, else why the record is bad.
- */
-static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
-			    struct jop *op, struct buf *pathbuf,
-			    struct buf *scratch)
+/* The node operations' common checks, once their fields are read and
+ * the caller has checked that the path's `rest` bytes at body + at are
+ * inside the record. */
+static const char *node_checks(const unsigned char *body, size_t at,
+			       uint32_t shared, uint32_t rest, struct jop *op,
+			       struct jparse *px)
 {
-	uint32_t shared, rest;
-	size_t need;
+	const char *why;
+
+	if (op->op == JOURNAL_PUT ? op->nperms == 0 : op->nperms || op->vallen)
+		return "operation with wrong fields";
+	why = take_path(body + at, shared, rest, px);
+	if (why)
+		return why;
+	if (op->op == JOURNAL_RM && (path_is_special(px->path.data) ||
+				     strcmp(px->path.data, "/") == 0))
+		return "invalid path for RM";
+	if (path_is_special(px->path.data) && op->vallen)
+		return "value for a special node";
+	return NULL;
+}
+
+static bool fields_ok(uint32_t shared, uint32_t rest, const struct jop *op)
+{
+	return shared + rest && shared + rest <= JOURNAL_PATH_MAX &&
+	       op->nperms <= JOURNAL_PERMS_MAX && op->vallen <= JOURNAL_VALUE_MAX;
+}
+
+/* One perms entry, checked, onto the parse's perms. */
+static const char *take_perm(struct jparse *px, uint32_t domid, uint32_t mode)
+{
+	struct perm e = { domid, mode };
+
+	if (mode & ~PERM_BOTH || domid > 0xffff)
+		return "invalid permission";
+	return buf_append(&px->perms, &e, sizeof(e)) ? "out of memory" : NULL;
+}
+
+/* A PUT or RM of an LIXSJNL2 journal: u32 op, u32 shared << 16 | rest,
+ * u32 nperms, u32 vallen, path, nperms x { u32 domid, u32 mode }, value. */
+static const char *parse_node_v2(const unsigned char *body, size_t len, size_t *off,
+				 struct jop *op, struct jparse *px)
+{
+	size_t at = *off + OP_HDR;
+	uint32_t rest, shared;
+	const unsigned char *pe;
 	const char *why;
 
 	if (len - *off < OP_HDR)
 		return "truncated operation";
-	op->op = get_u32(body + *off);
-	if (op->op == JOURNAL_DOMAIN || op->op == JOURNAL_CLIENT)
-		return parse_domain(body, len, off, op);
-	if (op->op == JOURNAL_WATCH)
-		return parse_watch(body, len, off, op, pathbuf, scratch);
-	if (op->op == JOURNAL_QUOTA || op->op == JOURNAL_SEEN)
-		return parse_fixed(body, len, off, op);
 	rest = get_u32(body + *off + 4);
 	shared = rest >> JOURNAL_SHARED_SHIFT;
 	rest &= JOURNAL_REST_MASK;
 	op->nperms = get_u32(body + *off + 8);
 	op->vallen = get_u32(body + *off + 12);
-	if (op->op != JOURNAL_PUT && op->op != JOURNAL_RM)
-		return "unknown operation";
-	if (!(shared + rest) || shared + rest > JOURNAL_PATH_MAX ||
-	    op->nperms > JOURNAL_PERMS_MAX ||
-	    op->vallen > JOURNAL_VALUE_MAX)
+	if (!fields_ok(shared, rest, op))
 		return "field out of bounds";
-	need = OP_HDR + (size_t)rest + (size_t)op->nperms * 8u + op->vallen;
-	if (len - *off < need)
+	if (len - at < (size_t)rest + op->nperms * 8u + op->vallen)
 		return "operation overruns its record";
-	if (op->op == JOURNAL_PUT ? op->nperms == 0 : op->nperms || op->vallen)
-		return "operation with wrong fields";
-	why = take_path(body + *off + OP_HDR, shared, rest, pathbuf, scratch);
+	why = node_checks(body, at, shared, rest, op, px);
+	pe = body + at + rest;
+	if (!why && op->op == JOURNAL_PUT)
+		buf_reset(&px->perms);
+	for (uint32_t i = 0; i < op->nperms && !why; i++)
+		why = take_perm(px, get_u32(pe + i * 8u), get_u32(pe + i * 8u + 4));
 	if (why)
 		return why;
-	if (op->op == JOURNAL_RM && (path_is_special(pathbuf->data) ||
-				     strcmp(pathbuf->data, "/") == 0))
-		return "invalid path for RM";
-	if (path_is_special(pathbuf->data) && op->vallen)
-		return "value for a special node";
-	op->perms = body + *off + OP_HDR + rest;
-	for (uint32_t i = 0; i < op->nperms; i++) {
-		uint32_t domid = get_u32(op->perms + i * 8u);
-		uint32_t mode = get_u32(op->perms + i * 8u + 4);
-
-		if (mode & ~PERM_BOTH || domid > 0xffff)
-			return "invalid permission";
-	}
-	op->val = op->perms + op->nperms * 8u;
-	*off += need;
+	op->val = pe + op->nperms * 8u;
+	*off = at + rest + (size_t)op->nperms * 8u + op->vallen;
 	return NULL;
+}
+
+/* A LEB128 u32 at body[*off..len) (at most 5 bytes); false if cut short
+ * or too big. */
+static bool uv_get(const unsigned char *body, size_t len, size_t *off, uint32_t *v)
+{
+	uint64_t x = 0;
+
+	for (unsigned int i = 0; i < 5; i++) {
+		unsigned char byte;
+
+		if (*off >= len)
+			return false;
+		byte = body[(*off)++];
+		x |= (uint64_t)(byte & 0x7f) << (7 * i);
+		if (!(byte & 0x80)) {
+			*v = (uint32_t)x;
+			return x <= UINT32_MAX;
+		}
+	}
+	return false;
+}
+
+/* A PUT or RM (journal.h): the op word, LEB128 fields, path, value. */
+static const char *parse_node(const unsigned char *body, size_t len, size_t *off,
+			      struct jop *op, uint32_t word, struct jparse *px)
+{
+	bool same = word & JOURNAL_SAME_PERMS;
+	uint32_t shared, rest;
+	size_t at = *off + sizeof(word);
+	const char *why = NULL;
+
+	op->nperms = op->vallen = 0;
+	if (word & ~(0xffu | JOURNAL_SAME_PERMS) || (same && op->op != JOURNAL_PUT))
+		return "operation with wrong fields";
+	if (!uv_get(body, len, &at, &shared) || !uv_get(body, len, &at, &rest))
+		return "truncated operation";
+	if (op->op == JOURNAL_PUT && !uv_get(body, len, &at, &op->vallen))
+		return "truncated operation";
+	if (same && !px->nperms)
+		return "same perms as no earlier PUT";
+	if (same)
+		op->nperms = px->nperms;
+	else if (op->op == JOURNAL_PUT && !uv_get(body, len, &at, &op->nperms))
+		return "truncated operation";
+	if (!fields_ok(shared, rest, op))
+		return "field out of bounds";
+	if (!same && op->op == JOURNAL_PUT) {
+		buf_reset(&px->perms);
+		for (uint32_t i = 0; i < op->nperms && !why; i++) {
+			uint32_t domid, mode;
+
+			if (!uv_get(body, len, &at, &domid) || !uv_get(body, len, &at, &mode))
+				return "truncated operation";
+			why = take_perm(px, domid, mode);
+		}
+		if (why)
+			return why;
+	}
+	if (len - at < (size_t)rest + op->vallen)
+		return "operation overruns its record";
+	why = node_checks(body, at, shared, rest, op, px);
+	if (why)
+		return why;
+	op->val = body + at + rest;
+	*off = at + rest + op->vallen;
+	return NULL;
+}
+
+/*
+ * Parse op at body[*off..len); the path is copied NUL-terminated into
+ * the parse's path.  NULL on success, else why the record is bad.
+ */
+static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
+			    struct jop *op, struct jparse *px)
+{
+	uint32_t word;
+	const char *why;
+
+	if (len - *off < sizeof(word))
+		return "truncated operation";
+	word = get_u32(body + *off);
+	/* PUT and RM carry flags above their op byte; the others do not. */
+	op->op = word & 0xffu;
+	if (op->op == JOURNAL_PUT || op->op == JOURNAL_RM) {
+		if (px->v2 && word != op->op)
+			return "unknown operation";
+		why = px->v2 ? parse_node_v2(body, len, off, op, px) :
+			       parse_node(body, len, off, op, word, px);
+		if (!why && op->op == JOURNAL_PUT)
+			px->nperms = op->nperms;
+		op->perms = (const struct perm *)px->perms.data;
+		return why;
+	}
+	op->op = word;
+	if (len - *off < OP_HDR)
+		return "truncated operation";
+	if (op->op == JOURNAL_DOMAIN || op->op == JOURNAL_CLIENT)
+		return parse_domain(body, len, off, op);
+	if (op->op == JOURNAL_WATCH)
+		return parse_watch(body, len, off, op, px);
+	if (op->op == JOURNAL_QUOTA || op->op == JOURNAL_SEEN)
+		return parse_fixed(body, len, off, op);
+	return "unknown operation";
 }
 
 /* A whole record's body: NULL if every operation parses, else why not. */
 static const char *check_body(const unsigned char *body, size_t len,
-			      struct buf *pathbuf, struct buf *scratch)
+			      struct jparse *px)
 {
 	size_t off = 0;
 	struct jop op;
@@ -513,9 +721,9 @@ static const char *check_body(const unsigned char *body, size_t len,
 
 	if (!len)
 		return "empty record";
-	buf_reset(pathbuf);	/* front coding does not cross records */
+	jparse_reset(px);	/* coding does not cross records */
 	while (off < len) {
-		const char *why = parse_op(body, len, &off, &op, pathbuf, scratch);
+		const char *why = parse_op(body, len, &off, &op, px);
 
 		if (why)
 			return why;
@@ -534,7 +742,6 @@ static const char *check_body(const unsigned char *body, size_t len,
 
 static int apply_op(struct store *st, const struct jop *op)
 {
-	struct perm *perms;
 	int err = 0;
 
 	if (op->op == JOURNAL_RM) {
@@ -542,20 +749,12 @@ static int apply_op(struct store *st, const struct jop *op)
 		/* Already gone with its parent: the state asked for holds. */
 		return err == ENOENT ? 0 : err;
 	}
-	perms = malloc(op->nperms * sizeof(*perms));
-	if (!perms)
-		return ENOMEM;
-	for (uint32_t i = 0; i < op->nperms; i++) {
-		perms[i].domid = get_u32(op->perms + i * 8u);
-		perms[i].mode = get_u32(op->perms + i * 8u + 4);
-	}
 	if (!path_is_special(op->path))
 		err = store_write(st, NULL, &journal_who, op->path, op->val,
 				  op->vallen, &no_sink);
 	if (!err)
-		err = store_set_perms(st, NULL, &journal_who, op->path, perms,
+		err = store_set_perms(st, NULL, &journal_who, op->path, op->perms,
 				      op->nperms, &no_sink);
-	free(perms);
 	return err;
 }
 
@@ -668,19 +867,18 @@ static int apply_watch(struct journal_ring *e, const struct jop *op)
 }
 
 static int apply_body(struct store *st, const unsigned char *body, size_t len,
-		      struct buf *pathbuf, struct buf *scratch, size_t *nops,
-		      struct journal_rings *rings)
+		      struct jparse *px, size_t *nops, struct journal_rings *rings)
 {
 	struct journal_ring *cur = NULL;
 	size_t off = 0;
 	struct jop op;
 	int err = 0;
 
-	buf_reset(pathbuf);
+	jparse_reset(px);
 	while (!err && off < len) {
-		if (parse_op(body, len, &off, &op, pathbuf, scratch))
+		if (parse_op(body, len, &off, &op, px))
 			return EINVAL;	/* check_body passed it: cannot happen */
-		op.path = pathbuf->data;
+		op.path = px->path.data;
 		if (op.op == JOURNAL_DOMAIN || op.op == JOURNAL_CLIENT)
 			err = rings ? apply_domain(rings, &op, &cur) : 0;
 		else if (op.op == JOURNAL_QUOTA || op.op == JOURNAL_SEEN)
@@ -706,13 +904,18 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 			 struct journal_rings *rings)
 {
 	const unsigned char *p = data;
-	struct buf pathbuf = BUF_INIT, scratch = BUF_INIT;
+	struct jparse px = { .path = BUF_INIT, .scratch = BUF_INIT, .perms = BUF_INIT };
 	uint32_t nslots = len >= JOURNAL_HEAD_FIXED ? get_u32(p + JOURNAL_MAGIC_LEN) : 0;
 	size_t off = JOURNAL_HEAD_LEN(nslots);
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
-	if (len < JOURNAL_HEAD_FIXED || memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) ||
+	/* LIXSJNL2, the layout before, is read too: a store process crashed
+	 * after an upgrade is replaced by the new binary, with the old one's
+	 * journal. */
+	px.v2 = len >= JOURNAL_HEAD_FIXED && !memcmp(p, JOURNAL_MAGIC_V2, JOURNAL_MAGIC_LEN);
+	if (len < JOURNAL_HEAD_FIXED ||
+	    (memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) && !px.v2) ||
 	    nslots > JOURNAL_CLIENT_SLOTS || len < off) {
 		stats->bad_bytes = len;
 		stats->why = "no journal magic and client table";
@@ -746,12 +949,11 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 			stats->why = "record check mismatch";
 			break;
 		}
-		stats->why = check_body(p + off + JOURNAL_REC_HDR, rlen, &pathbuf,
-					&scratch);
+		stats->why = check_body(p + off + JOURNAL_REC_HDR, rlen, &px);
 		if (stats->why)
 			break;
-		err = apply_body(st, p + off + JOURNAL_REC_HDR, rlen, &pathbuf,
-				 &scratch, &stats->ops, rings);
+		err = apply_body(st, p + off + JOURNAL_REC_HDR, rlen, &px,
+				 &stats->ops, rings);
 		if (err == ENOMEM)
 			break;
 		if (err) {
@@ -765,7 +967,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		stats->good_bytes = off;
 	}
 	stats->bad_bytes = len - stats->good_bytes - stats->spare_bytes;
-	buf_free(&pathbuf);
-	buf_free(&scratch);
+	buf_free(&px.path);
+	buf_free(&px.scratch);
+	buf_free(&px.perms);
 	return err;
 }

@@ -21,20 +21,30 @@
  *
  * A record is
  *   u32 len, u32 check (FNV-1a of the body), body[len]
- * and a body is a sequence of operations, applied all or nothing:
- *   u32 op, u32 pathlen, u32 nperms, u32 vallen,
- *   path[pathlen] (no NUL), nperms x { u32 domid, u32 mode }, value[vallen]
+ * and a body is a sequence of operations, applied all or nothing.  The
+ * node operations, which are most of a journal, are compact:
+ *   u32 op | flags << 8, then LEB128 numbers (7 bits a byte, low first,
+ *   at most 5 bytes): shared, rest, and for a PUT vallen and, unless
+ *   flags hold JOURNAL_SAME_PERMS, nperms and nperms x { domid, mode };
+ *   then path[rest] (no NUL), value[vallen]
+ * JOURNAL_SAME_PERMS: the node's perms are those of the record's
+ * previous PUT (a domain's nodes mostly share one list); it is refused
+ * on a record's first PUT and on an RM.  An LIXSJNL2 journal, the
+ * layout before, is read too: its PUT and RM are
+ *   u32 op, u32 shared << 16 | rest, u32 nperms, u32 vallen,
+ *   path[rest], nperms x { u32 domid, u32 mode }, value[vallen]
  * JOURNAL_PUT makes the node exist with exactly that value and those
  * perms (a "@..." name: perms only); JOURNAL_RM removes it and its
- * subtree.  Every number is native endian: writer and reader are the
- * same binary on the same machine.
+ * subtree.  Every u32 is native endian: writer and reader are the same
+ * binary on the same machine.
  *
- * Paths are front-coded: the pathlen field of PUT, RM and WATCH holds
- * in its low 16 bits how many path bytes follow, in its high 16 bits how
+ * Paths are front-coded: a PUT, RM or WATCH gives how many path bytes
+ * follow (rest; WATCH: the low 16 bits of its pathlen field) and how
  * many leading bytes the path shares with the path of the record's
- * previous operation that has one (0 for the first: coding never
- * crosses records).  A snapshot lists nodes in pre-order, so most share
- * all but their own name with the node before.
+ * previous operation that has one (shared; WATCH: the high 16 bits),
+ * 0 for the first: coding never crosses records.  A snapshot lists
+ * nodes in pre-order, so most share all but their own name with the
+ * node before.
  *
  * A record's length is stored last (journal_map.c), and the file is
  * sized ahead, so the journal ends at the first record whose length
@@ -85,7 +95,8 @@
 #include "perms.h"
 #include "store.h"
 
-#define JOURNAL_MAGIC "LIXSJNL2"
+#define JOURNAL_MAGIC "LIXSJNL3"
+#define JOURNAL_MAGIC_V2 "LIXSJNL2"	/* read too: PUT and RM as below */
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
 #define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, reserved */
@@ -99,6 +110,7 @@ enum journal_client_state {
 	JOURNAL_CLIENT_BUSY = 2,
 };
 #define JOURNAL_SHARED_SHIFT 16u	/* pathlen: shared << 16 | rest */
+#define JOURNAL_SAME_PERMS 0x100u	/* PUT: the perms of the record's last PUT */
 #define JOURNAL_REST_MASK 0xffffu
 
 enum journal_op {

@@ -142,6 +142,155 @@ static int t_front_coding(void)
 	return ok;
 }
 
+/*
+ * A domain's nodes mostly share one perms list: a PUT whose perms equal
+ * the previous PUT's says so in one bit.  1,000 nodes of one owner take
+ * 9 bytes each in a snapshot (op word, three one-byte fields, the one
+ * name byte front coding leaves, a 1-byte value); with their perms
+ * written out each would take 14.
+ */
+static int t_same_perms_compact(void)
+{
+	struct store *a = store_new(), *b = NULL;
+	struct perm own[2] = { { 5, PERM_NONE }, { 0, PERM_READ } };
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	char path[32];
+	size_t body;
+	int ok = a && !wr(a, &dom0, "/d", "");
+
+	for (int i = 0; ok && i < 1000; i++) {
+		snprintf(path, sizeof(path), "/d/%04d", i);
+		ok = !wr(a, &dom0, path, "v") &&
+		     !store_set_perms(a, NULL, &dom0, path, own, 2, &sink);
+	}
+	ok = ok && !journal_snapshot(a, &j) && !replay_into_new(&j, &b, &s) &&
+	     s.bad_bytes == 0 && same(a, b);
+	body = j.len - JOURNAL_HEAD_LEN(JOURNAL_CLIENT_SLOTS);
+	if (ok && body >= 12 * 1000) {
+		printf("  snapshot of 1000 nodes: %zu bytes\n", body);
+		ok = 0;
+	}
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/* The perms a node has, as GET_PERMS text. */
+static int perms_equal(struct store *a, struct store *b, const char *path)
+{
+	struct buf pa = BUF_INIT, pb = BUF_INIT;
+	int ok = !store_get_perms(a, NULL, &dom0, path, &pa) &&
+		 !store_get_perms(b, NULL, &dom0, path, &pb) && pa.len == pb.len &&
+		 !memcmp(pa.data, pb.data, pa.len);
+
+	if (!ok)
+		printf("  perms of %s differ\n", path);
+	buf_free(&pa);
+	buf_free(&pb);
+	return ok;
+}
+
+/*
+ * Perms coded against the previous PUT come back exactly, in snapshots
+ * and in change records: lists that alternate, repeat, are longer than
+ * the coder remembers (5 entries), and follow an RM in the same record.
+ */
+static int t_perms_coding_roundtrip(void)
+{
+	static const char *const paths[] = {
+		"/p/a", "/p/b", "/p/c", "/p/d", "/p/e", "/p/f", "/p/g", "/p/h",
+	};
+	struct perm one[1] = { { 3, PERM_READ } };
+	struct perm two[2] = { { 4, PERM_NONE }, { 7, PERM_BOTH } };
+	struct perm five[5] = { { 9, PERM_WRITE }, { 1, PERM_READ }, { 2, PERM_NONE },
+				{ 3, PERM_BOTH }, { 4, PERM_READ } };
+	const struct perm *lists[] = { one, one, two, five, five, one, two, two };
+	const unsigned int counts[] = { 1, 1, 2, 5, 5, 1, 2, 2 };
+	struct store *a = store_new(), *b = NULL, *c = NULL;
+	struct buf j = BUF_INIT, rec = BUF_INIT;
+	struct journal_replay_stats s;
+	int ok = a && !wr(a, &dom0, "/p", "") && !wr(a, &dom0, "/gone", "x");
+
+	for (size_t i = 0; ok && i < sizeof(paths) / sizeof(paths[0]); i++)
+		ok = !wr(a, &dom0, paths[i], "v") &&
+		     !store_set_perms(a, NULL, &dom0, paths[i], lists[i], counts[i], &sink);
+	ok = ok && !journal_snapshot(a, &j) && !replay_into_new(&j, &b, &s) &&
+	     s.bad_bytes == 0;
+	for (size_t i = 0; ok && i < sizeof(paths) / sizeof(paths[0]); i++)
+		ok = perms_equal(a, b, paths[i]);
+	/* One change record: an RM, then nodes whose perms repeat. */
+	buf_reset(&noted);
+	ok = ok && !store_rm(a, NULL, &dom0, "/gone", &sink) &&
+	     !wr(a, &dom0, "/q/r/s", "1") &&
+	     !store_set_perms(a, NULL, &dom0, "/q/r/s", five, 5, &sink) &&
+	     !store_set_perms(a, NULL, &dom0, "/q/r", five, 5, &sink) &&
+	     !flush_noted(a, &rec) && !buf_append(&j, rec.data, rec.len) &&
+	     !replay_into_new(&j, &c, &s) && s.bad_bytes == 0 && same(a, c) &&
+	     perms_equal(a, c, "/q/r") && perms_equal(a, c, "/q/r/s");
+	store_free(a);
+	store_free(b);
+	store_free(c);
+	buf_free(&j);
+	buf_free(&rec);
+	return ok;
+}
+
+/* An LIXSJNL2 journal (the layout before this one) is still restored:
+ * a store process crashed after an upgrade is replaced by the new
+ * binary, with the old one's journal. */
+static void v2_put(struct buf *b, uint32_t shared, const char *rest,
+		   const struct perm *perms, uint32_t nperms, const char *val)
+{
+	uint32_t hdr[4] = { JOURNAL_PUT, shared << JOURNAL_SHARED_SHIFT | (uint32_t)strlen(rest),
+			    nperms, (uint32_t)strlen(val) };
+
+	buf_append(b, hdr, sizeof(hdr));
+	buf_append(b, rest, strlen(rest));
+	buf_append(b, perms, nperms * sizeof(*perms));
+	buf_append(b, val, strlen(val));
+}
+
+static int t_reads_v2(void)
+{
+	struct perm own[2] = { { 5, PERM_NONE }, { 0, PERM_READ } };
+	struct perm root[1] = { { 0, PERM_NONE } };
+	uint32_t table[2] = { 0, 0 }, flagged = JOURNAL_PUT | JOURNAL_SAME_PERMS;
+	struct buf j = BUF_INIT, body = BUF_INIT;
+	struct store *b = NULL;
+	struct journal_replay_stats s;
+	const void *v;
+	size_t len;
+	struct buf pb = BUF_INIT;
+	int ok;
+
+	buf_append(&j, JOURNAL_MAGIC_V2, JOURNAL_MAGIC_LEN);
+	buf_append(&j, table, sizeof(table));
+	v2_put(&body, 0, "/", root, 1, "");
+	v2_put(&body, 1, "vm", own, 2, "");
+	v2_put(&body, 3, "/x", own, 2, "hello");
+	journal_record(&j, body.data, body.len);
+	ok = !replay_into_new(&j, &b, &s) && s.bad_bytes == 0 && s.ops == 3 &&
+	     !store_read(b, NULL, &dom0, "/vm/x", &v, &len) && len == 5 &&
+	     !memcmp(v, "hello", 5) && !store_get_perms(b, NULL, &dom0, "/vm/x", &pb) &&
+	     pb.len == 6 && !memcmp(pb.data, "n5\0r0\0", 6);
+	store_free(b);
+	b = NULL;
+	/* This layout's flag bits mean nothing in the old one. */
+	buf_reset(&body);
+	buf_append(&body, &flagged, sizeof(flagged));
+	buf_append(&body, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
+	journal_record(&j, body.data, body.len);
+	ok = ok && !replay_into_new(&j, &b, &s) && s.records == 1 && s.why &&
+	     strstr(s.why, "unknown operation");
+	store_free(b);
+	buf_free(&j);
+	buf_free(&body);
+	buf_free(&pb);
+	return ok;
+}
+
 /* Count the PUT operations of a record body (OP_HDR-sized headers). */
 static unsigned int puts_in(const struct buf *j, size_t from)
 {
@@ -353,16 +502,42 @@ static int hostile(const void *body, size_t len, const char *why)
 	return ok;
 }
 
+/* A node operation as a hostile writer may lay it out: the op word,
+ * then `n` LEB128 fields, then `tail` (path and value). */
+static int raw_node(struct buf *b, uint32_t word, const uint32_t *field,
+		    unsigned int n, const char *tail)
+{
+	int err = buf_append(b, &word, sizeof(word));
+
+	for (unsigned int i = 0; !err && i < n; i++) {
+		uint32_t v = field[i];
+		unsigned char byte;
+
+		do {
+			byte = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+			v >>= 7;
+			err = buf_append(b, &byte, 1);
+		} while (!err && byte & 0x80);
+	}
+	return err ? err : buf_append(b, tail, strlen(tail));
+}
+
 static int t_hostile_fields(void)
 {
 	struct perm p = { 0, PERM_READ }, bad = { 0, 9 }, far = { 70000, PERM_READ };
 	struct buf b = BUF_INIT;
-	uint32_t big[4] = { JOURNAL_PUT, 0xffffffffu, 1, 0 };
+	/* shared, rest, vallen, nperms, { domid, mode } */
+	const uint32_t big[] = { 0, 0xffffffffu, 0, 1, 0, 1 };
+	const uint32_t shr4[] = { 4, 1, 0, 1, 0, 1 };
+	const uint32_t shr1[] = { 1, 1, 0, 1, 0, 1 };
+	const uint32_t same[] = { 0, 2, 0 };	/* no nperms: the same perms */
+	const uint32_t rm[] = { 0, 2 };
+	const unsigned char cut[] = { 0x80 }, huge[] = { 0xff, 0xff, 0xff, 0xff, 0x7f };
+	const unsigned char six[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 };
+	uint32_t word = JOURNAL_PUT;
 	uint32_t unk[4] = { 99, 1, 0, 0 };
 	uint32_t dom[5] = { JOURNAL_DOMAIN, 0x7ff0u, DOMID_NONE, 0, 1 };
 	uint32_t domflags[5] = { JOURNAL_DOMAIN, 5, DOMID_NONE, 8, 1 };
-	uint32_t shr4[4] = { JOURNAL_PUT, 4u << JOURNAL_SHARED_SHIFT | 1, 1, 0 };
-	uint32_t shr1[4] = { JOURNAL_PUT, 1u << JOURNAL_SHARED_SHIFT | 1, 1, 0 };
 	int ok = 1;
 
 #define CASE(stmt, why) \
@@ -375,9 +550,22 @@ static int t_hostile_fields(void)
 	CASE(journal_op_append(&b, JOURNAL_RM, "/", NULL, 0, NULL, 0), "RM");
 	CASE(journal_op_append(&b, JOURNAL_PUT, "@releaseDomain", &p, 1, "v", 1),
 	     "special");
-	CASE(buf_append(&b, big, sizeof(big)), "out of bounds");
+	CASE(raw_node(&b, JOURNAL_PUT, big, 6, "/x"), "out of bounds");
 	CASE(buf_append(&b, unk, sizeof(unk)), "unknown operation");
-	CASE(buf_append(&b, big, 8), "truncated operation");
+	/* LEB128 fields cut short, too big for a u32, or over 5 bytes. */
+	CASE((buf_append(&b, &word, 4), buf_append(&b, cut, 1)), "truncated operation");
+	CASE((buf_append(&b, &word, 4), buf_append(&b, huge, 5)), "truncated operation");
+	CASE((buf_append(&b, &word, 4), buf_append(&b, six, 6)), "truncated operation");
+	CASE(buf_append(&b, &word, 2), "truncated operation");
+	CASE(raw_node(&b, JOURNAL_PUT, big, 2, ""), "truncated operation");
+	/* "The same perms" with no PUT before it in the record, on an RM,
+	 * and flag bits nobody defined. */
+	CASE(raw_node(&b, JOURNAL_PUT | JOURNAL_SAME_PERMS, same, 3, "/x"),
+	     "same perms as no earlier PUT");
+	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "v", 1),
+	      raw_node(&b, JOURNAL_RM | JOURNAL_SAME_PERMS, rm, 2, "/x")), "wrong fields");
+	CASE(raw_node(&b, JOURNAL_PUT | 0x200, shr4, 6, "/x"), "wrong fields");
+	CASE(raw_node(&b, JOURNAL_PUT, shr4, 6, "/x"), "shares more than the previous path");
 	CASE(buf_append(&b, dom, sizeof(dom)), "invalid domain");
 	CASE(buf_append(&b, domflags, sizeof(domflags)), "invalid domain");
 	CASE(buf_append(&b, dom, 16), "truncated operation");
@@ -392,14 +580,16 @@ static int t_hostile_fields(void)
 	/* Front coding: sharing more than the previous path has, or anything
 	 * at all as a record's first path. */
 	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "v", 1),
-	      buf_append(&b, shr4, sizeof(shr4)), buf_append(&b, "x", 1),
-	      buf_append(&b, &p, sizeof(p))), "shares more than the previous path");
-	CASE((buf_append(&b, shr1, sizeof(shr1)), buf_append(&b, "x", 1),
-	      buf_append(&b, &p, sizeof(p))), "shares more than the previous path");
-	/* A good operation, then a path with a NUL inside. */
+	      raw_node(&b, JOURNAL_PUT, shr4, 6, "x")), "shares more than the previous path");
+	CASE(raw_node(&b, JOURNAL_PUT, shr1, 6, "x"), "shares more than the previous path");
+	/* A good operation, then a path with a NUL inside (its value is
+	 * empty, so the path ends the body). */
 	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "v", 1),
 	      journal_op_append(&b, JOURNAL_PUT, "/a#b", &p, 1, "", 0),
-	      b.data[b.len - 8 - 2] = '\0'), "invalid path");
+	      b.data[b.len - 2] = '\0'), "invalid path");
+	/* The path and value must be inside the record. */
+	CASE((journal_op_append(&b, JOURNAL_PUT, "/ok", &p, 1, "value", 5), b.len -= 1),
+	     "overruns its record");
 #undef CASE
 	buf_free(&b);
 	return ok;
@@ -507,7 +697,8 @@ static int t_stops_at_bad_record(void)
 	mid = j.len;
 	ok = ok && !wr(a, &dom0, "/two", "2") && !flush_noted(a, &j);
 	ok = ok && !wr(a, &dom0, "/three", "3") && !flush_noted(a, &j);
-	j.data[mid + JOURNAL_REC_HDR + 20] ^= 1;
+	/* Any byte of the body: the check covers it. */
+	j.data[mid + JOURNAL_REC_HDR + 2] ^= 1;
 	ok = ok && !replay_into_new(&j, &b, &s) && s.good_bytes == mid &&
 	     !store_read(b, NULL, &dom0, "/one", &v, &len) &&
 	     store_read(b, NULL, &dom0, "/two", &v, &len) == ENOENT &&
@@ -812,6 +1003,9 @@ static int t_policy_row(void)
 static const struct unit_case tests[] = {
 	{ "a record framed in place is journal_record()'s", t_record_in_place },
 	{ "paths are front-coded, and come back whole", t_front_coding },
+	{ "a PUT with the previous PUT's perms says so in one bit", t_same_perms_compact },
+	{ "perms coded against the previous PUT come back exactly", t_perms_coding_roundtrip },
+	{ "an LIXSJNL2 journal is still restored", t_reads_v2 },
 	{ "a WRITE journals the ancestors it made, once", t_ancestors_once },
 	{ "broker policy for IPC_JOURNAL", t_policy_row },
 	{ "snapshot replays to the same store", t_snapshot_roundtrip },
