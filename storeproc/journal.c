@@ -324,9 +324,6 @@ int journal_record_in_place(struct buf *rec)
 	return 0;
 }
 
-/* Records of a snapshot stay this small so each is cheap to check. */
-#define SNAP_CHUNK 65536u
-
 struct snap {
 	struct buf *out, body, prev;
 	struct last_perms last;
@@ -339,7 +336,7 @@ static int flush_chunk(struct snap *sn, bool force)
 {
 	int err = 0;
 
-	if (sn->body.len && (force || sn->body.len >= SNAP_CHUNK)) {
+	if (sn->body.len && (force || sn->body.len >= JOURNAL_SNAP_CHUNK)) {
 		err = journal_record(sn->out, sn->body.data, sn->body.len);
 		buf_reset(&sn->body);
 		buf_reset(&sn->prev);

@@ -138,6 +138,9 @@ enum journal_op {
 #define JOURNAL_VALUE_MAX 4096u
 #define JOURNAL_PERMS_MAX 2048u
 #define JOURNAL_REC_MAX (16u * 1024 * 1024)
+/* A snapshot's records are framed at about this size, far below
+ * JOURNAL_REC_MAX however big the store, and each is cheap to check. */
+#define JOURNAL_SNAP_CHUNK 65536u
 
 /*
  * Append one operation to the body being built in `body` (0 or ENOMEM;

@@ -181,13 +181,9 @@ int journal_clients_flush(struct storeproc *sp, struct buf *rec)
 	return err;
 }
 
-/* A snapshot's records of client state stay about this small, as its
- * tree's do: the replay bounds a record at JOURNAL_REC_MAX, and dom0's
- * clients have no watch quota. */
-#define CLIENT_CHUNK 65536u
-
 /* Where a snapshot's client operations go: `body`, framed into `out` as
- * a record whenever it is full; the list of client `conn` then goes on
+ * a record whenever it reaches JOURNAL_SNAP_CHUNK (dom0's clients have
+ * no watch quota); the list of client `conn` then goes on
  * in the next one (a CLIENT without RESET appends). */
 struct chunker {
 	struct buf *body, *out;
@@ -197,7 +193,7 @@ struct chunker {
 
 static void chunk_full(struct chunker *ck)
 {
-	if (ck->err || ck->body->len < CLIENT_CHUNK)
+	if (ck->err || ck->body->len < JOURNAL_SNAP_CHUNK)
 		return;
 	ck->err = journal_record(ck->out, ck->body->data, ck->body->len);
 	buf_reset(ck->body);

@@ -976,6 +976,74 @@ static int t_client_watches_chunked(void)
 	return ok;
 }
 
+/*
+ * The rings' operations of a snapshot are framed in records of about
+ * 64 KiB too, between one domain's operations and the next: 300 guests
+ * with 128 watches each (5 MiB of WATCH operations; 10,000 guests would
+ * pass the replay's 16 MiB bound on one record) come back whole, from
+ * records none of which is bigger than a chunk and one domain's share.
+ * They are guests the restart restored whose rings are not back yet,
+ * which a snapshot keeps as it found them.
+ */
+static int t_ring_watches_chunked(void)
+{
+	struct journal_rings *rs = &sp.journal.restored, r = { 0 };
+	struct journal_replay_stats st;
+	struct buf jnl = BUF_INIT;
+	struct store *copy = store_new();
+	char path[128], token[64];
+	size_t biggest = 0, watches = 0;
+	uint32_t nslots;
+	int ok = copy != NULL;
+
+	env_open();
+	rs->v = calloc(300, sizeof(*rs->v));
+	ok &= rs->v != NULL;
+	rs->n = rs->cap = ok ? 300 : 0;
+	for (uint32_t i = 0; ok && i < 300; i++) {
+		struct journal_ring *e = &rs->v[i];
+
+		e->domid = i + 1;
+		e->target = DOMID_NONE;
+		e->txn_next = 1;
+		for (int w = 0; ok && w < 128; w++) {
+			snprintf(path, sizeof(path),
+				 "/local/domain/%u/device/vbd/%d/a-rather-long-key-name", i + 1, w);
+			snprintf(token, sizeof(token), "token-%u-%d", i + 1, w);
+			ok &= !buf_append(&e->watches, "0", 1) &&
+			      !buf_append_str0(&e->watches, path) &&
+			      !buf_append_str0(&e->watches, token);
+		}
+	}
+	ok &= snapshot_read(&jnl) && jnl.len > JOURNAL_HEAD_FIXED;
+	memcpy(&nslots, jnl.data + JOURNAL_MAGIC_LEN, sizeof(nslots));
+	for (size_t off = JOURNAL_HEAD_LEN(nslots); ok && off + JOURNAL_REC_HDR <= jnl.len;) {
+		uint32_t len;
+
+		memcpy(&len, jnl.data + off, sizeof(len));
+		if (!len)
+			break;
+		if (len > biggest)
+			biggest = len;
+		off += JOURNAL_REC_HDR + len;
+	}
+	ok &= !journal_replay_rings(copy, jnl.data, jnl.len, &st, &r) && !st.bad_bytes;
+	for (size_t i = 0; ok && i < r.n; i++)
+		for (size_t off = 0; off < r.v[i].watches.len; watches++)
+			off += strlen(r.v[i].watches.data + off) + 1,
+			off += strlen(r.v[i].watches.data + off) + 1;
+	if (ok && (r.n != 300 || watches != 300 * 128 || biggest > JOURNAL_SNAP_CHUNK + 32768)) {
+		printf("    %zu guests, %zu watches back; biggest record %zu bytes\n", r.n,
+		       watches, biggest);
+		ok = 0;
+	}
+	journal_rings_free(&r);
+	store_free(copy);
+	buf_free(&jnl);
+	env_close();
+	return ok;
+}
+
 static const struct unit_case tests[] = {
 	{ "INTRODUCE waits for RING_RESULT, @introduceDomain, errors", t_introduce },
 	{ "unprivileged domain: home, owner, EACCES/EPERM/ENOSPC, events", t_unprivileged },
@@ -991,6 +1059,7 @@ static const struct unit_case tests[] = {
 	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 	{ "a snapshot carries every applied ring request not yet granted back", t_seen_in_snapshot },
 	{ "a unix client's 20,000 watches go into a snapshot in 64 KiB records", t_client_watches_chunked },
+	{ "300 guests' 128 watches each go into a snapshot in 64 KiB records", t_ring_watches_chunked },
 };
 
 UNIT_MAIN("domain")
