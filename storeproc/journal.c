@@ -44,16 +44,7 @@ static uint32_t fnv1a(const void *p, size_t n)
 }
 
 /* LEB128: 7 bits a byte, low first; a u32 takes 1 to 5 bytes. */
-static size_t uv_len(uint32_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
+#define UV_MAX 5u
 
 static unsigned char *uv_put(unsigned char *p, uint32_t v)
 {
@@ -85,7 +76,7 @@ static int op_append_after(struct buf *body, const char *prev,
 			   const char *path, const struct perm *perms,
 			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t plen = strlen(path), shared = 0, rest, need;
+	size_t plen = strlen(path), shared = 0, rest;
 	bool same = op == JOURNAL_PUT && same_perms(prev_perms, perms, nperms);
 	uint32_t word = op | (same ? JOURNAL_SAME_PERMS : 0);
 	unsigned char *p;
@@ -97,15 +88,9 @@ static int op_append_after(struct buf *body, const char *prev,
 	while (prev && prev[shared] && prev[shared] == path[shared])
 		shared++;
 	rest = plen - shared;
-	need = sizeof(word) + uv_len((uint32_t)shared) + uv_len((uint32_t)rest) + rest;
-	if (op == JOURNAL_PUT) {
-		need += uv_len((uint32_t)vallen) + vallen;
-		if (!same)
-			need += uv_len(nperms);
-		for (unsigned int i = 0; !same && i < nperms; i++)
-			need += uv_len(perms[i].domid) + uv_len(perms[i].mode);
-	}
-	err = buf_reserve(body, need);
+	/* Room for the longest coding; the body's length is where it ends. */
+	err = buf_reserve(body, sizeof(word) + UV_MAX * (4 + 2 * (size_t)nperms) + rest +
+				vallen);
 	if (err)
 		return err;
 	p = (unsigned char *)body->data + body->len;
@@ -122,9 +107,9 @@ static int op_append_after(struct buf *body, const char *prev,
 		}
 	}
 	memcpy(p, path + shared, rest);
-	if (vallen && op == JOURNAL_PUT)
+	if (vallen)
 		memcpy(p + rest, val, vallen);
-	body->len += need;
+	body->len = (size_t)(p + rest + vallen - (unsigned char *)body->data);
 	return 0;
 }
 
@@ -308,6 +293,17 @@ int journal_record(struct buf *out, const void *body, size_t len)
 	return buf_append(out, body, len);
 }
 
+int journal_record_chunk(struct buf *out, struct buf *body, bool force)
+{
+	int err = 0;
+
+	if (body->len && (force || body->len >= JOURNAL_SNAP_CHUNK)) {
+		err = journal_record(out, body->data, body->len);
+		buf_reset(body);
+	}
+	return err;
+}
+
 int journal_record_in_place(struct buf *rec)
 {
 	uint32_t hdr[2];
@@ -334,11 +330,9 @@ struct snap {
  * coding, which does not cross records) is then unknown. */
 static int flush_chunk(struct snap *sn, bool force)
 {
-	int err = 0;
+	int err = journal_record_chunk(sn->out, &sn->body, force);
 
-	if (sn->body.len && (force || sn->body.len >= JOURNAL_SNAP_CHUNK)) {
-		err = journal_record(sn->out, sn->body.data, sn->body.len);
-		buf_reset(&sn->body);
+	if (!sn->body.len) {
 		buf_reset(&sn->prev);
 		sn->last.pl.n = 0;
 	}

@@ -174,6 +174,11 @@ int journal_note_path(struct store *st, const char *path, struct buf *body);
 /* Frame `body` as a record onto `out` (0, ENOMEM, E2BIG). */
 int journal_record(struct buf *out, const void *body, size_t len);
 
+/* A snapshot's chunking: once `body` holds JOURNAL_SNAP_CHUNK bytes (or,
+ * `force`d, any), frame it as a record onto `out` and empty it; the
+ * caller sees body->len == 0 when it was.  0, ENOMEM, E2BIG. */
+int journal_record_chunk(struct buf *out, struct buf *body, bool force);
+
 /* Frame in place the record in `rec`: its body follows JOURNAL_REC_HDR
  * bytes the caller left at the start (0, EINVAL, E2BIG). */
 int journal_record_in_place(struct buf *rec);

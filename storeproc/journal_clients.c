@@ -193,11 +193,10 @@ struct chunker {
 
 static void chunk_full(struct chunker *ck)
 {
-	if (ck->err || ck->body->len < JOURNAL_SNAP_CHUNK)
+	if (ck->err)
 		return;
-	ck->err = journal_record(ck->out, ck->body->data, ck->body->len);
-	buf_reset(ck->body);
-	if (!ck->err)
+	ck->err = journal_record_chunk(ck->out, ck->body, false);
+	if (!ck->err && !ck->body->len)
 		ck->err = journal_op_client(ck->body, ck->conn, 0, ck->txn_next);
 }
 

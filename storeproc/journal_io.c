@@ -140,23 +140,13 @@ static int add_quota_op(void *ctx, uint32_t domid, enum quota_item item,
 	return journal_op_quota(ctx, domid, (uint32_t)item, val);
 }
 
-/* Every domain's ring state and own quota values, as one record onto out
- * (a snapshot's). */
-/* Frame the ring operations gathered so far once they reach a chunk,
- * between one domain's operations and the next (a domain's WATCHes must
- * be in its DOMAIN's record): 10,000 domains with their 128 watches each
- * would pass the replay's bound on one record. */
-static int rings_chunk(struct buf *out, struct buf *body)
-{
-	int err = 0;
-
-	if (body->len >= JOURNAL_SNAP_CHUNK) {
-		err = journal_record(out, body->data, body->len);
-		buf_reset(body);
-	}
-	return err;
-}
-
+/*
+ * Every domain's ring state and own quota values, as records onto out (a
+ * snapshot's) of about JOURNAL_SNAP_CHUNK, cut between one domain's
+ * operations and the next (a domain's WATCHes must be in its DOMAIN's
+ * record): 10,000 guests with 128 watches each would pass the replay's
+ * bound on one record.
+ */
 static int rings_record(struct storeproc *sp, struct buf *out)
 {
 	struct buf body = BUF_INIT;
@@ -171,14 +161,14 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 	for (size_t i = 0; !err && i < DOMAIN_BUCKETS; i++)
 		for (struct domain *d = sp->domains.by_id[i]; !err && d; d = d->id_next)
 			if (d->introduced && !(err = ring_ops(sp, d->domid, &body)))
-				err = rings_chunk(out, &body);
+				err = journal_record_chunk(out, &body, false);
 	for (size_t i = 0; !err && i < sp->journal.restored.n; i++) {
 		const struct journal_ring *e = &sp->journal.restored.v[i];
 		struct domain *d = domain_find(&sp->domains, e->domid);
 
 		if (!e->client && !e->ring && !(d && d->introduced) &&
 		    !(err = ring_ops(sp, e->domid, &body)))
-			err = rings_chunk(out, &body);
+			err = journal_record_chunk(out, &body, false);
 	}
 	/* What a restored store's list of applied requests needs (conn.h);
 	 * a restart's own snapshot does without the lists it restored, as
@@ -188,8 +178,8 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 			err = journal_op_seen(&body, c->id, c->seen[i]);
 	if (!err)
 		err = journal_clients_ops(sp, &body, out);
-	if (!err && body.len)
-		err = journal_record(out, body.data, body.len);
+	if (!err)
+		err = journal_record_chunk(out, &body, true);
 	buf_free(&body);
 	return err;
 }
