@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,12 @@ int main(int argc, char **argv)
 	int verbose = 0, ret;
 	bool to_syslog = false;
 
+	/* glibc raises its mmap threshold to the size of each big buffer
+	 * freed (a snapshot, a large reply queue), after which such buffers
+	 * come from the heap and leave megabytes free but resident in it
+	 * when they go.  A fixed threshold keeps them mapped on their own
+	 * and returned whole. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	sp.epfd = -1;
 	journal_state_init(&sp.journal);
 	ret = parse_options(&sp, &verbose, &to_syslog, argc, argv);

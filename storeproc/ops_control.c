@@ -21,6 +21,7 @@
  *                 records, not talloc's
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -329,6 +330,7 @@ static int ctl_print(struct req *r, const char *const *argv, unsigned int argc)
 static int memreport_text(struct storeproc *sp)
 {
 	size_t watches = 0, txns = 0, queued = 0;
+	struct mallinfo2 heap = mallinfo2();
 	struct store_stats st;
 	int err;
 
@@ -345,6 +347,18 @@ static int memreport_text(struct storeproc *sp)
 	if (!err)
 		err = out_printf(sp, "%-17s: %8zu %s\n", "node-bytes",
 				 st.bytes, "Heap held by the tree (approx.)");
+	if (!err)
+		err = out_printf(sp, "%-17s: %8zu %s\n", "node-slab",
+				 st.slab_bytes, "Node storage held, bytes");
+	if (!err)
+		err = out_printf(sp, "%-17s: %8zu %s\n", "node-slab-objects",
+				 st.slab_live, "Nodes in the node storage");
+	if (!err)
+		err = out_printf(sp, "%-17s: %8zu %s\n", "heap-in-use",
+				 heap.uordblks, "malloc: bytes in use");
+	if (!err)
+		err = out_printf(sp, "%-17s: %8zu %s\n", "heap-free",
+				 heap.fordblks, "malloc: bytes held, free");
 	if (!err)
 		err = out_printf(sp, "%-17s: %8zu %s\n", "transactions",
 				 st.txns, "Open transactions");

@@ -41,15 +41,10 @@ size_t store_parent_len(const char *path, size_t len)
 int store_inherit_perms(const struct caller *who, const struct pset *parent,
 			struct pset *out)
 {
-	int err = pset_copy(out, parent);
-
-	if (err)
-		return err;
+	pset_copy(out, parent);
 	/* An unprivileged creator owns what it creates, whatever the
 	 * parent says; the rest of the list is inherited unchanged. */
-	if (!who->priv && out->n)
-		pset_entries(out)[0].domid = who->domid;
-	return 0;
+	return who->priv ? 0 : pset_set_owner(out, who->domid);
 }
 
 void store_fire(const struct store_event_sink *sink, const char *path,
@@ -97,13 +92,18 @@ static struct node *initial_node(struct store *st, struct node *parent,
 				 const char *name)
 {
 	static const struct perm n0 = { 0, PERM_NONE };
-	struct node *n = parent ? tree_node_new(name, strlen(name), 0)
-			 : st->tree.root;
+	struct node *n = st->tree.root;
 
+	if (parent)
+		n = tree_node_new(&st->tree, name, strlen(name), 0);
 	if (!n)
 		return NULL;
+	if (pset_set(&n->perms, &n0, 1)) {
+		if (parent)
+			tree_node_drop(&st->tree, n);
+		return NULL;
+	}
 	n->gen = 1;
-	(void)pset_set(&n->perms, &n0, 1);	/* inline: cannot fail */
 	if (parent)
 		tree_append(&st->tree, parent, n);
 	return n;
@@ -126,16 +126,20 @@ struct store *store_new(void)
 	st->tree.freeze = txn_freeze;
 	st->tree.freeze_ctx = &st->tree;
 	st->gen = 1;
-	initial_node(st, NULL, "");
+	if (!initial_node(st, NULL, ""))
+		goto fail;
 	tool = initial_node(st, st->tree.root, "tool");
 	if (!tool || !initial_node(st, tool, "xenstored"))
 		goto fail;
 	for (i = 0; i < SPECIAL_COUNT; i++)
-		(void)pset_set(&st->special[i], &n0, 1);
+		if (pset_set(&st->special[i], &n0, 1))
+			goto fail;
 	return st;
 
 fail:
 	tree_fini(&st->tree);
+	for (i = 0; i < SPECIAL_COUNT; i++)
+		pset_clear(&st->special[i]);
 	free(st);
 	return NULL;
 }
@@ -283,7 +287,7 @@ static int create_quota(struct store *st, const struct caller *who,
 			size_t len, size_t vlen)
 {
 	uint32_t owner = who->priv ? tree_owner(p) : who->domid;
-	size_t nperm = p->perms.n, plen = p->parent ? p->pathlen : 0;
+	size_t nperm = pset_count(&p->perms), plen = p->parent ? p->pathlen : 0;
 	size_t first = 0, mem = 0, end, i;
 	unsigned int k = 0;
 	int err;
@@ -346,7 +350,8 @@ static int create_nodes(struct store *st, const struct caller *who,
 		const char *slash = memchr(path + pos, '/', len - pos);
 
 		end = slash ? (size_t)(slash - path) : len;
-		n = tree_node_new(path + pos, end - pos, end == len ? vlen : 0);
+		n = tree_node_new(&st->tree, path + pos, end - pos,
+				  end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, pp, &n->perms)) {
 			if (n)
 				tree_node_drop(&st->tree, n);
@@ -693,7 +698,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 	if (!who->priv && perms[0].domid != pset_list(&node->perms).e[0].domid)
 		return EPERM;
 	/* The owner may change (dom0 only): then the whole record moves. */
-	dperm = ((long)n - (long)node->perms.n) * (long)QUOTA_RECORD_PERM;
+	dperm = ((long)n - (long)pset_count(&node->perms)) * (long)QUOTA_RECORD_PERM;
 	size = (size_t)((long)tree_record_size(node) + dperm);
 	err = store_check_record(st, who, perms[0].domid, size,
 				 perms[0].domid == tree_owner(node) ? dperm :
@@ -702,13 +707,10 @@ int store_set_perms(struct store *st, struct txn *txn,
 		return err;
 	if (pset_set(&ps, perms, n))
 		return ENOMEM;
-	/* Keep the old list alive for the event's old_perms (a copy: the
-	 * tree's accounting must see the old owner go). */
+	/* Keep the old list alive for the event's old_perms (a shared
+	 * reference: the tree's accounting must see the old owner go). */
 	old = (struct pset){ 0 };
-	if (pset_copy(&old, &node->perms)) {
-		pset_clear(&ps);
-		return ENOMEM;
-	}
+	pset_copy(&old, &node->perms);
 	tree_set_perms(&st->tree, node, &ps);
 	tree_changed(&st->tree, node, TREE_PERMS, store_next_gen(st));
 	opl = pset_list(&old);
@@ -722,4 +724,6 @@ void store_get_stats(const struct store *st, struct store_stats *out)
 	out->nodes = st->tree.nodes;
 	out->txns = st->ntxns;
 	out->bytes = st->tree.bytes;
+	out->slab_bytes = slab_bytes(&st->tree.mem);
+	out->slab_live = st->tree.mem.live;
 }

@@ -221,6 +221,8 @@ struct store_stats {
 	size_t nodes;		/* committed nodes, "/" included */
 	size_t txns;		/* open transactions */
 	size_t bytes;		/* approximate heap held by the tree */
+	size_t slab_bytes;	/* node storage held (slab.h chunks) */
+	size_t slab_live;	/* nodes in it, unlinked ones included */
 };
 void store_get_stats(const struct store *st, struct store_stats *out);
 

@@ -12,12 +12,16 @@
 #include "quota.h"
 
 /*
- * Below KIDX_BUILD children a list scan is as fast as hashing; above it
+ * Below KIDX_BUILD children a list scan costs about what hashing does
+ * (the names it compares sit side by side in the node slab); above it
  * the index keeps a lookup O(1) however large a directory grows.  It is
- * dropped again under KIDX_DROP (hysteresis against rebuild churn).
+ * dropped again under KIDX_DROP (hysteresis against rebuild churn).  A
+ * domain's own directories (its home, a backend's, libxl's) stay under
+ * 32 children, so they pay no index: on a host of thousands of domains
+ * that is about a tenth of the store process's memory.
  */
-#define KIDX_BUILD 8u
-#define KIDX_DROP 4u
+#define KIDX_BUILD 32u
+#define KIDX_DROP 16u
 #define KIDX_MIN_SLOTS 16u
 
 /* Open addressing, linear probing, load factor <= 1/2. */
@@ -59,73 +63,143 @@ void val_put(struct val *v)
 		free(v);
 }
 
-_Static_assert(sizeof(((struct pset *)0)->in) >= sizeof(struct perm *),
-	       "struct pset keeps its heap array's address in `in`");
-
-static struct perm *pset_heap(const struct pset *ps)
+static struct permset *permset_get(struct permset *s)
 {
-	struct perm *heap;
-
-	memcpy(&heap, ps->in, sizeof(heap));
-	return heap;
+	if (s)
+		s->ref++;
+	return s;
 }
 
-struct perm *pset_entries(struct pset *ps)
+static void permset_put(struct permset *s)
 {
-	return ps->n > PSET_INLINE ? pset_heap(ps) : ps->in;
+	if (s && --s->ref == 0)
+		free(s);
+}
+
+static struct permset *permset_new(const struct perm *e, unsigned int n)
+{
+	struct permset *s = malloc(sizeof(*s) + n * sizeof(*e));
+
+	if (!s)
+		return NULL;
+	s->ref = 1;
+	s->n = n;
+	memcpy(s->e, e, n * sizeof(*e));
+	return s;
 }
 
 struct perm_list pset_list(const struct pset *ps)
 {
-	struct perm_list pl = { ps->n,
-				ps->n > PSET_INLINE ? pset_heap(ps) : ps->in };
+	static const struct perm none;
+	struct perm_list pl = { pset_count(ps), ps->s ? ps->s->e : &none };
 
 	return pl;
 }
 
 int pset_set(struct pset *ps, const struct perm *e, unsigned int n)
 {
-	struct perm *heap = NULL;
+	struct permset *s = NULL;
 
-	if (n > PSET_INLINE) {
-		heap = malloc(n * sizeof(*heap));
-		if (!heap)
-			return ENOMEM;
-		memcpy(heap, e, n * sizeof(*heap));
-	}
+	if (n && !(s = permset_new(e, n)))
+		return ENOMEM;
 	pset_clear(ps);
-	ps->n = n;
-	if (heap)
-		memcpy(ps->in, &heap, sizeof(heap));
-	else if (n)
-		memcpy(ps->in, e, n * sizeof(*e));
+	ps->s = s;
 	return 0;
 }
 
-int pset_copy(struct pset *dst, const struct pset *src)
+int pset_set_owner(struct pset *ps, uint32_t domid)
 {
-	struct perm_list pl = pset_list(src);
+	struct permset *s = ps->s;
 
-	return pset_set(dst, pl.e, pl.n);
+	if (!s || s->e[0].domid == domid)
+		return 0;
+	if (s->ref > 1) {
+		/* Shared: the others keep theirs. */
+		s = permset_new(s->e, s->n);
+		if (!s)
+			return ENOMEM;
+		pset_clear(ps);
+		ps->s = s;
+	}
+	s->e[0].domid = domid;
+	return 0;
+}
+
+void pset_copy(struct pset *dst, const struct pset *src)
+{
+	struct permset *s = permset_get(src->s);
+
+	pset_clear(dst);
+	dst->s = s;
 }
 
 void pset_move(struct pset *dst, struct pset *src)
 {
 	pset_clear(dst);
 	*dst = *src;
-	src->n = 0;
+	src->s = NULL;
 }
 
 void pset_clear(struct pset *ps)
 {
-	if (ps->n > PSET_INLINE)
-		free(pset_heap(ps));
-	ps->n = 0;
+	permset_put(ps->s);
+	ps->s = NULL;
 }
 
+bool pset_equal(const struct pset *a, const struct pset *b)
+{
+	unsigned int n = pset_count(a);
+
+	return a->s == b->s || (n == pset_count(b) &&
+				!memcmp(a->s->e, b->s->e, n * sizeof(*a->s->e)));
+}
+
+/* What the statistics charge a node for its perms: the lists a node
+ * held on the heap before they were shared, so that the figure reads as
+ * it always did and stays the same from link to unlink. */
 size_t pset_heap_bytes(const struct pset *ps)
 {
-	return ps->n > PSET_INLINE ? ps->n * sizeof(struct perm) : 0;
+	unsigned int n = pset_count(ps);
+
+	return n > 2 ? n * sizeof(struct perm) : 0;
+}
+
+/*
+ * Nodes share one copy of equal perms lists: a domain's hundred nodes
+ * mostly carry two or three lists between them.  Inherited perms are
+ * shared by pset_copy() already; lists that arrive on their own (SET_PERMS,
+ * an unprivileged creator's, a journal's replay) are matched here against
+ * a small cache of lists seen lately, which holds one reference to each
+ * entry.  A miss costs nothing but the sharing.
+ */
+static uint32_t pset_hash(const struct pset *ps)
+{
+	const struct permset *s = ps->s;
+	uint32_t h = 2166136261u, i;
+
+	for (i = 0; i < s->n; i++) {
+		h = (h ^ s->e[i].domid) * 16777619u;
+		h = (h ^ s->e[i].mode) * 16777619u;
+	}
+	return (h ^ (h >> 15)) & (TREE_PCACHE - 1);
+}
+
+static void pset_share(struct tree *t, struct pset *ps)
+{
+	struct permset **slot;
+
+	if (!ps->s)
+		return;
+	slot = &t->pcache[pset_hash(ps)];
+	if (*slot == ps->s)
+		return;
+	if (*slot && pset_equal(&(struct pset){ *slot }, ps)) {
+		pset_clear(ps);
+		ps->s = permset_get(*slot);
+		return;
+	}
+	permset_put(*slot);
+	*slot = permset_get(ps->s);
 }
 
 /* FNV-1a keyed by the seed, then a murmur3 finalizer to spread the bits
@@ -172,7 +246,7 @@ static size_t node_bytes(const struct node *n)
 
 size_t tree_record_size(const struct node *n)
 {
-	return QUOTA_RECORD_HDR + n->perms.n * QUOTA_RECORD_PERM +
+	return QUOTA_RECORD_HDR + pset_count(&n->perms) * QUOTA_RECORD_PERM +
 	       n->vlen + n->childlen;
 }
 
@@ -193,7 +267,8 @@ int tree_val_ref(const struct tree *t, const struct node *n,
 
 uint32_t tree_owner(const struct node *n)
 {
-	return n->perms.n ? pset_list(&n->perms).e[0].domid : DOMID_NONE;
+	return pset_count(&n->perms) ? pset_list(&n->perms).e[0].domid
+				       : DOMID_NONE;
 }
 
 /* Report n's record entering (+1) or leaving (-1) its owner's count;
@@ -232,19 +307,25 @@ void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
 	}
 }
 
-struct node *tree_node_new(const char *name, size_t len, size_t vlen)
+/* The bytes n's slab object spans (the size it was allocated with). */
+static size_t node_alloc_size(const struct node *n)
+{
+	return offsetof(struct node, name) + n->namelen + 1 + n->vroom;
+}
+
+struct node *tree_node_new(struct tree *t, const char *name, size_t len,
+			   size_t vlen)
 {
 	size_t room = vlen <= VAL_INLINE_MAX ? vlen : 0, size;
 	struct node *n;
 
 	if (len > UINT16_MAX)
 		return NULL;
-	/* malloc hands out 16-byte granules less its 8-byte header (glibc,
-	 * and no worse elsewhere): the rest of the last one is room for a
-	 * value written later, for nothing. */
+	/* The slab rounds up to 8 bytes: the rest is room for a value
+	 * written later, for nothing. */
 	size = offsetof(struct node, name) + len + 1 + room;
-	room += ((size + 8 + 15) & ~(size_t)15) - 8 - size;
-	n = calloc(1, offsetof(struct node, name) + len + 1 + room);
+	room += slab_size(size) - size;
+	n = slab_alloc(&t->mem, size);
 	if (!n)
 		return NULL;
 	memcpy(n->name, name, len);
@@ -276,14 +357,15 @@ void tree_node_drop(struct tree *t, struct node *n)
 		nodemap_del(&t->seen, n);
 	}
 	pset_clear(&n->perms);
-	free(n);
+	slab_free(&t->mem, n, node_alloc_size(n));
 }
 
 int tree_init(struct tree *t, uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
+	slab_init(&t->mem);
 	t->seed = seed;
-	t->root = tree_node_new("", 0, 0);
+	t->root = tree_node_new(t, "", 0, 0);
 	if (!t->root)
 		return ENOMEM;
 	t->root->pathlen = 1;
@@ -294,6 +376,8 @@ int tree_init(struct tree *t, uint32_t seed)
 
 void tree_fini(struct tree *t)
 {
+	unsigned int i;
+
 	if (t->root)
 		tree_remove(t, t->root, NULL, NULL, NULL);
 	t->root = NULL;
@@ -301,6 +385,9 @@ void tree_fini(struct tree *t)
 	nodemap_fini(&t->refs);
 	nodemap_fini(&t->vals);
 	nodemap_fini(&t->seen);
+	slab_fini(&t->mem);
+	for (i = 0; i < TREE_PCACHE; i++)
+		permset_put(t->pcache[i]);
 }
 
 /* --- child index ---------------------------------------------------- */
@@ -340,9 +427,8 @@ static void kidx_build(struct tree *t, struct node *p)
 	struct kidx *x;
 	struct node *c;
 
-	/* Load at most 1/2 with room for one more: most indexed
-	 * directories (a domain's, a backend's) stop growing at 9 to 30
-	 * children, so room for twice their size would sit empty. */
+	/* Load at most 1/2 with room for one more, not room for growth
+	 * to come: an indexed directory may stop growing at any size. */
 	while (slots < 2 * p->nkids + 2 && slots < (1u << 31))
 		slots *= 2;
 	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
@@ -542,6 +628,7 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 
 	freeze(t, parent);
 	acct(t, parent, -1);
+	pset_share(t, &child->perms);
 	child->parent = parent;
 	child->next = NULL;
 	if (parent->first) {
@@ -747,6 +834,7 @@ void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
 	acct(t, n, -1);
 	t->bytes -= pset_heap_bytes(&n->perms);
 	pset_move(&n->perms, ps);
+	pset_share(t, &n->perms);
 	t->bytes += pset_heap_bytes(&n->perms);
 	acct(t, n, 1);
 }

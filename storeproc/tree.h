@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "nodemap.h"
 #include "perms.h"
+#include "slab.h"
 
 /*
  * A value outside a node: a transaction's view of one, or a node's value
@@ -38,15 +39,19 @@ struct val {
 };
 
 /*
- * Permission entries: inline for the common one or two.  More are an
- * owned array whose address is kept in `in` (unaligned: memcpy), so
- * that the set is 4-byte aligned and packs into struct node without
- * padding.
+ * Permission sets.  A set's list is a reference-counted permset, shared
+ * by copies (an inherited list costs a node one pointer) and never
+ * changed while shared: pset_set_owner() copies first.  A NULL permset
+ * is the empty list.
  */
-#define PSET_INLINE 2
+struct permset {
+	uint32_t ref;
+	uint32_t n;		/* >= 1 */
+	struct perm e[];
+};
+
 struct pset {
-	uint32_t n;
-	struct perm in[PSET_INLINE];
+	struct permset *s;	/* one reference owned, or NULL */
 };
 
 /*
@@ -126,8 +131,13 @@ typedef void tree_freeze_fn(void *ctx, struct node *n);
  */
 typedef void tree_acct_fn(void *ctx, uint32_t owner, int sign, size_t bytes);
 
+#define TREE_PCACHE 1024u	/* a power of two */
+
 struct tree {
 	struct node *root;
+	struct slab mem;	/* every node's storage (slab.h) */
+	/* Lists seen lately, one reference each (tree.c's pset_share). */
+	struct permset *pcache[TREE_PCACHE];
 	/* Side tables (flags in struct node say who has an entry): child
 	 * index (struct kidx *, owned), first reader (struct noderef *),
 	 * value (struct val *, one reference owned), aspect stamps (struct
@@ -152,13 +162,19 @@ static inline const void *val_data(const struct val *v)
 	return v ? v->data : "";
 }
 
-/* Permission sets.  A zeroed struct pset is empty and valid. */
-struct perm_list pset_list(const struct pset *ps);
-struct perm *pset_entries(struct pset *ps);	/* n of them, owned by ps */
+/* Permission sets.  A zeroed struct pset is empty and valid.  pset_set
+ * and pset_set_owner return 0 or ENOMEM, leaving ps as it was on error. */
+static inline unsigned int pset_count(const struct pset *ps)
+{
+	return ps->s ? ps->s->n : 0;
+}
+struct perm_list pset_list(const struct pset *ps);  /* valid while ps is */
 int pset_set(struct pset *ps, const struct perm *e, unsigned int n);
-int pset_copy(struct pset *dst, const struct pset *src);
+int pset_set_owner(struct pset *ps, uint32_t domid);	/* first entry */
+void pset_copy(struct pset *dst, const struct pset *src);  /* shares */
 void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
 void pset_clear(struct pset *ps);
+bool pset_equal(const struct pset *a, const struct pset *b);
 size_t pset_heap_bytes(const struct pset *ps);
 
 /* A tree holding only "/" (empty value, no perms).  0 or ENOMEM. */
@@ -170,7 +186,8 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 /* A node not yet in the tree (zero generations, empty value and perms)
  * with room for a value of `vlen` bytes if vlen <= VAL_INLINE_MAX, or
  * NULL on ENOMEM.  Freed with tree_node_drop() unless appended. */
-struct node *tree_node_new(const char *name, size_t len, size_t vlen);
+struct node *tree_node_new(struct tree *t, const char *name, size_t len,
+			   size_t vlen);
 void tree_node_drop(struct tree *t, struct node *n);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,

@@ -281,10 +281,7 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	t->hash = h;
 	n = tree_lookup(&x->st->tree, path, len);
 	if (n) {
-		if (pset_copy(&t->operms, &n->perms)) {
-			free(t);
-			return ENOMEM;
-		}
+		pset_copy(&t->operms, &n->perms);
 		t->seen = tree_seen(&x->st->tree, n);
 		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
 		    tree_ref(&x->st->tree, n, &t->ref)) {
@@ -509,7 +506,8 @@ static int t_create_quota(struct txn *x, const struct caller *who,
 			  const struct tent *p, const char *path, size_t pos,
 			  size_t len, size_t vlen)
 {
-	size_t rec0 = QUOTA_RECORD_HDR + t_pset(p)->n * QUOTA_RECORD_PERM;
+	size_t rec0 = QUOTA_RECORD_HDR + pset_count(t_pset(p)) *
+		      QUOTA_RECORD_PERM;
 	size_t end = len, start;
 	int err;
 
@@ -703,7 +701,8 @@ static bool next_child(struct frame *f, const char **name, size_t *len)
 /* 4.17's record size of t's node in the view (tree_record_size()). */
 static size_t t_record(const struct tent *t)
 {
-	size_t size = QUOTA_RECORD_HDR + t_pset(t)->n * QUOTA_RECORD_PERM +
+	size_t size = QUOTA_RECORD_HDR +
+		      pset_count(t_pset(t)) * QUOTA_RECORD_PERM +
 		      val_len(t->val), len;
 	struct frame f = { 0 };
 	const char *name;
@@ -1075,7 +1074,7 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
 			c = t_child(x, v[i], name);
 			if (!c || (c->fl & T_MADE))
 				continue;
-			f[k] = tree_node_new(name, strlen(name),
+			f[k] = tree_node_new(&x->st->tree, name, strlen(name),
 					     val_len(c->val));
 			if (!f[k])
 				goto nomem;
@@ -1175,7 +1174,7 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 		n = tree_lookup(&x->st->tree, t->path, t->len);
 		/* Created and removed again: 4.17 queues it, but nobody
 		 * passes its permission check, not even dom0. */
-		if (!n && !t->operms.n)
+		if (!n && !pset_count(&t->operms))
 			continue;
 		pl = n ? pset_list(&n->perms) : none;
 		ppl = n ? pset_list(n->parent ? &n->parent->perms
@@ -1218,7 +1217,7 @@ static int qdelta_add(struct qdelta **v, size_t *n, uint32_t domid,
 
 static uint32_t pset_owner(const struct pset *ps)
 {
-	return ps->n ? pset_list(ps).e[0].domid : DOMID_NONE;
+	return pset_count(ps) ? pset_list(ps).e[0].domid : DOMID_NONE;
 }
 
 /*

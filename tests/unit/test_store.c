@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_int.h"
 
 static const struct caller dom0 = { 0, DOMID_NONE, true };
 static const struct caller dom5 = { 5, DOMID_NONE, false };
@@ -280,23 +281,32 @@ static int t_invalid_errno(void)
 	return ok;
 }
 
+/* Whether the directory at path has a hashed child index (tree.c). */
+static int indexed(struct store *st, const char *path)
+{
+	const struct node *n = tree_lookup(&st->tree, path, strlen(path));
+
+	return n && (n->flags & NODE_IDX);
+}
+
 static int t_child_order(void)
 {
 	struct store *st = store_new();
 	char path[64], want[4096] = "";
 	int ok = 1, i;
 
-	/* 40 children: well past the point where the index is built. */
-	for (i = 39; i >= 0; i--) {
+	/* 60 children: well past the point where the index is built. */
+	for (i = 59; i >= 0; i--) {
 		snprintf(path, sizeof(path), "/d/c%d", i);
 		CHECK(wr(st, NULL, &dom0, path, "") == 0);
 	}
-	for (i = 0; i < 40; i += 3) {
+	CHECK(indexed(st, "/d"));
+	for (i = 0; i < 60; i += 3) {
 		snprintf(path, sizeof(path), "/d/c%d", i);
 		CHECK(store_rm(st, NULL, &dom0, path, &sink) == 0);
 	}
 	CHECK(wr(st, NULL, &dom0, "/d/c0", "again") == 0);
-	for (i = 39; i >= 0; i--) {
+	for (i = 59; i >= 0; i--) {
 		if (i % 3 == 0)
 			continue;
 		snprintf(want + strlen(want), sizeof(want) - strlen(want), "c%d,", i);
@@ -308,18 +318,28 @@ static int t_child_order(void)
 	STR(rd(st, NULL, &dom0, "/d/c0"), "again");
 	STR(rd(st, NULL, &dom0, "/d/c3"), "<2>");
 	/* Shrink below the index threshold and grow again. */
-	for (i = 1; i < 40; i++) {
+	for (i = 1; i < 60; i++) {
 		snprintf(path, sizeof(path), "/d/c%d", i);
 		CHECK(store_rm(st, NULL, &dom0, path, &sink) == 0);
 	}
 	STR(dir(st, NULL, &dom0, "/d"), "c0");
-	for (i = 100; i < 120; i++) {
+	CHECK(!indexed(st, "/d"));
+	/* A domain's home directory has about 20 children: a list scan
+	 * serves it, and it carries no index. */
+	for (i = 0; i < 20; i++) {
+		snprintf(path, sizeof(path), "/e/c%d", i);
+		CHECK(wr(st, NULL, &dom0, path, "") == 0);
+	}
+	CHECK(!indexed(st, "/e"));
+	STR(rd(st, NULL, &dom0, "/e/c19"), "");
+	for (i = 100; i < 150; i++) {
 		snprintf(path, sizeof(path), "/d/c%d", i);
 		CHECK(wr(st, NULL, &dom0, path, "n") == 0);
 	}
-	STR(rd(st, NULL, &dom0, "/d/c119"), "n");
+	CHECK(indexed(st, "/d"));
+	STR(rd(st, NULL, &dom0, "/d/c149"), "n");
 	STR(rd(st, NULL, &dom0, "/d/c0"), "again");
-	CHECK(nodes(st) == 3 + 1 + 21);
+	CHECK(nodes(st) == 3 + 2 + 51 + 20);
 	store_free(st);
 	return ok;
 }
