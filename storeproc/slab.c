@@ -4,6 +4,7 @@
  */
 #include "slab.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,20 +32,34 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-void slab_init(struct slab *s)
+int slab_init(struct slab *s)
 {
+	size_t size = SLAB_RESERVE_MAX;
+	void *base = MAP_FAILED;
+
 	memset(s, 0, sizeof(*s));
+	/* Address space only: no memory, no commit charge until a chunk
+	 * is mapped over it.  A 32-bit process, or one with a tight
+	 * RLIMIT_AS, gets what there is. */
+	for (; size >= SLAB_RESERVE_MIN; size /= 2) {
+		base = mmap(NULL, size, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base != MAP_FAILED)
+			break;
+	}
+	if (base == MAP_FAILED)
+		return ENOMEM;
+	s->base = base;
+	s->reserved = size;
+	return 0;
 }
 
 void slab_fini(struct slab *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nchunks; i++) {
-		UNPOISON(s->chunks[i], SLAB_CHUNK);
-		munmap(s->chunks[i], SLAB_CHUNK);
+	if (s->base) {
+		UNPOISON(s->base, s->mapped);
+		munmap(s->base, s->reserved);
 	}
-	free(s->chunks);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -63,37 +78,22 @@ static void push_free(struct slab *s, void *obj, size_t size)
 	POISON(obj, size);
 }
 
-/* A fresh chunk becomes the carving one; the old one's tail, if any, is
- * not wasted but goes to the free list of its size. */
-static int new_chunk(struct slab *s)
+/* Map the next chunk of the range.  Chunks are contiguous, so an object
+ * may span two and no tail is wasted; and being apart from malloc's heap
+ * they do not pin the short-lived allocations of requests between them
+ * (a transaction's view, a reply), which kept a sixth of the heap free
+ * but unreturnable when chunks came from malloc. */
+static int map_chunk(struct slab *s)
 {
-	char *c;
+	char *c = s->base + s->mapped;
 
-	if (s->nchunks == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **cs = realloc(s->chunks, cap * sizeof(*cs));
-
-		if (!cs)
-			return -1;
-		s->chunks = cs;
-		s->cap = cap;
-	}
-	/* Not from malloc: chunks mapped on their own do not pin the
-	 * short-lived allocations of the requests (a transaction's view,
-	 * a reply) in the heap between them, which kept a sixth of the heap
-	 * free but unreturnable. */
-	c = mmap(NULL, SLAB_CHUNK, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c == MAP_FAILED)
+	if (s->reserved - s->mapped < SLAB_CHUNK)
+		return -1;
+	if (mmap(c, SLAB_CHUNK, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return -1;
 	POISON(c, SLAB_CHUNK);
-	s->chunks[s->nchunks++] = c;
-	if (s->left >= SLAB_ALIGN) {
-		UNPOISON(s->cur, sizeof(void *));
-		push_free(s, s->cur, s->left);
-	}
-	s->cur = c;
-	s->left = SLAB_CHUNK;
+	s->mapped += SLAB_CHUNK;
 	return 0;
 }
 
@@ -110,11 +110,11 @@ void *slab_alloc(struct slab *s, size_t size)
 		UNPOISON(obj, size);
 		memcpy(head, obj, sizeof(void *));
 	} else {
-		if (s->left < size && new_chunk(s))
-			return NULL;
-		obj = s->cur;
-		s->cur += size;
-		s->left -= size;
+		while (s->mapped - s->carved < size)
+			if (map_chunk(s))
+				return NULL;
+		obj = s->base + s->carved;
+		s->carved += size;
 		UNPOISON(obj, size);
 	}
 	memset(obj, 0, size);

@@ -70,9 +70,9 @@ static void fire_node(const struct store_event_sink *sink, const char *path,
 		      bool exact, const struct node *n,
 		      const struct perm_list *old_perms)
 {
+	const struct node *p = node_parent(n) ? node_parent(n) : n;
 	struct perm_list pl = pset_list(&n->perms);
-	struct perm_list ppl = pset_list(n->parent ? &n->parent->perms
-					 : &n->perms);
+	struct perm_list ppl = pset_list(&p->perms);
 
 	store_fire(sink, path, exact, &pl, &ppl, old_perms);
 }
@@ -287,7 +287,8 @@ static int create_quota(struct store *st, const struct caller *who,
 			size_t len, size_t vlen)
 {
 	uint32_t owner = who->priv ? tree_owner(p) : who->domid;
-	size_t nperm = pset_count(&p->perms), plen = p->parent ? p->pathlen : 0;
+	size_t nperm = pset_count(&p->perms);
+	size_t plen = node_parent(p) ? tree_path_len(p) : 0;
 	size_t first = 0, mem = 0, end, i;
 	unsigned int k = 0;
 	int err;
@@ -337,7 +338,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 {
 	size_t len = strlen(path), done, pos, end;
 	struct node *p = tree_walk(&st->tree, path, len, &done);
-	struct node *head = NULL, **tail = &head, *n = NULL;
+	struct node *head = NULL, *last = NULL, *n = NULL;
 	const struct pset *pp = &p->perms;
 	struct val *v = NULL;
 	uint64_t gen;
@@ -358,9 +359,13 @@ static int create_nodes(struct store *st, const struct caller *who,
 			goto nomem;
 		}
 		pp = &n->perms;
-		/* Chain the new nodes through ->next until linked. */
-		*tail = n;
-		tail = &n->next;
+		/* Chain the new nodes through their next links until
+		 * linked. */
+		if (last)
+			node_set_next(last, n);
+		else
+			head = n;
+		last = n;
 	}
 	/* A value too big for the node's own room, and its side table
 	 * entry. */
@@ -371,7 +376,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 	tree_changed(&st->tree, p, TREE_KIDS, gen);
 	while (head) {
 		n = head;
-		head = n->next;
+		head = node_next(n);
 		n->gen = gen;
 		tree_append(&st->tree, p, n);
 		p = n;
@@ -386,7 +391,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 nomem:
 	while (head) {
 		n = head;
-		head = n->next;
+		head = node_next(n);
 		tree_node_drop(&st->tree, n);
 	}
 	return ENOMEM;
@@ -488,7 +493,7 @@ int store_rm(struct store *st, struct txn *txn, const struct caller *who,
 		return ENOMEM;
 	buf_append(&st->path, path, len + 1);
 	st->path.len = len;
-	parent = n->parent;
+	parent = node_parent(n);
 	rc.top = n;
 	tree_remove(&st->tree, n, &st->path, rm_visit, &rc);
 	tree_changed(&st->tree, parent, TREE_KIDS, store_next_gen(st));
@@ -508,7 +513,7 @@ int store_directory_gen(struct store *st, struct txn *txn,
 	err = get_node(st, who, path, PERM_READ, &n);
 	if (err)
 		return err;
-	for (c = n->first; c; c = c->next) {
+	for (c = node_first(n); c; c = node_next(c)) {
 		if (buf_append(out, c->name, c->namelen + 1)) {
 			out->len = start;
 			return ENOMEM;
@@ -554,7 +559,8 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 	int err = fn(ctx, path->data, path->len, &pl, tree_val_data(&st->tree, n),
 		     tree_val_len(n));
 
-	for (const struct node *k = n->first; !err && k; k = k->next) {
+	for (const struct node *k = node_first(n); !err && k;
+	     k = node_next(k)) {
 		path->len = base;
 		if (base > 1)
 			err = buf_append(path, "/", 1);
@@ -597,7 +603,7 @@ static int report(struct store *st, struct node *n, const char *path, size_t len
 static void unmark(struct node *n)
 {
 	n->flags &= ~NODE_JOURNALED;
-	for (struct node *k = n->first; k; k = k->next)
+	for (struct node *k = node_first(n); k; k = node_next(k))
 		unmark(k);
 }
 
@@ -702,7 +708,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 	size = (size_t)((long)tree_record_size(node) + dperm);
 	err = store_check_record(st, who, perms[0].domid, size,
 				 perms[0].domid == tree_owner(node) ? dperm :
-				 (long)(size + node->pathlen));
+				 (long)(size + tree_path_len(node)));
 	if (err)
 		return err;
 	if (pset_set(&ps, perms, n))

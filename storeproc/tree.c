@@ -273,16 +273,28 @@ uint32_t tree_owner(const struct node *n)
 
 /* Report n's record entering (+1) or leaving (-1) its owner's count;
  * only linked nodes count. */
+/* Not stored: 4 bytes in every node for a walk of a few ancestors when
+ * a record is counted. */
+size_t tree_path_len(const struct node *n)
+{
+	const struct node *p;
+	size_t len = 0;
+
+	for (p = node_parent(n); p; n = p, p = node_parent(p))
+		len += 1 + n->namelen;
+	return len ? len : 1;
+}
+
 static void acct(const struct tree *t, const struct node *n, int sign)
 {
 	uint32_t owner;
 
-	if (!t->acct || (n != t->root && !n->parent))
+	if (!t->acct || (n != t->root && !node_parent(n)))
 		return;
 	owner = tree_owner(n);
 	if (owner != DOMID_NONE)
 		t->acct(t->acct_ctx, owner, sign,
-			tree_record_size(n) + n->pathlen);
+			tree_record_size(n) + tree_path_len(n));
 }
 
 void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
@@ -296,14 +308,14 @@ void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
 	/* Stackless pre-order walk over everything linked. */
 	while (n) {
 		acct(t, n, 1);
-		if (n->first) {
-			n = n->first;
+		if (node_first(n)) {
+			n = node_first(n);
 			continue;
 		}
-		while (n && !n->next)
-			n = n->parent;
+		while (n && !node_next(n))
+			n = node_parent(n);
 		if (n)
-			n = n->next;
+			n = node_next(n);
 	}
 }
 
@@ -331,6 +343,7 @@ struct node *tree_node_new(struct tree *t, const char *name, size_t len,
 	memcpy(n->name, name, len);
 	n->namelen = (uint16_t)len;
 	n->vroom = (uint16_t)room;
+	n->l_parent = n->l_first = n->l_prev = n->l_next = NLINK_NIL;
 	return n;
 }
 
@@ -363,12 +376,12 @@ void tree_node_drop(struct tree *t, struct node *n)
 int tree_init(struct tree *t, uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
-	slab_init(&t->mem);
+	if (slab_init(&t->mem))
+		return ENOMEM;
 	t->seed = seed;
 	t->root = tree_node_new(t, "", 0, 0);
 	if (!t->root)
 		return ENOMEM;
-	t->root->pathlen = 1;
 	t->nodes = 1;
 	t->bytes = node_bytes(t->root);
 	return 0;
@@ -441,7 +454,7 @@ static void kidx_build(struct tree *t, struct node *p)
 	}
 	p->flags |= NODE_IDX;
 	x->mask = slots - 1;
-	for (c = p->first; c; c = c->next)
+	for (c = node_first(p); c; c = node_next(c))
 		kidx_put(t, x, c);
 }
 
@@ -481,7 +494,7 @@ struct node *tree_child(const struct tree *t, const struct node *parent,
 				return c;
 		return NULL;
 	}
-	for (c = parent->first; c; c = c->next)
+	for (c = node_first(parent); c; c = node_next(c))
 		if (c->namelen == len && memcmp(c->name, name, len) == 0)
 			return c;
 	return NULL;
@@ -629,20 +642,18 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	freeze(t, parent);
 	acct(t, parent, -1);
 	pset_share(t, &child->perms);
-	child->parent = parent;
-	child->next = NULL;
-	if (parent->first) {
-		child->prev = parent->first->prev;
-		child->prev->next = child;
-		parent->first->prev = child;
+	node_set_parent(child, parent);
+	node_set_next(child, NULL);
+	if (node_first(parent)) {
+		node_set_prev(child, node_prev(node_first(parent)));
+		node_set_next(node_prev(child), child);
+		node_set_prev(node_first(parent), child);
 	} else {
-		child->prev = child;
-		parent->first = child;
+		node_set_prev(child, child);
+		node_set_first(parent, child);
 	}
 	parent->nkids++;
 	parent->childlen += child->namelen + 1;
-	child->pathlen = (parent->parent ? parent->pathlen : 0) + 1 +
-			 child->namelen;
 	t->nodes++;
 	t->bytes += node_bytes(child);
 	acct(t, parent, 1);
@@ -662,18 +673,18 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 /* Take n out of its parent's list and index (n keeps its own children). */
 static void unlink_child(struct tree *t, struct node *n)
 {
-	struct node *p = n->parent;
+	struct node *p = node_parent(n);
 	struct kidx *x = kidx_of(t, p);
 
 	/* The first child's prev is the last child (tree.h). */
-	if (n == p->first)
-		p->first = n->next;
+	if (n == node_first(p))
+		node_set_first(p, node_next(n));
 	else
-		n->prev->next = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else if (p->first)
-		p->first->prev = n->prev;
+		node_set_next(node_prev(n), node_next(n));
+	if (node_next(n))
+		node_set_prev(node_next(n), node_prev(n));
+	else if (node_first(p))
+		node_set_prev(node_first(p), node_prev(n));
 	p->nkids--;
 	if (x) {
 		if (p->nkids < KIDX_DROP)
@@ -681,7 +692,9 @@ static void unlink_child(struct tree *t, struct node *n)
 		else
 			kidx_del(t, x, n);
 	}
-	n->parent = n->prev = n->next = NULL;
+	node_set_parent(n, NULL);
+	node_set_prev(n, NULL);
+	node_set_next(n, NULL);
 }
 
 size_t tree_subtree_pathmax(const struct node *top)
@@ -691,18 +704,18 @@ size_t tree_subtree_pathmax(const struct node *top)
 
 	/* Stackless pre-order walk; cur = length below top of n's path. */
 	for (;;) {
-		if (n->first) {
-			n = n->first;
+		if (node_first(n)) {
+			n = node_first(n);
 			cur += 1 + n->namelen;
 		} else {
-			while (n != top && !n->next) {
+			while (n != top && !node_next(n)) {
 				cur -= 1 + n->namelen;
-				n = n->parent;
+				n = node_parent(n);
 			}
 			if (n == top)
 				break;
 			cur -= 1 + n->namelen;
-			n = n->next;
+			n = node_next(n);
 			cur += 1 + n->namelen;
 		}
 		if (cur > max)
@@ -717,14 +730,14 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 	struct node *n = top, *p;
 	size_t count = 0;
 
-	if (top->parent)
-		freeze(t, top->parent);
+	if (node_parent(top))
+		freeze(t, node_parent(top));
 	freeze(t, top);
 	for (;;) {
 		/* Down to the oldest leaf, extending the path; every node
 		 * is frozen before its first child goes. */
-		while (n->first) {
-			n = n->first;
+		while (node_first(n)) {
+			n = node_first(n);
 			freeze(t, n);
 			if (visit) {
 				/* Room was reserved by the caller. */
@@ -745,10 +758,10 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		if (n == top)
 			break;
 		/* p goes too: skip its index, it dies with p. */
-		p = n->parent;
-		p->first = n->next;
-		if (n->next)
-			n->next->prev = n->prev;
+		p = node_parent(n);
+		node_set_first(p, node_next(n));
+		if (node_next(n))
+			node_set_prev(node_next(n), node_prev(n));
 		p->nkids--;
 		if (visit) {
 			path->len -= n->namelen;
@@ -759,8 +772,8 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		tree_node_drop(t, n);
 		n = p;
 	}
-	if (top->parent) {
-		p = top->parent;
+	if (node_parent(top)) {
+		p = node_parent(top);
 		acct(t, p, -1);
 		unlink_child(t, top);
 		p->childlen -= top->namelen + 1;

@@ -640,7 +640,7 @@ static void t_delete(struct txn *x, struct tent *t, bool exact)
 static void frame_init(struct frame *f, struct tent *t)
 {
 	f->t = t;
-	f->c = t->base ? t->base->first : NULL;
+	f->c = t->base ? node_first(t->base) : NULL;
 	f->fi = 0;
 	f->ai = 0;
 }
@@ -683,7 +683,7 @@ static bool next_child(struct frame *f, const char **name, size_t *len)
 	while (f->c) {
 		const struct node *c = f->c;
 
-		f->c = c->next;
+		f->c = node_next(c);
 		if (!names_find(&f->t->removed, c->name, c->namelen, &i)) {
 			*name = c->name;
 			*len = c->namelen;
@@ -896,7 +896,7 @@ void txn_freeze(void *ctx, struct node *n)
 	while ((r = tree_refs(tr, n))) {
 		t = (struct tent *)(void *)((char *)r -
 					    offsetof(struct tent, ref));
-		for (c = n->first; c; c = c->next) {
+		for (c = node_first(n); c; c = node_next(c)) {
 			if (names_add(&t->frozen, c->name, c->namelen)) {
 				t->fl |= T_NOMEM;
 				break;
@@ -1112,7 +1112,7 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		node = tree_lookup(tr, v[i]->path, v[i]->len);
 		if (!node || !v[i]->seen || node != v[i]->seen->node)
 			continue;
-		parent = node->parent;
+		parent = node_parent(node);
 		if (!parent)
 			continue;	/* "/" is never removed */
 		tree_remove(tr, node, NULL, NULL, NULL);
@@ -1166,7 +1166,7 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 	const struct perm_list none = { 0, NULL };
 	struct perm_list pl, ppl, opl;
 	const struct tent *t;
-	const struct node *n;
+	const struct node *n, *pn;
 
 	for (t = x->first; t; t = t->onext) {
 		if (!(t->fl & T_FIRE))
@@ -1177,8 +1177,8 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 		if (!n && !pset_count(&t->operms))
 			continue;
 		pl = n ? pset_list(&n->perms) : none;
-		ppl = n ? pset_list(n->parent ? &n->parent->perms
-				    : &n->perms) : none;
+		pn = n && node_parent(n) ? node_parent(n) : n;
+		ppl = pn ? pset_list(&pn->perms) : none;
 		opl = pset_list(&t->operms);
 		store_fire(sink, t->path, t->fl & T_EXACT, &pl,
 			   n ? &ppl : NULL, opl.n ? &opl : NULL);
