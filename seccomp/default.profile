@@ -38,7 +38,9 @@ socket errno EACCES  # glibc's syslog() re-connecting after syslogd went away:
 
 # --- memory (glibc malloc) -------------------------------------------------
 brk             # grow and shrink the heap
-mmap            # blocks of 128 KiB and more; the journal memfd's view
+mmap            # blocks of 128 KiB and more; the journal memfd's view;
+                # the node slab's reserved range (PROT_NONE) and its 64 KiB
+                # chunks, mapped into it (MAP_FIXED) as it fills
 munmap          # free them; a replaced journal's view
 mremap          # realloc of such a block; a growing journal's view
 sysinfo         # glibc's qsort() sizes its buffer by physical memory when
