@@ -444,6 +444,11 @@ int main(int argc, char **argv)
 	 * when they go.  A fixed threshold keeps them mapped on their own
 	 * and returned whole. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* glibc's malloc sets itself up on first use, with a getrandom()
+	 * the sandbox refuses.  Under a sanitizer, which brings its own
+	 * malloc, that first use would be memreport's mallinfo2(): make it
+	 * here, before the sandbox. */
+	(void)mallinfo2();
 	sp.epfd = -1;
 	journal_state_init(&sp.journal);
 	ret = parse_options(&sp, &verbose, &to_syslog, argc, argv);
