@@ -15,7 +15,8 @@
  * again, rehash by rehash, by each one. */
 #define NODEMAP_KEEP 256u
 
-/* Nodes are 16-byte aligned malloc chunks: the low bits say nothing. */
+/* Nodes are 8-byte aligned (slab.h): the low bits say nothing, and the
+ * multiplication spreads the rest. */
 static size_t slot_of(const struct nodemap *m, const void *key)
 {
 	uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15u;

@@ -271,10 +271,8 @@ uint32_t tree_owner(const struct node *n)
 				       : DOMID_NONE;
 }
 
-/* Report n's record entering (+1) or leaving (-1) its owner's count;
- * only linked nodes count. */
 /* Not stored: 4 bytes in every node for a walk of a few ancestors when
- * a record is counted. */
+ * a record is counted (tree_remove keeps its own as it walks). */
 size_t tree_path_len(const struct node *n)
 {
 	const struct node *p;
@@ -285,7 +283,10 @@ size_t tree_path_len(const struct node *n)
 	return len ? len : 1;
 }
 
-static void acct(const struct tree *t, const struct node *n, int sign)
+/* Report n's record, its path pathlen long, entering (+1) or leaving
+ * (-1) its owner's count; only linked nodes count. */
+static void acct_len(const struct tree *t, const struct node *n, int sign,
+		     size_t pathlen)
 {
 	uint32_t owner;
 
@@ -294,7 +295,13 @@ static void acct(const struct tree *t, const struct node *n, int sign)
 	owner = tree_owner(n);
 	if (owner != DOMID_NONE)
 		t->acct(t->acct_ctx, owner, sign,
-			tree_record_size(n) + tree_path_len(n));
+			tree_record_size(n) + pathlen);
+}
+
+static void acct(const struct tree *t, const struct node *n, int sign)
+{
+	if (t->acct)
+		acct_len(t, n, sign, tree_path_len(n));
 }
 
 void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
@@ -729,6 +736,9 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 {
 	struct node *n = top, *p;
 	size_t count = 0;
+	/* n's path length below top, and what it adds to. */
+	size_t toplen = t->acct ? tree_path_len(top) : 0, below = 0;
+	size_t base = node_parent(top) ? toplen : 0;
 
 	if (node_parent(top))
 		freeze(t, node_parent(top));
@@ -738,6 +748,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		 * is frozen before its first child goes. */
 		while (node_first(n)) {
 			n = node_first(n);
+			below += 1 + n->namelen;
 			freeze(t, n);
 			if (visit) {
 				/* Room was reserved by the caller. */
@@ -751,7 +762,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		/* Visited while still linked: its parent is still there. */
 		if (visit)
 			visit(ctx, n, path->data);
-		acct(t, n, -1);
+		acct_len(t, n, -1, n == top ? toplen : base + below);
 		t->bytes -= node_bytes(n);
 		t->nodes--;
 		count++;
@@ -763,6 +774,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		if (node_next(n))
 			node_set_prev(node_next(n), node_prev(n));
 		p->nkids--;
+		below -= 1 + n->namelen;
 		if (visit) {
 			path->len -= n->namelen;
 			if (path->len > 1)

@@ -127,7 +127,7 @@ static inline struct node *nlink_follow(const struct node *from, nlink l)
 	if (l == NLINK_NIL)
 		return NULL;
 	return (struct node *)((uintptr_t)from +
-			       (uintptr_t)((intptr_t)l * (intptr_t)SLAB_ALIGN));
+			       (uintptr_t)((int64_t)l * SLAB_ALIGN));
 }
 
 static inline nlink nlink_to(const struct node *from, const struct node *to)

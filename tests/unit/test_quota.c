@@ -739,6 +739,39 @@ static int t_memory(void)
 	return ok;
 }
 
+/* A removed subtree leaves its owner's memory count where it was, at
+ * any depth: a node's count includes its path's length, which the
+ * removal works out as it walks down (tree.c), not from a stored one. */
+static int t_memory_after_rm(void)
+{
+	struct client d0, g;
+	unsigned long mem0, mem5;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0);
+	client_open(&g, 5);
+	make_home(&d0, 5);
+	mem0 = use(0, QUOTA_MEMORY);
+	mem5 = use(5, QUOTA_MEMORY);
+	/* Under the domain's home, three levels below the removed one. */
+	EQ(wr(&g, 0, "a/b/c/d", "1"), "OK");
+	EQ(wr(&g, 0, "a/b/e", "22"), "OK");
+	EQ(wr(&g, 0, "a/f", "333"), "OK");
+	CHECK(use(5, QUOTA_MEMORY) > mem5);
+	EQ(op1(&g, XS_RM, 0, "a/b"), "OK");
+	EQ(op1(&g, XS_RM, 0, "a"), "OK");
+	CHECK(use(5, QUOTA_MEMORY) == mem5);
+	/* Right below "/", whose children's paths start at its "/". */
+	EQ(wr(&d0, 0, "/top/sub/leaf", "x"), "OK");
+	EQ(wr(&d0, 0, "/top/other", "y"), "OK");
+	EQ(op1(&d0, XS_RM, 0, "/top"), "OK");
+	CHECK(use(0, QUOTA_MEMORY) == mem0);
+	CHECK(counts_match_tree());
+	env_close();
+	return ok;
+}
+
 /* CONTROL "quota <domid>" through the dispatch table. */
 static int t_control(void)
 {
@@ -924,6 +957,7 @@ static const struct unit_case tests[] = {
 	{ "outstanding (-Q): stall until read", t_outstanding },
 	{ "CONTROL quota <domid> report", t_report },
 	{ "memory (-Q/-q memory): EIO at the hard limit", t_memory },
+	{ "memory: a removed subtree leaves the count as it was", t_memory_after_rm },
 	{ "CONTROL quota <domid> through dispatch", t_control },
 	{ "GET/SET_QUOTA of a domain: EACCES, ENOENT, EINVAL", t_domain_quota_errors },
 	{ "SET_QUOTA of a domain: that domain only, until released",
