@@ -35,6 +35,13 @@ struct qdom {
 	unsigned long use[QUOTA_COUNTERS];
 	unsigned int own[QUOTA_LIMITS];	/* SET_QUOTA's values, where */
 	uint32_t own_set;		/* bit (1 << item) is set */
+	/* Refusal log state, from the domain's first refusal on: most
+	 * domains are never refused, and on a host of thousands this is
+	 * 200 bytes each.  Owned; NULL until then. */
+	struct qlog *log;
+};
+
+struct qlog {
 	uint64_t last_log[NSLOTS];	/* ms; valid when logged[i] */
 	unsigned long suppressed[NSLOTS];
 	bool logged[NSLOTS];
@@ -115,6 +122,7 @@ void quota_free(struct quota *q)
 			struct qdom *d = q->tab[i];
 
 			q->tab[i] = d->next;
+			free(d->log);
 			free(d);
 		}
 	}
@@ -347,8 +355,8 @@ void quota_domain_reset(struct quota *q, uint32_t domid)
 			 "they stay counted", domid, nodes);
 	memset(d->use, 0, sizeof(d->use));
 	d->own_set = 0;
-	memset(d->logged, 0, sizeof(d->logged));
-	memset(d->suppressed, 0, sizeof(d->suppressed));
+	free(d->log);
+	d->log = NULL;
 	d->use[QUOTA_NODES] = nodes;
 	d->use[QUOTA_MEMORY] = node_mem;
 }
@@ -361,16 +369,23 @@ static bool may_log(struct quota *q, struct qdom *d, unsigned int slot,
 		    unsigned long *before)
 {
 	uint64_t now = q->now_ms(q->clock_ctx);
+	struct qlog *l = d->log;
 
-	if (d->logged[slot] && now - d->last_log[slot] < QUOTA_LOG_WINDOW_MS) {
-		d->suppressed[slot]++;
+	if (!l && !(l = d->log = calloc(1, sizeof(*l)))) {
+		/* No memory to limit the rate with: the line goes out. */
+		*before = 0;
+		q->nlogged++;
+		return true;
+	}
+	if (l->logged[slot] && now - l->last_log[slot] < QUOTA_LOG_WINDOW_MS) {
+		l->suppressed[slot]++;
 		q->nsuppressed++;
 		return false;
 	}
-	*before = d->suppressed[slot];
-	d->suppressed[slot] = 0;
-	d->logged[slot] = true;
-	d->last_log[slot] = now;
+	*before = l->suppressed[slot];
+	l->suppressed[slot] = 0;
+	l->logged[slot] = true;
+	l->last_log[slot] = now;
 	q->nlogged++;
 	return true;
 }
