@@ -340,40 +340,25 @@ static int memreport_text(struct storeproc *sp)
 		txns += c->ntxns;
 		queued += c->out_bytes;
 	}
+	const struct { const char *name; size_t val; const char *what; } row[] = {
+		{ "nodes", st.nodes, "Nodes in the store" },
+		{ "node-bytes", st.bytes, "Heap held by the tree (approx.)" },
+		{ "node-slab", st.slab_bytes, "Node storage held, bytes" },
+		{ "node-slab-free", st.slab_free, "Node storage held, free" },
+		{ "node-slab-objects", st.slab_live, "Nodes in the node storage" },
+		{ "heap-in-use", heap.uordblks, "malloc: bytes in use" },
+		{ "heap-free", heap.fordblks, "malloc: bytes held, free" },
+		{ "transactions", st.txns, "Open transactions" },
+		{ "connections", sp->nconns, "Client connections" },
+		{ "watches", watches, "Watches registered" },
+		{ "conn-transactions", txns, "Transactions held by connections" },
+		{ "queued-bytes", queued, "Replies and events not yet sent" },
+	};
+
 	err = out_printf(sp, "Memory report:\n");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "nodes", st.nodes,
-				 "Nodes in the store");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "node-bytes",
-				 st.bytes, "Heap held by the tree (approx.)");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "node-slab",
-				 st.slab_bytes, "Node storage held, bytes");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "node-slab-objects",
-				 st.slab_live, "Nodes in the node storage");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "heap-in-use",
-				 heap.uordblks, "malloc: bytes in use");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "heap-free",
-				 heap.fordblks, "malloc: bytes held, free");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "transactions",
-				 st.txns, "Open transactions");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "connections",
-				 sp->nconns, "Client connections");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "watches", watches,
-				 "Watches registered");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "conn-transactions",
-				 txns, "Transactions held by connections");
-	if (!err)
-		err = out_printf(sp, "%-17s: %8zu %s\n", "queued-bytes", queued,
-				 "Replies and events not yet sent");
+	for (size_t i = 0; !err && i < sizeof(row) / sizeof(row[0]); i++)
+		err = out_printf(sp, "%-17s: %8zu %s\n", row[i].name,
+				 row[i].val, row[i].what);
 	return err;
 }
 

@@ -227,8 +227,6 @@ static bool take_free(struct slab *s, uint32_t n, uint32_t *off)
 			at = tag_at(s, at - 1)->link;
 		}
 		i++;
-	} else if (n < 2) {
-		i = 0;
 	}
 	/* Every block on a later list is big enough. */
 	i = next_nonempty(s, i);
@@ -273,32 +271,23 @@ static void release(struct slab *s, uint32_t off, uint32_t n)
 {
 	uint32_t end = off + n;
 
-	POISON(tag_at(s, off), (size_t)n * UNIT);
+	/* The tags of free blocks are never poisoned: readable here. */
 	if ((size_t)end * UNIT < s->carved && bit(s, end)) {
-		UNPOISON(tag_at(s, end), UNIT);
 		n += tag_at(s, end)->units;
 		list_unlink(s, end);
 	}
 	if (off > 0 && bit(s, off - 1)) {
-		uint32_t before;
+		uint32_t before = tag_at(s, off - 1)->units;
 
-		UNPOISON(tag_at(s, off - 1), UNIT);
-		before = tag_at(s, off - 1)->units;
 		off -= before;
 		n += before;
-		UNPOISON(tag_at(s, off), UNIT);
 		list_unlink(s, off);
 	}
-	if ((size_t)(off + n) * UNIT == s->carved) {
-		s->carved = (size_t)off * UNIT;
-		POISON(tag_at(s, off), (size_t)n * UNIT);
-		return;
-	}
-	list_push(s, off, n);
 	POISON(tag_at(s, off), (size_t)n * UNIT);
-	/* Its two tags must stay readable to the slab itself. */
-	UNPOISON(tag_at(s, off), UNIT);
-	UNPOISON(tag_at(s, off + n - 1), UNIT);
+	if ((size_t)(off + n) * UNIT == s->carved)
+		s->carved = (size_t)off * UNIT;
+	else
+		list_push(s, off, n);	/* unpoisons its tags */
 }
 
 void slab_free(struct slab *s, void *obj, size_t size)

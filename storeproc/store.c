@@ -731,5 +731,7 @@ void store_get_stats(const struct store *st, struct store_stats *out)
 	out->txns = st->ntxns;
 	out->bytes = st->tree.bytes;
 	out->slab_bytes = slab_bytes(&st->tree.mem);
+	out->slab_free = st->tree.mem.free_bytes + st->tree.mem.mapped -
+			 st->tree.mem.carved;
 	out->slab_live = st->tree.mem.live;
 }

@@ -222,6 +222,7 @@ struct store_stats {
 	size_t txns;		/* open transactions */
 	size_t bytes;		/* approximate heap held by the tree */
 	size_t slab_bytes;	/* node storage held (slab.h chunks) */
+	size_t slab_free;	/* of it, free or not yet handed out */
 	size_t slab_live;	/* nodes in it, unlinked ones included */
 };
 void store_get_stats(const struct store *st, struct store_stats *out);

@@ -146,7 +146,7 @@ void pset_clear(struct pset *ps)
 	ps->s = NULL;
 }
 
-bool pset_equal(const struct pset *a, const struct pset *b)
+static bool pset_equal(const struct pset *a, const struct pset *b)
 {
 	unsigned int n = pset_count(a);
 
@@ -298,10 +298,16 @@ static void acct_len(const struct tree *t, const struct node *n, int sign,
 			tree_record_size(n) + pathlen);
 }
 
+/* n's path length for acct_len, worked out once for a leave and
+ * re-enter pair; 0 when nothing is counted. */
+static size_t acct_path(const struct tree *t, const struct node *n)
+{
+	return t->acct ? tree_path_len(n) : 0;
+}
+
 static void acct(const struct tree *t, const struct node *n, int sign)
 {
-	if (t->acct)
-		acct_len(t, n, sign, tree_path_len(n));
+	acct_len(t, n, sign, acct_path(t, n));
 }
 
 void tree_set_acct(struct tree *t, tree_acct_fn *fn, void *ctx)
@@ -644,10 +650,11 @@ static void freeze(struct tree *t, struct node *n)
 
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
+	size_t plen = acct_path(t, parent);
 	struct kidx *x;
 
 	freeze(t, parent);
-	acct(t, parent, -1);
+	acct_len(t, parent, -1, plen);
 	pset_share(t, &child->perms);
 	node_set_parent(child, parent);
 	node_set_next(child, NULL);
@@ -663,8 +670,9 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	parent->childlen += child->namelen + 1;
 	t->nodes++;
 	t->bytes += node_bytes(child);
-	acct(t, parent, 1);
-	acct(t, child, 1);
+	acct_len(t, parent, 1, plen);
+	acct_len(t, child, 1,
+		 (node_parent(parent) ? plen : 0) + 1 + child->namelen);
 
 	x = kidx_of(t, parent);
 	if (x) {
@@ -737,7 +745,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 	struct node *n = top, *p;
 	size_t count = 0;
 	/* n's path length below top, and what it adds to. */
-	size_t toplen = t->acct ? tree_path_len(top) : 0, below = 0;
+	size_t toplen = acct_path(t, top), below = 0;
 	size_t base = node_parent(top) ? toplen : 0;
 
 	if (node_parent(top))
@@ -785,11 +793,14 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		n = p;
 	}
 	if (node_parent(top)) {
+		size_t plen;
+
 		p = node_parent(top);
-		acct(t, p, -1);
+		plen = acct_path(t, p);
+		acct_len(t, p, -1, plen);
 		unlink_child(t, top);
 		p->childlen -= top->namelen + 1;
-		acct(t, p, 1);
+		acct_len(t, p, 1, plen);
 	}
 	if (top == t->root)
 		t->root = NULL;
@@ -819,13 +830,15 @@ int tree_reserve_vals(struct tree *t, size_t n)
 int tree_set_val(struct tree *t, struct node *n, struct val *v)
 {
 	bool out = v && !tree_val_fits(n, v->len);
+	size_t plen;
 
 	/* Only a new side table entry can fail: before anything changes. */
 	if (out && !(n->flags & NODE_VOUT) && nodemap_set(&t->vals, n, v)) {
 		val_put(v);
 		return ENOMEM;
 	}
-	acct(t, n, -1);
+	plen = acct_path(t, n);
+	acct_len(t, n, -1, plen);
 	val_drop(t, n, out);
 	if (out) {
 		(void)nodemap_set(&t->vals, n, v);	/* present: replaces */
@@ -837,29 +850,33 @@ int tree_set_val(struct tree *t, struct node *n, struct val *v)
 		val_put(v);
 	}
 	t->bytes += vout_bytes(n);
-	acct(t, n, 1);
+	acct_len(t, n, 1, plen);
 	return 0;
 }
 
 void tree_set_bytes(struct tree *t, struct node *n, const void *data,
 		    size_t len)
 {
-	acct(t, n, -1);
+	size_t plen = acct_path(t, n);
+
+	acct_len(t, n, -1, plen);
 	val_drop(t, n, false);
 	if (len)
 		memcpy(vroom(n), data, len);
 	n->vlen = (uint32_t)len;
-	acct(t, n, 1);
+	acct_len(t, n, 1, plen);
 }
 
 /* An owner change moves the node's count from one domain to the other
  * (4.17's SET_PERMS domain_entry_dec/inc). */
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
 {
-	acct(t, n, -1);
+	size_t plen = acct_path(t, n);
+
+	acct_len(t, n, -1, plen);
 	t->bytes -= pset_heap_bytes(&n->perms);
 	pset_move(&n->perms, ps);
 	pset_share(t, &n->perms);
 	t->bytes += pset_heap_bytes(&n->perms);
-	acct(t, n, 1);
+	acct_len(t, n, 1, plen);
 }

@@ -241,7 +241,6 @@ int pset_set_owner(struct pset *ps, uint32_t domid);	/* first entry */
 void pset_copy(struct pset *dst, const struct pset *src);  /* shares */
 void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
 void pset_clear(struct pset *ps);
-bool pset_equal(const struct pset *a, const struct pset *b);
 size_t pset_heap_bytes(const struct pset *ps);
 
 /* A tree holding only "/" (empty value, no perms).  0 or ENOMEM. */

@@ -63,7 +63,7 @@ rss_kb() {
 memreport() {
 	"$XSRAW" -S "$XENSTORED_PATH" -t 5 'CONTROL:memreport\0' |
 		sed 's/\\x0a/\n/g' | awk -F'[: ]+' '/^[a-z-]+ *:/ { print $1, $2 }' |
-		grep -Ev '^(node-slab|heap-in-use|heap-free) '
+		grep -Ev '^(node-slab|node-slab-free|heap-in-use|heap-free) '
 }
 
 # The store holds $1 open transactions.
