@@ -319,7 +319,7 @@ static int create_quota(struct store *st, const struct caller *who,
 		mem += rec + plen;
 	}
 	err = store_check_record(st, who, tree_owner(p),
-				 tree_record_size(p) + first + 1,
+				 tree_record_size(&st->tree, p) + first + 1,
 				 (long)first + 1);
 	if (!err && owner != DOMID_NONE)
 		err = quota_check_memory(st->quota, owner, mem);
@@ -415,7 +415,7 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 		if (err)
 			return err;
 	} else {
-		size_t old = tree_record_size(n), olen = tree_val_len(n);
+		size_t old = tree_record_size(&st->tree, n), olen = tree_val_len(n);
 
 		err = store_check_record(st, who, tree_owner(n),
 					 old - olen + len,
@@ -705,7 +705,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 		return EPERM;
 	/* The owner may change (dom0 only): then the whole record moves. */
 	dperm = ((long)n - (long)pset_count(&node->perms)) * (long)QUOTA_RECORD_PERM;
-	size = (size_t)((long)tree_record_size(node) + dperm);
+	size = (size_t)((long)tree_record_size(&st->tree, node) + dperm);
 	err = store_check_record(st, who, perms[0].domid, size,
 				 perms[0].domid == tree_owner(node) ? dperm :
 				 (long)(size + tree_path_len(node)));

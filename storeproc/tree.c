@@ -27,9 +27,18 @@
 /* Open addressing, linear probing, load factor <= 1/2. */
 struct kidx {
 	uint32_t mask;
-	uint32_t used;
+	uint32_t used;		/* the directory's children */
+	uint32_t childlen;	/* their names and NULs, bytes */
 	struct node *slot[];
 };
+
+/* A directory's children: how many, and their names' bytes with NULs. */
+struct kids {
+	uint32_t n;
+	uint32_t bytes;
+};
+
+static struct kidx *kidx_of(const struct tree *t, const struct node *p);
 
 int val_new(const void *data, size_t len, struct val **out)
 {
@@ -244,10 +253,34 @@ static size_t node_bytes(const struct node *n)
 	       vout_bytes(n) + pset_heap_bytes(&n->perms);
 }
 
-size_t tree_record_size(const struct node *n)
+/*
+ * From p's index if it has one; otherwise counted, which stays cheap:
+ * without an index p has at most KIDX_BUILD children (more only if
+ * building one ran out of memory), their headers side by side in the
+ * slab.
+ */
+static struct kids kids_of(const struct tree *t, const struct node *p)
+{
+	const struct kidx *x = kidx_of(t, p);
+	struct kids k = { 0, 0 };
+	const struct node *c;
+
+	if (x) {
+		k.n = x->used;
+		k.bytes = x->childlen;
+		return k;
+	}
+	for (c = node_first(p); c; c = node_next(c)) {
+		k.n++;
+		k.bytes += c->namelen + 1u;
+	}
+	return k;
+}
+
+size_t tree_record_size(const struct tree *t, const struct node *n)
 {
 	return QUOTA_RECORD_HDR + pset_count(&n->perms) * QUOTA_RECORD_PERM +
-	       n->vlen + n->childlen;
+	       n->vlen + (node_first(n) ? kids_of(t, n).bytes : 0);
 }
 
 const void *tree_val_data(const struct tree *t, const struct node *n)
@@ -295,7 +328,7 @@ static void acct_len(const struct tree *t, const struct node *n, int sign,
 	owner = tree_owner(n);
 	if (owner != DOMID_NONE)
 		t->acct(t->acct_ctx, owner, sign,
-			tree_record_size(n) + pathlen);
+			tree_record_size(t, n) + pathlen);
 }
 
 /* n's path length for acct_len, worked out once for a leave and
@@ -432,6 +465,7 @@ static void kidx_put(const struct tree *t, struct kidx *x, struct node *n)
 		i = (i + 1) & x->mask;
 	x->slot[i] = n;
 	x->used++;
+	x->childlen += n->namelen + 1u;
 }
 
 static struct kidx *kidx_of(const struct tree *t, const struct node *p)
@@ -446,8 +480,9 @@ static void kidx_drop(struct tree *t, struct node *p)
 	p->flags &= ~NODE_IDX;
 }
 
-/* (Re)build p's index from its list; on ENOMEM p simply has none. */
-static void kidx_build(struct tree *t, struct node *p)
+/* (Re)build p's index from its list of nkids children; on ENOMEM p
+ * simply has none. */
+static void kidx_build(struct tree *t, struct node *p, uint32_t nkids)
 {
 	uint32_t slots = KIDX_MIN_SLOTS;
 	struct kidx *x;
@@ -455,7 +490,7 @@ static void kidx_build(struct tree *t, struct node *p)
 
 	/* Load at most 1/2 with room for one more, not room for growth
 	 * to come: an indexed directory may stop growing at any size. */
-	while (slots < 2 * p->nkids + 2 && slots < (1u << 31))
+	while (slots < 2 * nkids + 2 && slots < (1u << 31))
 		slots *= 2;
 	x = calloc(1, sizeof(*x) + slots * sizeof(x->slot[0]));
 	free(kidx_of(t, p));
@@ -480,6 +515,7 @@ static void kidx_del(const struct tree *t, struct kidx *x,
 		i = (i + 1) & x->mask;
 	x->slot[i] = NULL;
 	x->used--;
+	x->childlen -= n->namelen + 1u;
 	/* Backward-shift deletion: pull up entries whose probe run
 	 * crossed the freed slot, so no tombstones are needed. */
 	for (j = (i + 1) & x->mask; x->slot[j]; j = (j + 1) & x->mask) {
@@ -666,8 +702,6 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		node_set_prev(child, child);
 		node_set_first(parent, child);
 	}
-	parent->nkids++;
-	parent->childlen += child->namelen + 1;
 	t->nodes++;
 	t->bytes += node_bytes(child);
 	acct_len(t, parent, 1, plen);
@@ -677,11 +711,14 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	x = kidx_of(t, parent);
 	if (x) {
 		if ((x->used + 1) * 2 > x->mask + 1)
-			kidx_build(t, parent);
+			kidx_build(t, parent, x->used + 1);
 		else
 			kidx_put(t, x, child);
-	} else if (parent->nkids > KIDX_BUILD) {
-		kidx_build(t, parent);
+	} else {
+		uint32_t nkids = kids_of(t, parent).n;
+
+		if (nkids > KIDX_BUILD)
+			kidx_build(t, parent, nkids);
 	}
 }
 
@@ -700,9 +737,8 @@ static void unlink_child(struct tree *t, struct node *n)
 		node_set_prev(node_next(n), node_prev(n));
 	else if (node_first(p))
 		node_set_prev(node_first(p), node_prev(n));
-	p->nkids--;
 	if (x) {
-		if (p->nkids < KIDX_DROP)
+		if (x->used - 1 < KIDX_DROP)
 			kidx_drop(t, p);
 		else
 			kidx_del(t, x, n);
@@ -751,6 +787,10 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 	if (node_parent(top))
 		freeze(t, node_parent(top));
 	freeze(t, top);
+	/* Each node's record leaves its count when the walk first reaches
+	 * it, while its children, whose names the record holds, are
+	 * still there to be counted (kids_of). */
+	acct_len(t, top, -1, toplen);
 	for (;;) {
 		/* Down to the oldest leaf, extending the path; every node
 		 * is frozen before its first child goes. */
@@ -758,6 +798,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 			n = node_first(n);
 			below += 1 + n->namelen;
 			freeze(t, n);
+			acct_len(t, n, -1, base + below);
 			if (visit) {
 				/* Room was reserved by the caller. */
 				if (path->len > 1)
@@ -770,7 +811,6 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		/* Visited while still linked: its parent is still there. */
 		if (visit)
 			visit(ctx, n, path->data);
-		acct_len(t, n, -1, n == top ? toplen : base + below);
 		t->bytes -= node_bytes(n);
 		t->nodes--;
 		count++;
@@ -781,7 +821,6 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		node_set_first(p, node_next(n));
 		if (node_next(n))
 			node_set_prev(node_next(n), node_prev(n));
-		p->nkids--;
 		below -= 1 + n->namelen;
 		if (visit) {
 			path->len -= n->namelen;
@@ -799,7 +838,6 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 		plen = acct_path(t, p);
 		acct_len(t, p, -1, plen);
 		unlink_child(t, top);
-		p->childlen -= top->namelen + 1;
 		acct_len(t, p, 1, plen);
 	}
 	if (top == t->root)

@@ -110,8 +110,9 @@ struct node {
 	nlink l_prev, l_next;
 	uint64_t gen;			/* last change (store.c/txn.c) */
 	struct pset perms;		/* first entry: owner */
-	uint32_t nkids;
-	uint32_t childlen;		/* child names and their NULs, bytes */
+	/* No child count or child-name bytes: a big directory's index
+	 * keeps them, a small one's children are counted (tree.c's
+	 * kids_of): 8 bytes in every node, most of which are leaves. */
 	uint32_t vlen;			/* value bytes */
 	uint16_t namelen;		/* paths are far shorter (path.h) */
 	uint16_t vroom;			/* bytes after the name's NUL */
@@ -301,7 +302,7 @@ void tree_changed(const struct tree *t, struct node *n, int aspect,
 size_t tree_path_len(const struct node *n);
 /* cxenstored 4.17's record size of n (what -S limits): header, perms,
  * value, child names. */
-size_t tree_record_size(const struct node *n);
+size_t tree_record_size(const struct tree *t, const struct node *n);
 /* n's owner (first perm entry), DOMID_NONE without perms. */
 uint32_t tree_owner(const struct node *n);
 
