@@ -19,7 +19,7 @@
 #   fanout     K watchers of one node, one write -> K events, with U
 #              unrelated watches held open (bench/xswatch)          pinned
 #   domcreate  xsbench domcreate -I in steps up to BENCH_DOMS domains:
-#              per-domain cost of the last <= 100 domains before each
+#              per-domain cost of the last <= 250 domains before each
 #              step, requests per domain, RSS of the whole daemon   pinned
 #              and at each BENCH_CMARKS mark the last 10 domains are
 #              created with libxl's name check (-I -C)
@@ -27,8 +27,11 @@
 #              (tests/xensim fakeguest) beside the unix socket      pinned
 #   guests     lixs only: tests/bats/guests.bats' 200-guest run, the
 #              broker's and store process's CPU
-# rtt, conc, tx, watchlat and ring run BENCH_REPS times (medians); the
-# rest once.  Writes results.md (markdown: tables, ratios lixs / each
+# rtt, conc, tx, watchlat and ring run BENCH_REPS times (medians), and
+# so does domcreate for lixs and xsfloor (each step's figures the median:
+# a 250-domain window is about a second, which a shared machine's moment
+# can move by a quarter); the rest once (domcreate of the peers, whose
+# cost per domain grows, would take minutes more each).  Writes results.md (markdown: tables, ratios lixs / each
 # daemon, the commands) and domains.svg (per-domain cost and RSS against
 # domains, gnuplot) to BENCH_OUT, prints results.md, keeps raw output in
 # the work directory it names.
@@ -360,7 +363,12 @@ done
 for u in "${unrelated[@]}"; do
 	for d in "${daemons[@]}"; do run fan "$d" 1 "$u"; done
 done
-for d in "${daemons[@]}"; do run dc "$d" 1; done
+for ((r = 1; r <= reps; r++)); do
+	for d in "${daemons[@]}"; do
+		case $d in lixs | xsfloor) ;; *) [ "$r" = 1 ] || continue ;; esac
+		run dc "$d" 1
+	done
+done
 guest_line=
 if [ "$guests" = 1 ] && [[ " ${daemons[*]} " == *" lixs "* ]]; then
 	echo "LIXS_BUILD=$build bats tests/bats/guests.bats" >>"$cmdlog"
@@ -394,13 +402,25 @@ ratio() {
 	esac
 }
 
-# dcv DAEMON DOMS KEY: a domcreate step's value (FILE dc or dcc).
+# dcv DAEMON DOMS KEY: a domcreate step's value, the median over the
+# repetitions that reached the step.
 dcv() {
-	local f=$work/out/${4:-dc}.$1 v
+	local f=$work/out/dc.$1 v n
 	v=$(awk -v m="doms=$2" -v k="$3=" '$1 == m { for (i = 2; i <= NF; i++)
 		if (index($i, k) == 1) print substr($i, length(k) + 1) }' "$f" 2>/dev/null |
-		grep . | tail -n 1) || true
-	echo "${v:-n/a}"
+		grep -E '^[0-9.]+$' | sort -g) || true
+	[ -n "$v" ] || {
+		echo n/a
+		return
+	}
+	n=$(wc -l <<<"$v")
+	sed -n "$(((n + 1) / 2))p" <<<"$v"
+}
+
+# dcmax DAEMON: the largest step its domcreate reached, or nothing.
+dcmax() {
+	awk '$1 ~ /^doms=/ { n = substr($1, 6) + 0; if (n > m) m = n } END { if (m) print m }' \
+		"$work/out/dc.$1" 2>/dev/null || true
 }
 
 others=()
@@ -476,7 +496,7 @@ declare -A rttus
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
 		"($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -sr)," \
 		"$(($(date +%s) - t_start)) s in all.  One run; medians of $reps repetitions" \
-		"for rtt, conc, tx, watch latency and ring; the rest once."
+		"for rtt, conc, tx, watch latency, ring, and lixs's and xsfloor's domain creation; the rest once."
 	echo
 	echo "### Requests"
 	echo
@@ -507,7 +527,8 @@ declare -A rttus
 
 	echo "### Domain creation (xsbench domcreate -I), pinned"
 	echo
-	echo "Per-domain cost: mean ms of the last ≤ 250 domains before each mark."
+	echo "Per-domain cost: mean ms of the last ≤ 250 domains before each mark" \
+		"(lixs and xsfloor: the median of $reps runs, RSS too; the peers: one run)."
 	echo "Floor ratio: that cost ÷ (requests per domain × the daemon's own rtt" \
 		"round trip above).  RSS: the whole daemon (lixs: broker + store process), MiB;" \
 		"\"no rings\": without RssShmem, the blank ring pages that on Xen are the" \
@@ -544,14 +565,13 @@ declare -A rttus
 	echo "RSS growth per domain, KiB (total, no rings), from empty to the largest step:"
 	echo
 	for d in "${daemons[@]}"; do
-		last=$(awk '$1 ~ /^doms=/ { l = $0 } END { print l }' "$work/out/dc.$d" 2>/dev/null) || last=
-		[ -n "$last" ] || continue
-		n=$(kv doms "$last")
+		n=$(dcmax "$d")
 		[ "${n:-0}" -gt 0 ] || continue
 		a0=$(dcv "$d" 0 rss)
 		s0=$(dcv "$d" 0 shm)
-		a1=$(kv rss "$last")
-		s1=$(kv shm "$last")
+		a1=$(dcv "$d" "$n" rss)
+		s1=$(dcv "$d" "$n" shm)
+		[[ "$a0$s0$a1$s1" != *n/a* ]] || continue
 		echo "- $d to $n domains: $(awk -v a="$a0" -v b="$a1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" \
 			"($(awk -v a="$((a0 - s0))" -v b="$((a1 - s1))" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }'))" \
 			"KiB/domain; $(mib "$a1") MiB ($(mib $((a1 - s1))) MiB) at $n"
@@ -560,7 +580,7 @@ declare -A rttus
 	echo "### Domain creation with libxl's name check (domcreate -I -C), pinned"
 	echo
 	echo "Mean ms per domain of the last 10 domains before each mark, created with"
-	echo "-C in the run above (the domains before them without)."
+	echo "-C in the runs above (the domains before them without; lixs: the median of $reps runs)."
 	echo
 	thead "domains: ms per domain"
 	cost_rows cms "${cmarks[@]}"
@@ -616,9 +636,12 @@ plotted=
 if command -v gnuplot >/dev/null; then
 	plots1=() plots2=()
 	for d in "${daemons[@]}"; do
-		f=$work/out/dc.$d
-		[ -s "$f" ] || continue
-		sed -e 's/[a-z_]*=//g' -e 's/n\/a/NaN/g' -e 's/ $//' "$f" | grep -E '^[0-9]' >"$work/$d.dat" || continue
+		# One line a step of the medians: domains, ms, requests, RSS.
+		for m in "${steps[@]}"; do
+			x=$(dcv "$d" "$m" ms)
+			[ "$x" = n/a ] || echo "$m $x $(dcv "$d" "$m" opd) $(dcv "$d" "$m" rss)"
+		done | sed 's/n\/a/NaN/g' >"$work/$d.dat"
+		[ -s "$work/$d.dat" ] || continue
 		plots1+=("'$work/$d.dat' using 1:(\$1 > 0 ? \$2 : NaN) with linespoints title '$d'")
 		plots2+=("'$work/$d.dat' using 1:(\$4 / 1024) with linespoints title '$d'")
 	done
