@@ -870,6 +870,10 @@ int tree_set_val(struct tree *t, struct node *n, struct val *v)
 	bool out = v && !tree_val_fits(n, v->len);
 	size_t plen;
 
+	if (v && v->len > TREE_VAL_MAX) {
+		val_put(v);
+		return E2BIG;
+	}
 	/* Only a new side table entry can fail: before anything changes. */
 	if (out && !(n->flags & NODE_VOUT) && nodemap_set(&t->vals, n, v)) {
 		val_put(v);
@@ -881,10 +885,10 @@ int tree_set_val(struct tree *t, struct node *n, struct val *v)
 	if (out) {
 		(void)nodemap_set(&t->vals, n, v);	/* present: replaces */
 		n->flags |= NODE_VOUT;
-		n->vlen = v->len;
+		n->vlen = (uint16_t)v->len;
 	} else if (v) {
 		memcpy(vroom(n), v->data, v->len);
-		n->vlen = v->len;
+		n->vlen = (uint16_t)v->len;
 		val_put(v);
 	}
 	t->bytes += vout_bytes(n);
@@ -901,7 +905,7 @@ void tree_set_bytes(struct tree *t, struct node *n, const void *data,
 	val_drop(t, n, false);
 	if (len)
 		memcpy(vroom(n), data, len);
-	n->vlen = (uint32_t)len;
+	n->vlen = (uint16_t)len;
 	acct_len(t, n, 1, plen);
 }
 

@@ -99,6 +99,10 @@ enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
  * host of thousands of domains that is a tenth of the store's memory.
  * Use the accessors below, never the fields.
  */
+/* A value's length fits a node's 16 bits: requests and the journal
+ * carry values of at most 4096 bytes (XENSTORE_PAYLOAD_MAX). */
+#define TREE_VAL_MAX UINT16_MAX
+
 typedef int32_t nlink;
 #define NLINK_NIL INT32_MIN
 
@@ -113,7 +117,7 @@ struct node {
 	/* No child count or child-name bytes: a big directory's index
 	 * keeps them, a small one's children are counted (tree.c's
 	 * kids_of): 8 bytes in every node, most of which are leaves. */
-	uint32_t vlen;			/* value bytes */
+	uint16_t vlen;			/* value bytes, <= TREE_VAL_MAX */
 	uint16_t namelen;		/* paths are far shorter (path.h) */
 	uint16_t vroom;			/* bytes after the name's NUL */
 	uint8_t flags;			/* NODE_* */
@@ -327,7 +331,9 @@ static inline bool tree_val_fits(const struct node *n, size_t len)
  * fits), the value by bytes that tree_val_fits(), or perms (moved),
  * keeping the byte count right.  tree_set_val fails (ENOMEM, v dropped,
  * the old value kept) only when a value that does not fit needs a side
- * table entry that tree_reserve_vals() did not make room for. */
+ * table entry that tree_reserve_vals() did not make room for, or (E2BIG)
+ * when v is over TREE_VAL_MAX, which no request or journal record can
+ * carry. */
 int tree_set_val(struct tree *t, struct node *n, struct val *v);
 int tree_reserve_vals(struct tree *t, size_t n);
 void tree_set_bytes(struct tree *t, struct node *n, const void *data,

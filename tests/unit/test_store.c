@@ -869,6 +869,24 @@ static int t_values(void)
 	CHECK(store_mkdir(st, NULL, &dom0, "/v/d", &sink) == 0);
 	CHECK(wr(st, NULL, &dom0, "/v/d", "") == 0);
 	STR(rd(st, NULL, &dom0, "/v/d"), "");
+	/* A node's 16-bit length holds the longest value a request can
+	 * carry; the tree refuses one over it and keeps the old value. */
+	{
+		static char most[4097], over[TREE_VAL_MAX + 1];
+		struct node *n;
+		struct val *v = NULL;
+
+		memset(most, 'm', sizeof(most) - 1);
+		CHECK(wr(st, NULL, &dom0, "/v/m", most) == 0);
+		STR(rd(st, NULL, &dom0, "/v/m"), most);
+		n = tree_lookup(&st->tree, "/v/m", 4);
+		CHECK(n && val_new(over, sizeof(over), &v) == 0);
+		if (n && v) {
+			CHECK(tree_set_val(&st->tree, n, v) == E2BIG);
+			STR(rd(st, NULL, &dom0, "/v/m"), most);
+		}
+		CHECK(store_rm(st, NULL, &dom0, "/v/m", &sink) == 0);
+	}
 
 	/* Readers keep the value they saw: small and big, replaced by
 	 * small and big, in and out of transactions. */
