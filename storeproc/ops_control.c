@@ -346,6 +346,7 @@ static int memreport_text(struct storeproc *sp)
 		{ "node-slab", st.slab_bytes, "Node storage held, bytes" },
 		{ "node-slab-free", st.slab_free, "Node storage held, free" },
 		{ "node-slab-objects", st.slab_live, "Nodes in the node storage" },
+		{ "perm-lists", st.slab_psets, "Perms lists in the node storage" },
 		{ "heap-in-use", heap.uordblks, "malloc: bytes in use" },
 		{ "heap-free", heap.fordblks, "malloc: bytes held, free" },
 		{ "transactions", st.txns, "Open transactions" },

@@ -264,6 +264,11 @@ void quota_add(struct quota *q, uint32_t domid, enum quota_item item,
 	d->use[item] -= dec;
 }
 
+bool quota_went_negative(const struct quota *q)
+{
+	return q && q->warned_negative;
+}
+
 unsigned long quota_use(const struct quota *q, uint32_t domid,
 			enum quota_item item)
 {

@@ -132,6 +132,9 @@ int quota_each_domain_limit(const struct quota *q,
  */
 void quota_add(struct quota *q, uint32_t domid, enum quota_item item,
 	       long delta);
+/* Whether a counter was ever asked to drop below zero: an internal
+ * error, logged once; the unit tests check that counting stays exact. */
+bool quota_went_negative(const struct quota *q);
 unsigned long quota_use(const struct quota *q, uint32_t domid,
 			enum quota_item item);
 

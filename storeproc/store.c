@@ -71,8 +71,8 @@ static void fire_node(const struct store_event_sink *sink, const char *path,
 		      const struct perm_list *old_perms)
 {
 	const struct node *p = node_parent(n) ? node_parent(n) : n;
-	struct perm_list pl = pset_list(&n->perms);
-	struct perm_list ppl = pset_list(&p->perms);
+	struct perm_list pl = node_perms(n);
+	struct perm_list ppl = node_perms(p);
 
 	store_fire(sink, path, exact, &pl, &ppl, old_perms);
 }
@@ -93,16 +93,18 @@ static struct node *initial_node(struct store *st, struct node *parent,
 {
 	static const struct perm n0 = { 0, PERM_NONE };
 	struct node *n = st->tree.root;
+	struct pset ps = { NULL };
 
 	if (parent)
 		n = tree_node_new(&st->tree, name, strlen(name), 0);
 	if (!n)
 		return NULL;
-	if (pset_set(&n->perms, &n0, 1)) {
+	if (pset_set(&ps, &st->tree, &n0, 1)) {
 		if (parent)
 			tree_node_drop(&st->tree, n);
 		return NULL;
 	}
+	tree_node_set_perms(&st->tree, n, &ps);
 	n->gen = 1;
 	if (parent)
 		tree_append(&st->tree, parent, n);
@@ -132,14 +134,14 @@ struct store *store_new(void)
 	if (!tool || !initial_node(st, tool, "xenstored"))
 		goto fail;
 	for (i = 0; i < SPECIAL_COUNT; i++)
-		if (pset_set(&st->special[i], &n0, 1))
+		if (pset_set(&st->special[i], &st->tree, &n0, 1))
 			goto fail;
 	return st;
 
 fail:
-	tree_fini(&st->tree);
 	for (i = 0; i < SPECIAL_COUNT; i++)
 		pset_clear(&st->special[i]);
+	tree_fini(&st->tree);
 	free(st);
 	return NULL;
 }
@@ -153,9 +155,10 @@ void store_free(struct store *st)
 	txn_free_all(st);
 	/* Whoever owns the quota table may free it before or after us. */
 	tree_set_acct(&st->tree, NULL, NULL);
-	tree_fini(&st->tree);
+	/* Their lists lie in the tree's slab. */
 	for (i = 0; i < SPECIAL_COUNT; i++)
 		pset_clear(&st->special[i]);
+	tree_fini(&st->tree);
 	buf_free(&st->path);
 	free(st);
 }
@@ -197,7 +200,7 @@ static int get_node(struct store *st, const struct caller *who,
 	*out = NULL;
 	if (!n)
 		return store_invalid_path_errno(st, NULL, who, path, want);
-	pl = pset_list(&n->perms);
+	pl = node_perms(n);
 	if (done == len) {
 		if ((perms_for(who, &pl) & want) != want)
 			return EACCES;
@@ -233,7 +236,7 @@ int store_invalid_path_errno(struct store *st, struct txn *txn,
 			n = tree_lookup(&st->tree, p, len);
 			exists = n != NULL;
 			if (n)
-				pl = pset_list(&n->perms);
+				pl = node_perms(n);
 		}
 	} while (!exists && len > 1);
 	if (!exists)
@@ -287,7 +290,7 @@ static int create_quota(struct store *st, const struct caller *who,
 			size_t len, size_t vlen)
 {
 	uint32_t owner = who->priv ? tree_owner(p) : who->domid;
-	size_t nperm = pset_count(&p->perms);
+	size_t nperm = node_perm_count(p);
 	size_t plen = node_parent(p) ? tree_path_len(p) : 0;
 	size_t first = 0, mem = 0, end, i;
 	unsigned int k = 0;
@@ -339,7 +342,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 	size_t len = strlen(path), done, pos, end;
 	struct node *p = tree_walk(&st->tree, path, len, &done);
 	struct node *head = NULL, *last = NULL, *n = NULL;
-	const struct pset *pp = &p->perms;
+	struct pset pp = node_pset(p);	/* borrowed */
 	struct val *v = NULL;
 	uint64_t gen;
 	int err = create_quota(st, who, p, path, done == 1 ? 1 : done + 1, len,
@@ -349,16 +352,19 @@ static int create_nodes(struct store *st, const struct caller *who,
 		return err;
 	for (pos = done == 1 ? 1 : done + 1; pos < len; pos = end + 1) {
 		const char *slash = memchr(path + pos, '/', len - pos);
+		struct pset ps = { NULL };
 
 		end = slash ? (size_t)(slash - path) : len;
 		n = tree_node_new(&st->tree, path + pos, end - pos,
 				  end == len ? vlen : 0);
-		if (!n || store_inherit_perms(who, pp, &n->perms)) {
+		if (!n || store_inherit_perms(who, &pp, &ps)) {
+			pset_clear(&ps);
 			if (n)
 				tree_node_drop(&st->tree, n);
 			goto nomem;
 		}
-		pp = &n->perms;
+		tree_node_set_perms(&st->tree, n, &ps);
+		pp = node_pset(n);
 		/* Chain the new nodes through their next links until
 		 * linked. */
 		if (last)
@@ -546,7 +552,7 @@ int store_get_perms(struct store *st, struct txn *txn,
 	err = get_node(st, who, path, PERM_READ, &n);
 	if (err)
 		return err;
-	pl = pset_list(&n->perms);
+	pl = node_perms(n);
 	return perms_format(&pl, out);
 }
 
@@ -555,7 +561,7 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 		     store_node_fn *fn, void *ctx)
 {
 	size_t base = path->len;
-	struct perm_list pl = pset_list(&n->perms);
+	struct perm_list pl = node_perms(n);
 	int err = fn(ctx, path->data, path->len, &pl, tree_val_data(&st->tree, n),
 		     tree_val_len(n));
 
@@ -592,7 +598,7 @@ int store_each_node(struct store *st, store_node_fn *fn, void *ctx)
 static int report(struct store *st, struct node *n, const char *path, size_t len,
 		  store_node_fn *fn, void *ctx)
 {
-	struct perm_list pl = pset_list(&n->perms);
+	struct perm_list pl = node_perms(n);
 	int err = fn(ctx, path, len, &pl, tree_val_data(&st->tree, n), tree_val_len(n));
 
 	if (!err)
@@ -659,7 +665,7 @@ int store_node_perms(struct store *st, const char *path, struct perm_list *out)
 	n = tree_walk(&st->tree, path, len, &done);
 	if (!n || done != len)
 		return ENOENT;
-	*out = pset_list(&n->perms);
+	*out = node_perms(n);
 	return 0;
 }
 
@@ -677,7 +683,7 @@ static int set_perms_special(struct store *st, const struct caller *who,
 	pl = pset_list(&st->special[i]);
 	if ((perms_for(who, &pl) & need) != need)
 		return EACCES;
-	return pset_set(&st->special[i], perms, n);
+	return pset_set(&st->special[i], &st->tree, perms, n);
 }
 
 int store_set_perms(struct store *st, struct txn *txn,
@@ -701,22 +707,26 @@ int store_set_perms(struct store *st, struct txn *txn,
 	err = get_node(st, who, path, PERM_WRITE | PERM_OWNER, &node);
 	if (err)
 		return err;
-	if (!who->priv && perms[0].domid != pset_list(&node->perms).e[0].domid)
+	if (!who->priv && perms[0].domid != node_perms(node).e[0].domid)
 		return EPERM;
 	/* The owner may change (dom0 only): then the whole record moves. */
-	dperm = ((long)n - (long)pset_count(&node->perms)) * (long)QUOTA_RECORD_PERM;
+	dperm = ((long)n - (long)node_perm_count(node)) * (long)QUOTA_RECORD_PERM;
 	size = (size_t)((long)tree_record_size(&st->tree, node) + dperm);
 	err = store_check_record(st, who, perms[0].domid, size,
 				 perms[0].domid == tree_owner(node) ? dperm :
 				 (long)(size + tree_path_len(node)));
 	if (err)
 		return err;
-	if (pset_set(&ps, perms, n))
+	if (pset_set(&ps, &st->tree, perms, n))
 		return ENOMEM;
 	/* Keep the old list alive for the event's old_perms (a shared
 	 * reference: the tree's accounting must see the old owner go). */
 	old = (struct pset){ 0 };
-	pset_copy(&old, &node->perms);
+	{
+		struct pset cur = node_pset(node);	/* borrowed */
+
+		pset_copy(&old, &cur);
+	}
 	tree_set_perms(&st->tree, node, &ps);
 	tree_changed(&st->tree, node, TREE_PERMS, store_next_gen(st));
 	opl = pset_list(&old);
@@ -733,5 +743,7 @@ void store_get_stats(const struct store *st, struct store_stats *out)
 	out->slab_bytes = slab_bytes(&st->tree.mem);
 	out->slab_free = st->tree.mem.free_bytes + st->tree.mem.mapped -
 			 st->tree.mem.carved;
-	out->slab_live = st->tree.mem.live;
+	/* The slab's objects are nodes and the perms lists they share. */
+	out->slab_psets = st->tree.psets;
+	out->slab_live = st->tree.mem.live - st->tree.psets;
 }

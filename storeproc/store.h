@@ -224,6 +224,7 @@ struct store_stats {
 	size_t slab_bytes;	/* node storage held (slab.h chunks) */
 	size_t slab_free;	/* of it, free or not yet handed out */
 	size_t slab_live;	/* nodes in it, unlinked ones included */
+	size_t slab_psets;	/* perms lists in it */
 };
 void store_get_stats(const struct store *st, struct store_stats *out);
 

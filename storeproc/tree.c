@@ -79,20 +79,33 @@ static struct permset *permset_get(struct permset *s)
 	return s;
 }
 
-static void permset_put(struct permset *s)
+static size_t permset_size(unsigned int n)
 {
-	if (s && --s->ref == 0)
-		free(s);
+	return sizeof(struct permset) + n * sizeof(struct perm);
 }
 
-static struct permset *permset_new(const struct perm *e, unsigned int n)
+static void permset_put(struct permset *s)
 {
-	struct permset *s = malloc(sizeof(*s) + n * sizeof(*e));
+	struct tree *t;
+
+	if (s && --s->ref == 0) {
+		t = s->home;
+		t->psets--;
+		slab_free(&t->mem, s, permset_size(s->n));
+	}
+}
+
+static struct permset *permset_new(struct tree *t, const struct perm *e,
+				   unsigned int n)
+{
+	struct permset *s = slab_alloc(&t->mem, permset_size(n));
 
 	if (!s)
 		return NULL;
+	t->psets++;
 	s->ref = 1;
 	s->n = n;
+	s->home = t;
 	memcpy(s->e, e, n * sizeof(*e));
 	return s;
 }
@@ -105,11 +118,12 @@ struct perm_list pset_list(const struct pset *ps)
 	return pl;
 }
 
-int pset_set(struct pset *ps, const struct perm *e, unsigned int n)
+int pset_set(struct pset *ps, struct tree *t, const struct perm *e,
+	     unsigned int n)
 {
 	struct permset *s = NULL;
 
-	if (n && !(s = permset_new(e, n)))
+	if (n && !(s = permset_new(t, e, n)))
 		return ENOMEM;
 	pset_clear(ps);
 	ps->s = s;
@@ -124,7 +138,7 @@ int pset_set_owner(struct pset *ps, uint32_t domid)
 		return 0;
 	if (s->ref > 1) {
 		/* Shared: the others keep theirs. */
-		s = permset_new(s->e, s->n);
+		s = permset_new(s->home, s->e, s->n);
 		if (!s)
 			return ENOMEM;
 		pset_clear(ps);
@@ -249,8 +263,24 @@ static size_t vout_bytes(const struct node *n)
 
 static size_t node_bytes(const struct node *n)
 {
+	struct pset ps = node_pset(n);
+
 	return offsetof(struct node, name) + n->namelen + 1 + n->vroom +
-	       vout_bytes(n) + pset_heap_bytes(&n->perms);
+	       vout_bytes(n) + pset_heap_bytes(&ps);
+}
+
+/* n takes ps's reference (ps is emptied) and drops its own.  Both lie
+ * in the tree's slab, so the distance fits a link (tree.h). */
+static void node_take_perms(struct node *n, struct pset *ps)
+{
+	struct pset old = node_pset(n);
+
+	pset_clear(&old);
+	n->l_perms = ps->s ? (nlink)((intptr_t)((uintptr_t)ps->s -
+						(uintptr_t)n) /
+				     (intptr_t)SLAB_ALIGN)
+			   : NLINK_NIL;
+	ps->s = NULL;
 }
 
 /*
@@ -279,7 +309,7 @@ static struct kids kids_of(const struct tree *t, const struct node *p)
 
 size_t tree_record_size(const struct tree *t, const struct node *n)
 {
-	return QUOTA_RECORD_HDR + pset_count(&n->perms) * QUOTA_RECORD_PERM +
+	return QUOTA_RECORD_HDR + node_perm_count(n) * QUOTA_RECORD_PERM +
 	       n->vlen + (node_first(n) ? kids_of(t, n).bytes : 0);
 }
 
@@ -300,8 +330,7 @@ int tree_val_ref(const struct tree *t, const struct node *n,
 
 uint32_t tree_owner(const struct node *n)
 {
-	return pset_count(&n->perms) ? pset_list(&n->perms).e[0].domid
-				       : DOMID_NONE;
+	return node_perm_count(n) ? node_perms(n).e[0].domid : DOMID_NONE;
 }
 
 /* Not stored: 4 bytes in every node for a walk of a few ancestors when
@@ -390,6 +419,7 @@ struct node *tree_node_new(struct tree *t, const char *name, size_t len,
 	n->namelen = (uint16_t)len;
 	n->vroom = (uint16_t)room;
 	n->l_parent = n->l_first = n->l_prev = n->l_next = NLINK_NIL;
+	n->l_perms = NLINK_NIL;
 	return n;
 }
 
@@ -415,8 +445,14 @@ void tree_node_drop(struct tree *t, struct node *n)
 		g->node = NULL;
 		nodemap_del(&t->seen, n);
 	}
-	pset_clear(&n->perms);
+	node_take_perms(n, &(struct pset){ NULL });
 	slab_free(&t->mem, n, node_alloc_size(n));
+}
+
+void tree_node_set_perms(struct tree *t, struct node *n, struct pset *ps)
+{
+	(void)t;	/* ps's list is t's: see tree.h */
+	node_take_perms(n, ps);
 }
 
 int tree_init(struct tree *t, uint32_t seed)
@@ -444,9 +480,10 @@ void tree_fini(struct tree *t)
 	nodemap_fini(&t->refs);
 	nodemap_fini(&t->vals);
 	nodemap_fini(&t->seen);
-	slab_fini(&t->mem);
+	/* The lists live in the slab too: put them first. */
 	for (i = 0; i < TREE_PCACHE; i++)
 		permset_put(t->pcache[i]);
+	slab_fini(&t->mem);
 }
 
 /* --- child index ---------------------------------------------------- */
@@ -684,6 +721,16 @@ static void freeze(struct tree *t, struct node *n)
 		t->freeze(t->freeze_ctx, n);
 }
 
+/* n's perms, swapped for the tree's shared copy of an equal list. */
+static void node_share_perms(struct tree *t, struct node *n)
+{
+	struct pset ps = node_pset(n);	/* n's own reference, lent */
+
+	pset_share(t, &ps);
+	n->l_perms = NLINK_NIL;		/* the reference is ps's now */
+	node_take_perms(n, &ps);
+}
+
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
 	size_t plen = acct_path(t, parent);
@@ -691,7 +738,7 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 
 	freeze(t, parent);
 	acct_len(t, parent, -1, plen);
-	pset_share(t, &child->perms);
+	node_share_perms(t, child);
 	node_set_parent(child, parent);
 	node_set_next(child, NULL);
 	if (node_first(parent)) {
@@ -702,12 +749,8 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		node_set_prev(child, child);
 		node_set_first(parent, child);
 	}
-	t->nodes++;
-	t->bytes += node_bytes(child);
-	acct_len(t, parent, 1, plen);
-	acct_len(t, child, 1,
-		 (node_parent(parent) ? plen : 0) + 1 + child->namelen);
-
+	/* The index first: it holds the child-name bytes the parent's
+	 * record is counted with. */
 	x = kidx_of(t, parent);
 	if (x) {
 		if ((x->used + 1) * 2 > x->mask + 1)
@@ -720,6 +763,11 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		if (nkids > KIDX_BUILD)
 			kidx_build(t, parent, nkids);
 	}
+	t->nodes++;
+	t->bytes += node_bytes(child);
+	acct_len(t, parent, 1, plen);
+	acct_len(t, child, 1,
+		 (node_parent(parent) ? plen : 0) + 1 + child->namelen);
 }
 
 /* Take n out of its parent's list and index (n keeps its own children). */
@@ -916,9 +964,9 @@ void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
 	size_t plen = acct_path(t, n);
 
 	acct_len(t, n, -1, plen);
-	t->bytes -= pset_heap_bytes(&n->perms);
-	pset_move(&n->perms, ps);
-	pset_share(t, &n->perms);
-	t->bytes += pset_heap_bytes(&n->perms);
+	t->bytes -= node_bytes(n);
+	pset_share(t, ps);
+	node_take_perms(n, ps);
+	t->bytes += node_bytes(n);
 	acct_len(t, n, 1, plen);
 }

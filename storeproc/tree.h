@@ -38,15 +38,19 @@ struct val {
 	char data[];
 };
 
+struct tree;
+
 /*
  * Permission sets.  A set's list is a reference-counted permset, shared
- * by copies (an inherited list costs a node one pointer) and never
- * changed while shared: pset_set_owner() copies first.  A NULL permset
- * is the empty list.
+ * by copies (an inherited list costs a node one link) and never changed
+ * while shared: pset_set_owner() copies first.  A NULL permset is the
+ * empty list.  Every list lies in its tree's node slab, so that a node
+ * reaches its own with a 32-bit link as it reaches its neighbours.
  */
 struct permset {
 	uint32_t ref;
 	uint32_t n;		/* >= 1 */
+	struct tree *home;	/* whose slab holds it */
 	struct perm e[];
 };
 
@@ -113,7 +117,7 @@ struct node {
 	 * appending needs no link of its own to the tail. */
 	nlink l_prev, l_next;
 	uint64_t gen;			/* last change (store.c/txn.c) */
-	struct pset perms;		/* first entry: owner */
+	nlink l_perms;			/* a permset; first entry: owner */
 	/* No child count or child-name bytes: a big directory's index
 	 * keeps them, a small one's children are counted (tree.c's
 	 * kids_of): 8 bytes in every node, most of which are leaves. */
@@ -183,6 +187,19 @@ static inline void node_set_next(struct node *n, const struct node *to)
 	n->l_next = nlink_to(n, to);
 }
 
+/* n's perms, borrowed: valid while n keeps them (the node owns one
+ * reference; pset_copy() takes another). */
+static inline struct pset node_pset(const struct node *n)
+{
+	struct pset ps = { NULL };
+
+	if (n->l_perms != NLINK_NIL)
+		ps.s = (struct permset *)((uintptr_t)n +
+					  (uintptr_t)((int64_t)n->l_perms *
+						      SLAB_ALIGN));
+	return ps;
+}
+
 /*
  * Values up to this size are given room in a new node; a bigger one, or
  * one written later that does not fit, is a struct val of its own.  Small
@@ -221,6 +238,7 @@ struct tree {
 	void *acct_ctx;
 	uint32_t seed;		/* keys the child index hash */
 	size_t nodes;		/* linked nodes, root included */
+	size_t psets;		/* permsets in the slab */
 	size_t bytes;		/* approximate heap held by linked nodes */
 };
 
@@ -235,18 +253,36 @@ static inline const void *val_data(const struct val *v)
 }
 
 /* Permission sets.  A zeroed struct pset is empty and valid.  pset_set
- * and pset_set_owner return 0 or ENOMEM, leaving ps as it was on error. */
+ * (a new list in t's slab) and pset_set_owner (a copy in the same slab,
+ * if shared) return 0 or ENOMEM, leaving ps as it was on error.  Every
+ * list must be cleared before its tree_fini(). */
 static inline unsigned int pset_count(const struct pset *ps)
 {
 	return ps->s ? ps->s->n : 0;
 }
 struct perm_list pset_list(const struct pset *ps);  /* valid while ps is */
-int pset_set(struct pset *ps, const struct perm *e, unsigned int n);
+int pset_set(struct pset *ps, struct tree *t, const struct perm *e,
+	     unsigned int n);
 int pset_set_owner(struct pset *ps, uint32_t domid);	/* first entry */
 void pset_copy(struct pset *dst, const struct pset *src);  /* shares */
 void pset_move(struct pset *dst, struct pset *src);	/* src emptied */
 void pset_clear(struct pset *ps);
 size_t pset_heap_bytes(const struct pset *ps);
+
+/* n's perms as a list, and their count. */
+static inline struct perm_list node_perms(const struct node *n)
+{
+	struct pset ps = node_pset(n);
+
+	return pset_list(&ps);
+}
+
+static inline unsigned int node_perm_count(const struct node *n)
+{
+	struct pset ps = node_pset(n);
+
+	return pset_count(&ps);
+}
 
 /* A tree holding only "/" (empty value, no perms).  0 or ENOMEM. */
 int tree_init(struct tree *t, uint32_t seed);
@@ -260,6 +296,9 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 struct node *tree_node_new(struct tree *t, const char *name, size_t len,
 			   size_t vlen);
 void tree_node_drop(struct tree *t, struct node *n);
+/* Give n, not yet in the tree, the perms ps (moved: ps is emptied; its
+ * list must be t's). */
+void tree_node_set_perms(struct tree *t, struct node *n, struct pset *ps);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,
 			const char *name, size_t len);

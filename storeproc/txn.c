@@ -281,7 +281,9 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	t->hash = h;
 	n = tree_lookup(&x->st->tree, path, len);
 	if (n) {
-		pset_copy(&t->operms, &n->perms);
+		struct pset cur = node_pset(n);	/* borrowed */
+
+		pset_copy(&t->operms, &cur);
 		t->seen = tree_seen(&x->st->tree, n);
 		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
 		    tree_ref(&x->st->tree, n, &t->ref)) {
@@ -873,7 +875,7 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
 		if (err)
 			return err;
 	}
-	if (pset_set(&t->perms, perms, n))
+	if (pset_set(&t->perms, &x->st->tree, perms, n))
 		return t_result(x, ENOMEM);
 	t->fl |= T_OWNPERMS;
 	t_changed(x, t);
@@ -1176,9 +1178,9 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 		 * passes its permission check, not even dom0. */
 		if (!n && !pset_count(&t->operms))
 			continue;
-		pl = n ? pset_list(&n->perms) : none;
+		pl = n ? node_perms(n) : none;
 		pn = n && node_parent(n) ? node_parent(n) : n;
-		ppl = pn ? pset_list(&pn->perms) : none;
+		ppl = pn ? node_perms(pn) : none;
 		opl = pset_list(&t->operms);
 		store_fire(sink, t->path, t->fl & T_EXACT, &pl,
 			   n ? &ppl : NULL, opl.n ? &opl : NULL);
