@@ -307,10 +307,16 @@ static struct kids kids_of(const struct tree *t, const struct node *p)
 	return k;
 }
 
-size_t tree_record_size(const struct tree *t, const struct node *n)
+/* n's record with children's names of kidbytes. */
+static size_t record_size(const struct node *n, size_t kidbytes)
 {
 	return QUOTA_RECORD_HDR + node_perm_count(n) * QUOTA_RECORD_PERM +
-	       n->vlen + (node_first(n) ? kids_of(t, n).bytes : 0);
+	       n->vlen + kidbytes;
+}
+
+size_t tree_record_size(const struct tree *t, const struct node *n)
+{
+	return record_size(n, node_first(n) ? kids_of(t, n).bytes : 0);
 }
 
 const void *tree_val_data(const struct tree *t, const struct node *n)
@@ -345,10 +351,11 @@ size_t tree_path_len(const struct node *n)
 	return len ? len : 1;
 }
 
-/* Report n's record, its path pathlen long, entering (+1) or leaving
- * (-1) its owner's count; only linked nodes count. */
-static void acct_len(const struct tree *t, const struct node *n, int sign,
-		     size_t pathlen)
+/* Report n's record, its path pathlen long and its children's names
+ * kidbytes, entering (+1) or leaving (-1) its owner's count; only linked
+ * nodes count. */
+static void acct_kids(const struct tree *t, const struct node *n, int sign,
+		      size_t pathlen, size_t kidbytes)
 {
 	uint32_t owner;
 
@@ -357,7 +364,15 @@ static void acct_len(const struct tree *t, const struct node *n, int sign,
 	owner = tree_owner(n);
 	if (owner != DOMID_NONE)
 		t->acct(t->acct_ctx, owner, sign,
-			tree_record_size(t, n) + pathlen);
+			record_size(n, kidbytes) + pathlen);
+}
+
+static void acct_len(const struct tree *t, const struct node *n, int sign,
+		     size_t pathlen)
+{
+	if (t->acct)
+		acct_kids(t, n, sign, pathlen,
+			  node_first(n) ? kids_of(t, n).bytes : 0);
 }
 
 /* n's path length for acct_len, worked out once for a leave and
@@ -734,10 +749,12 @@ static void node_share_perms(struct tree *t, struct node *n)
 void tree_append(struct tree *t, struct node *parent, struct node *child)
 {
 	size_t plen = acct_path(t, parent);
+	/* Counted once: the parent's record before and after. */
+	struct kids k = kids_of(t, parent);
 	struct kidx *x;
 
 	freeze(t, parent);
-	acct_len(t, parent, -1, plen);
+	acct_kids(t, parent, -1, plen, k.bytes);
 	node_share_perms(t, child);
 	node_set_parent(child, parent);
 	node_set_next(child, NULL);
@@ -749,23 +766,20 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 		node_set_prev(child, child);
 		node_set_first(parent, child);
 	}
-	/* The index first: it holds the child-name bytes the parent's
-	 * record is counted with. */
+	k.n++;
+	k.bytes += child->namelen + 1u;
 	x = kidx_of(t, parent);
 	if (x) {
 		if ((x->used + 1) * 2 > x->mask + 1)
-			kidx_build(t, parent, x->used + 1);
+			kidx_build(t, parent, k.n);
 		else
 			kidx_put(t, x, child);
-	} else {
-		uint32_t nkids = kids_of(t, parent).n;
-
-		if (nkids > KIDX_BUILD)
-			kidx_build(t, parent, nkids);
+	} else if (k.n > KIDX_BUILD) {
+		kidx_build(t, parent, k.n);
 	}
 	t->nodes++;
 	t->bytes += node_bytes(child);
-	acct_len(t, parent, 1, plen);
+	acct_kids(t, parent, 1, plen, k.bytes);
 	acct_len(t, child, 1,
 		 (node_parent(parent) ? plen : 0) + 1 + child->namelen);
 }
