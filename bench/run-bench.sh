@@ -31,9 +31,10 @@
 # so does domcreate for lixs and xsfloor (each step's figures the median:
 # a 250-domain window is about a second, which a shared machine's moment
 # can move by a quarter); the rest once (domcreate of the peers, whose
-# cost per domain grows, would take minutes more each).  Writes results.md (markdown: tables, ratios lixs / each
-# daemon, the commands) and domains.svg (per-domain cost and RSS against
-# domains, gnuplot) to BENCH_OUT, prints results.md, keeps raw output in
+# cost per domain grows, would take minutes more each).  Writes
+# results.md (markdown: tables, ratios lixs / each daemon, the commands)
+# and domains.svg (per-domain cost and RSS against domains, gnuplot) to
+# BENCH_OUT, prints results.md, keeps raw output in
 # the work directory it names.
 #
 # Environment (defaults in brackets):
@@ -333,7 +334,8 @@ w_ring() {
 }
 
 # run WORKLOAD DAEMON PINNED [ARG]: fresh daemon, workload, stop; the
-# workload's output goes to $work/out/WORKLOAD-ARG.DAEMON.REP (appended).
+# workload's output is appended to $work/out/WORKLOADARG.DAEMON, one
+# repetition after the other.
 run() {
 	local w=$1 d=$2 pinned=$3 arg=${4:-} sock o
 	case $d:$w in
@@ -403,18 +405,42 @@ ratio() {
 }
 
 # dcv DAEMON DOMS KEY: a domcreate step's value, the median over the
-# repetitions that reached the step.
+# repetitions that reached the step (of an even number, the middle two's
+# mean).  Besides the keys of w_dc's lines, worked out within each
+# repetition before the median is taken: norings (rss - shm), grow (rss
+# since the repetition's doms=0) and grow_norings.
 dcv() {
-	local f=$work/out/dc.$1 v n
-	v=$(awk -v m="doms=$2" -v k="$3=" '$1 == m { for (i = 2; i <= NF; i++)
-		if (index($i, k) == 1) print substr($i, length(k) + 1) }' "$f" 2>/dev/null |
-		grep -E '^[0-9.]+$' | sort -g) || true
+	local f=$work/out/dc.$1 v
+	v=$(awk -v m="doms=$2" -v k="$3" '
+		function val(key,   i) {
+			for (i = 2; i <= NF; i++)
+				if (index($i, key "=") == 1)
+					return substr($i, length(key) + 2)
+			return ""
+		}
+		$1 == "doms=0" { r0 = val("rss"); s0 = val("shm") }
+		$1 == m {
+			r = val("rss"); s = val("shm"); x = ""
+			if (k == "norings") {
+				if (r != "" && s != "") x = r - s
+			} else if (k == "grow") {
+				if (r != "" && r0 != "") x = r - r0
+			} else if (k == "grow_norings") {
+				if (r != "" && s != "" && r0 != "" && s0 != "")
+					x = (r - s) - (r0 - s0)
+			} else
+				x = val(k)
+			if (x != "") print x
+		}' "$f" 2>/dev/null | grep -E '^-?[0-9.]+$' | sort -g) || true
 	[ -n "$v" ] || {
 		echo n/a
 		return
 	}
-	n=$(wc -l <<<"$v")
-	sed -n "$(((n + 1) / 2))p" <<<"$v"
+	awk '{ a[NR] = $1 } END {
+		if (NR % 2) { print a[(NR + 1) / 2]; exit }
+		x = (a[NR / 2] + a[NR / 2 + 1]) / 2
+		if (x == int(x)) printf "%d\n", x; else printf "%.3f\n", x
+	}' <<<"$v"
 }
 
 # dcmax DAEMON: the largest step its domcreate reached, or nothing.
@@ -546,11 +572,10 @@ declare -A rttus
 		v=()
 		for d in "${daemons[@]}"; do
 			a=$(dcv "$d" "$m" rss)
-			b=$(dcv "$d" "$m" shm)
 			if [ "$a" = n/a ]; then
 				v[$d]=n/a
 			else
-				v[$d]="$(mib "$a") ($(mib $((a - ${b/n\/a/0}))))"
+				v[$d]="$(mib "$a") ($(mib "$(dcv "$d" "$m" norings)"))"
 			fi
 		done
 		# ratios of the totals only
@@ -562,19 +587,20 @@ declare -A rttus
 		echo "$row"
 	done
 	echo
-	echo "RSS growth per domain, KiB (total, no rings), from empty to the largest step:"
+	echo "RSS growth per domain, KiB (total, no rings), from empty to the largest step" \
+		"(each repetition's own growth, then the median):"
 	echo
 	for d in "${daemons[@]}"; do
 		n=$(dcmax "$d")
 		[ "${n:-0}" -gt 0 ] || continue
-		a0=$(dcv "$d" 0 rss)
-		s0=$(dcv "$d" 0 shm)
+		g=$(dcv "$d" "$n" grow)
+		gn=$(dcv "$d" "$n" grow_norings)
 		a1=$(dcv "$d" "$n" rss)
-		s1=$(dcv "$d" "$n" shm)
-		[[ "$a0$s0$a1$s1" != *n/a* ]] || continue
-		echo "- $d to $n domains: $(awk -v a="$a0" -v b="$a1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" \
-			"($(awk -v a="$((a0 - s0))" -v b="$((a1 - s1))" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }'))" \
-			"KiB/domain; $(mib "$a1") MiB ($(mib $((a1 - s1))) MiB) at $n"
+		n1=$(dcv "$d" "$n" norings)
+		[[ "$g$gn$a1$n1" != *n/a* ]] || continue
+		echo "- $d to $n domains: $(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.1f", g / n }')" \
+			"($(awk -v g="$gn" -v n="$n" 'BEGIN { printf "%.1f", g / n }'))" \
+			"KiB/domain; $(mib "$a1") MiB ($(mib "$n1") MiB) at $n"
 	done
 	echo
 	echo "### Domain creation with libxl's name check (domcreate -I -C), pinned"
@@ -642,7 +668,7 @@ if command -v gnuplot >/dev/null; then
 			[ "$x" = n/a ] || echo "$m $x $(dcv "$d" "$m" opd) $(dcv "$d" "$m" rss)"
 		done | sed 's/n\/a/NaN/g' >"$work/$d.dat"
 		[ -s "$work/$d.dat" ] || continue
-		plots1+=("'$work/$d.dat' using 1:(\$1 > 0 ? \$2 : NaN) with linespoints title '$d'")
+		plots1+=("'$work/$d.dat' using 1:2 with linespoints title '$d'")
 		plots2+=("'$work/$d.dat' using 1:(\$4 / 1024) with linespoints title '$d'")
 	done
 	if [ ${#plots1[@]} -gt 0 ]; then

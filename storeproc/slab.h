@@ -33,7 +33,9 @@
 #include <stdint.h>
 
 #define SLAB_ALIGN 8u
-#define SLAB_MAX 4096u			/* largest object */
+/* The largest object: a perms list of tree.h's TREE_PERMS_MAX entries
+ * (16,400 bytes); nodes stay far below it. */
+#define SLAB_MAX (17u * 1024u)
 #define SLAB_CHUNK (64u * 1024u)	/* mapped at a time */
 /* The most address space reserved: 2^31 units of SLAB_ALIGN, or a
  * quarter of a 32-bit address space. */

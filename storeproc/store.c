@@ -411,6 +411,10 @@ int store_write(struct store *st, struct txn *txn, const struct caller *who,
 	struct val *v;
 	int err;
 
+	/* Never from a request (4,096 bytes at most): the tree's bound,
+	 * checked before anything is linked, in or out of a transaction. */
+	if (len > TREE_VAL_MAX)
+		return E2BIG;
 	if (txn)
 		return txn_write(txn, who, path, val, len);
 	err = get_node(st, who, path, PERM_WRITE, &n);
@@ -717,8 +721,9 @@ int store_set_perms(struct store *st, struct txn *txn,
 				 (long)(size + tree_path_len(node)));
 	if (err)
 		return err;
-	if (pset_set(&ps, &st->tree, perms, n))
-		return ENOMEM;
+	err = pset_set(&ps, &st->tree, perms, n);
+	if (err)
+		return err;
 	/* Keep the old list alive for the event's old_perms (a shared
 	 * reference: the tree's accounting must see the old owner go). */
 	old = (struct pset){ 0 };

@@ -79,6 +79,10 @@ static struct permset *permset_get(struct permset *s)
 	return s;
 }
 
+_Static_assert(sizeof(struct permset) + TREE_PERMS_MAX * sizeof(struct perm) <=
+		       SLAB_MAX,
+	       "the longest perms list fits the node slab");
+
 static size_t permset_size(unsigned int n)
 {
 	return sizeof(struct permset) + n * sizeof(struct perm);
@@ -123,6 +127,8 @@ int pset_set(struct pset *ps, struct tree *t, const struct perm *e,
 {
 	struct permset *s = NULL;
 
+	if (n > TREE_PERMS_MAX)
+		return E2BIG;
 	if (n && !(s = permset_new(t, e, n)))
 		return ENOMEM;
 	pset_clear(ps);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * tree.h - the committed node tree of the store process: compact nodes
- * (name and small value in the node's own allocation, up to two
- * permission entries inline), children kept in creation order in an intrusive list,
- * plus a hashed name index once a node has many children, so a lookup
- * costs O(path depth).  Nothing here recurses: deep trees (XSA-418) are
+ * in one slab (name and small value in the node itself, a link to a
+ * shared perms list), children kept in creation order in an intrusive
+ * list, plus a hashed name index once a node has many children, so a
+ * lookup costs O(path depth).  Nothing here recurses: deep trees (XSA-418) are
  * walked with the parent/sibling links.
  *
  * Internal to store.c and txn.c; the protocol side uses store.h.
@@ -96,16 +96,22 @@ struct nodegen {
 enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
 
 /*
- * A link from one node to another: the distance from the linking node to
- * the linked one in SLAB_ALIGN units, or NLINK_NIL.  Every node of a tree
- * lies in its slab's one range of at most 16 GiB (slab.h), so the
- * distance fits, and four links cost a node 16 bytes instead of 32: on a
- * host of thousands of domains that is a tenth of the store's memory.
- * Use the accessors below, never the fields.
+ * A link from a node to another node, or to its perms list: the distance
+ * from the node to the linked object in SLAB_ALIGN units, or NLINK_NIL.
+ * Every node and perms list of a tree lies in its slab's one range of at
+ * most 16 GiB (slab.h), so the distance fits, and five links cost a node
+ * 20 bytes instead of 40: on a host of thousands of domains that is a
+ * tenth of the store's memory.  Use the accessors below, never the
+ * fields.
  */
 /* A value's length fits a node's 16 bits: requests and the journal
  * carry values of at most 4096 bytes (XENSTORE_PAYLOAD_MAX). */
 #define TREE_VAL_MAX UINT16_MAX
+
+/* The longest perms list: what a journal record may carry (journal.h's
+ * JOURNAL_PERMS_MAX); a request's 4,096 bytes hold at most 1,366
+ * entries.  A list lies in the node slab, whose SLAB_MAX fits it. */
+#define TREE_PERMS_MAX 2048u
 
 typedef int32_t nlink;
 #define NLINK_NIL INT32_MIN
@@ -253,9 +259,10 @@ static inline const void *val_data(const struct val *v)
 }
 
 /* Permission sets.  A zeroed struct pset is empty and valid.  pset_set
- * (a new list in t's slab) and pset_set_owner (a copy in the same slab,
- * if shared) return 0 or ENOMEM, leaving ps as it was on error.  Every
- * list must be cleared before its tree_fini(). */
+ * (a new list in t's slab; E2BIG over TREE_PERMS_MAX entries) and
+ * pset_set_owner (a copy in the same slab, if shared) return 0 or
+ * ENOMEM, leaving ps as it was on error.  Every list must be cleared
+ * before its tree_fini(). */
 static inline unsigned int pset_count(const struct pset *ps)
 {
 	return ps->s ? ps->s->n : 0;
@@ -296,8 +303,9 @@ uint32_t tree_hash(const struct tree *t, const char *name, size_t len);
 struct node *tree_node_new(struct tree *t, const char *name, size_t len,
 			   size_t vlen);
 void tree_node_drop(struct tree *t, struct node *n);
-/* Give n, not yet in the tree, the perms ps (moved: ps is emptied; its
- * list must be t's). */
+/* Give n, not yet in the tree or not yet counted (the initial root), the
+ * perms ps (moved: ps is emptied).  ps's list must be t's (pset_set with
+ * t, or a copy of one of t's): a node's link reaches only its own slab. */
 void tree_node_set_perms(struct tree *t, struct node *n, struct pset *ps);
 
 struct node *tree_child(const struct tree *t, const struct node *parent,

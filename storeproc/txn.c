@@ -463,8 +463,10 @@ static int t_make(struct txn *x, const struct caller *who, struct tent *p,
 {
 	struct pset ps = { 0 };
 
-	if (store_inherit_perms(who, t_pset(p), &ps))
+	if (store_inherit_perms(who, t_pset(p), &ps)) {
+		pset_clear(&ps);	/* the copy, when the owner's failed */
 		return ENOMEM;
+	}
 	if (names_add(&p->added, name, namelen)) {
 		pset_clear(&ps);
 		return ENOMEM;
@@ -875,8 +877,9 @@ int txn_set_perms(struct txn *x, const struct caller *who, const char *path,
 		if (err)
 			return err;
 	}
-	if (pset_set(&t->perms, &x->st->tree, perms, n))
-		return t_result(x, ENOMEM);
+	err = pset_set(&t->perms, &x->st->tree, perms, n);
+	if (err)
+		return t_result(x, err);
 	t->fl |= T_OWNPERMS;
 	t_changed(x, t);
 	t_queue(t, false);

@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "store.h"
 #include "store_int.h"
+
+_Static_assert(JOURNAL_PERMS_MAX <= TREE_PERMS_MAX,
+	       "every perms list a journal may carry fits the tree");
 
 static const struct caller dom0 = { 0, DOMID_NONE, true };
 static const struct caller dom5 = { 5, DOMID_NONE, false };
@@ -880,12 +884,44 @@ static int t_values(void)
 		CHECK(wr(st, NULL, &dom0, "/v/m", most) == 0);
 		STR(rd(st, NULL, &dom0, "/v/m"), most);
 		n = tree_lookup(&st->tree, "/v/m", 4);
+		CHECK(store_write(st, NULL, &dom0, "/v/m", over,
+				  sizeof(over), &sink) == E2BIG);
+		CHECK(store_write(st, NULL, &dom0, "/v/m2", over,
+				  sizeof(over), &sink) == E2BIG);
+		CHECK(store_read(st, NULL, &dom0, "/v/m2", &(const void *){ NULL }, &(size_t){ 0 }) == ENOENT);
 		CHECK(n && val_new(over, sizeof(over), &v) == 0);
 		if (n && v) {
 			CHECK(tree_set_val(&st->tree, n, v) == E2BIG);
 			STR(rd(st, NULL, &dom0, "/v/m"), most);
 		}
 		CHECK(store_rm(st, NULL, &dom0, "/v/m", &sink) == 0);
+	}
+	/* The longest perms list a journal may carry, set by dom0 (no
+	 * quota limits it) directly and in a transaction, is kept whole;
+	 * one entry more is refused. */
+	{
+		static struct perm many[TREE_PERMS_MAX + 1];
+		struct buf b = BUF_INIT;
+		struct txn *x;
+
+		for (i = 0; i < TREE_PERMS_MAX + 1; i++)
+			many[i] = (struct perm){ (uint32_t)i, PERM_READ };
+		CHECK(wr(st, NULL, &dom0, "/v/p", "") == 0);
+		CHECK(store_set_perms(st, NULL, &dom0, "/v/p", many,
+				      TREE_PERMS_MAX, &sink) == 0);
+		CHECK(store_get_perms(st, NULL, &dom0, "/v/p", &b) == 0 &&
+		      memmem(b.data, b.len, "r2047", 6) != NULL);
+		CHECK(store_set_perms(st, NULL, &dom0, "/v/p", many,
+				      TREE_PERMS_MAX + 1, &sink) == E2BIG);
+		x = store_txn_start(st);
+		CHECK(store_set_perms(st, x, &dom0, "/v/p", many + 1,
+				      TREE_PERMS_MAX, &sink) == 0);
+		CHECK(store_txn_commit(st, x, &sink) == 0);
+		buf_reset(&b);
+		CHECK(store_get_perms(st, NULL, &dom0, "/v/p", &b) == 0 &&
+		      memmem(b.data, b.len, "r2048", 6) != NULL);
+		buf_free(&b);
+		CHECK(store_rm(st, NULL, &dom0, "/v/p", &sink) == 0);
 	}
 
 	/* Readers keep the value they saw: small and big, replaced by
