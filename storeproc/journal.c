@@ -78,7 +78,6 @@ static int op_append_after(struct buf *body, const char *prev,
 {
 	size_t plen = strlen(path), shared = 0, rest;
 	bool same = op == JOURNAL_PUT && same_perms(prev_perms, perms, nperms);
-	uint32_t word = op | (same ? JOURNAL_SAME_PERMS : 0);
 	unsigned char *p;
 	int err;
 
@@ -89,13 +88,12 @@ static int op_append_after(struct buf *body, const char *prev,
 		shared++;
 	rest = plen - shared;
 	/* Room for the longest coding; the body's length is where it ends. */
-	err = buf_reserve(body, sizeof(word) + UV_MAX * (4 + 2 * (size_t)nperms) + rest +
-				vallen);
+	err = buf_reserve(body, 1 + UV_MAX * (4 + 2 * (size_t)nperms) + rest + vallen);
 	if (err)
 		return err;
 	p = (unsigned char *)body->data + body->len;
-	memcpy(p, &word, sizeof(word));
-	p = uv_put(p + sizeof(word), (uint32_t)shared);
+	*p++ = (unsigned char)(op | (same ? JOURNAL_NODE_SAME : 0));
+	p = uv_put(p, (uint32_t)shared);
 	p = uv_put(p, (uint32_t)rest);
 	if (op == JOURNAL_PUT) {
 		p = uv_put(p, (uint32_t)vallen);
@@ -396,6 +394,7 @@ struct jop {
  */
 struct jparse {
 	bool v2;		/* an LIXSJNL2 journal: the old PUT and RM */
+	bool v3;		/* an LIXSJNL3 journal: u32 node op words */
 	struct buf path;	/* the last path, NUL-terminated */
 	struct buf scratch;	/* path canonicalisation */
 	struct buf perms;	/* the last PUT's perms (struct perm) */
@@ -618,17 +617,19 @@ static bool uv_get(const unsigned char *body, size_t len, size_t *off, uint32_t 
 	return false;
 }
 
-/* A PUT or RM (journal.h): the op word, LEB128 fields, path, value. */
+/* A PUT or RM (journal.h): its op byte or word (hdr bytes, saying
+ * whether its perms are the same as before), LEB128 fields, path,
+ * value. */
 static const char *parse_node(const unsigned char *body, size_t len, size_t *off,
-			      struct jop *op, uint32_t word, struct jparse *px)
+			      struct jop *op, size_t hdr, bool same,
+			      struct jparse *px)
 {
-	bool same = word & JOURNAL_SAME_PERMS;
 	uint32_t shared, rest;
-	size_t at = *off + sizeof(word);
+	size_t at = *off + hdr;
 	const char *why = NULL;
 
 	op->nperms = op->vallen = 0;
-	if (word & ~(0xffu | JOURNAL_SAME_PERMS) || (same && op->op != JOURNAL_PUT))
+	if (same && op->op != JOURNAL_PUT)
 		return "operation with wrong fields";
 	if (!uv_get(body, len, &at, &shared) || !uv_get(body, len, &at, &rest))
 		return "truncated operation";
@@ -673,17 +674,35 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 {
 	uint32_t word;
 	const char *why;
+	bool node = false;
 
-	if (len - *off < sizeof(word))
+	if (len - *off < 1)
 		return "truncated operation";
-	word = get_u32(body + *off);
-	/* PUT and RM carry flags above their op byte; the others do not. */
-	op->op = word & 0xffu;
-	if (op->op == JOURNAL_PUT || op->op == JOURNAL_RM) {
-		if (px->v2 && word != op->op)
-			return "unknown operation";
-		why = px->v2 ? parse_node_v2(body, len, off, op, px) :
-			       parse_node(body, len, off, op, word, px);
+	if (!px->v2 && !px->v3) {
+		/* A node operation's one byte. */
+		op->op = body[*off] & ~JOURNAL_NODE_SAME;
+		node = op->op == JOURNAL_PUT || op->op == JOURNAL_RM;
+		if (node)
+			why = parse_node(body, len, off, op, 1,
+					 body[*off] & JOURNAL_NODE_SAME, px);
+	}
+	if (!node) {
+		if (len - *off < sizeof(word))
+			return "truncated operation";
+		word = get_u32(body + *off);
+		/* LIXSJNL3's PUT and RM carry flags above their op byte. */
+		op->op = word & 0xffu;
+		node = op->op == JOURNAL_PUT || op->op == JOURNAL_RM;
+		if (node && (px->v2 ? word != op->op :
+			     !px->v3 || word & ~(0xffu | JOURNAL_SAME_PERMS)))
+			return px->v3 ? "operation with wrong fields" :
+					"unknown operation";
+		if (node)
+			why = px->v2 ? parse_node_v2(body, len, off, op, px) :
+				       parse_node(body, len, off, op, sizeof(word),
+						  word & JOURNAL_SAME_PERMS, px);
+	}
+	if (node) {
 		if (!why && op->op == JOURNAL_PUT)
 			px->nperms = op->nperms;
 		op->perms = (const struct perm *)px->perms.data;
@@ -901,12 +920,13 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	int err = 0;
 
 	memset(stats, 0, sizeof(*stats));
-	/* LIXSJNL2, the layout before, is read too: a store process crashed
-	 * after an upgrade is replaced by the new binary, with the old one's
-	 * journal. */
+	/* LIXSJNL2 and 3, the layouts before, are read too: a store process
+	 * crashed after an upgrade is replaced by the new binary, with the
+	 * old one's journal. */
 	px.v2 = len >= JOURNAL_HEAD_FIXED && !memcmp(p, JOURNAL_MAGIC_V2, JOURNAL_MAGIC_LEN);
+	px.v3 = len >= JOURNAL_HEAD_FIXED && !memcmp(p, JOURNAL_MAGIC_V3, JOURNAL_MAGIC_LEN);
 	if (len < JOURNAL_HEAD_FIXED ||
-	    (memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) && !px.v2) ||
+	    (memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) && !px.v2 && !px.v3) ||
 	    nslots > JOURNAL_CLIENT_SLOTS || len < off) {
 		stats->bad_bytes = len;
 		stats->why = "no journal magic and client table";

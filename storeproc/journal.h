@@ -23,14 +23,17 @@
  *   u32 len, u32 check (FNV-1a of the body), body[len]
  * and a body is a sequence of operations, applied all or nothing.  The
  * node operations, which are most of a journal, are compact:
- *   u32 op | flags << 8, then LEB128 numbers (7 bits a byte, low first,
- *   at most 5 bytes): shared, rest, and for a PUT vallen and, unless
- *   flags hold JOURNAL_SAME_PERMS, nperms and nperms x { domid, mode };
+ *   u8 op | JOURNAL_NODE_SAME, then LEB128 numbers (7 bits a byte, low
+ *   first, at most 5 bytes): shared, rest, and for a PUT vallen and,
+ *   without JOURNAL_NODE_SAME, nperms and nperms x { domid, mode };
  *   then path[rest] (no NUL), value[vallen]
- * JOURNAL_SAME_PERMS: the node's perms are those of the record's
- * previous PUT (a domain's nodes mostly share one list); it is refused
- * on a record's first PUT and on an RM.  An LIXSJNL2 journal, the
- * layout before, is read too: its PUT and RM are
+ * JOURNAL_NODE_SAME: the node's perms are those of the record's previous
+ * PUT (a domain's nodes mostly share one list); it is refused on a
+ * record's first PUT and on an RM.  Every other operation starts with a
+ * u32 op word, whose first byte is never a node operation's (its op, or
+ * 0 on a big-endian machine).  Journals of the layouts before are read
+ * too: in LIXSJNL3 a node operation starts with a u32 op |
+ * JOURNAL_SAME_PERMS word instead of the byte; in LIXSJNL2 PUT and RM are
  *   u32 op, u32 shared << 16 | rest, u32 nperms, u32 vallen,
  *   path[rest], nperms x { u32 domid, u32 mode }, value[vallen]
  * JOURNAL_PUT makes the node exist with exactly that value and those
@@ -95,7 +98,8 @@
 #include "perms.h"
 #include "store.h"
 
-#define JOURNAL_MAGIC "LIXSJNL3"
+#define JOURNAL_MAGIC "LIXSJNL4"
+#define JOURNAL_MAGIC_V3 "LIXSJNL3"	/* read too: u32 node op words */
 #define JOURNAL_MAGIC_V2 "LIXSJNL2"	/* read too: PUT and RM as below */
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
@@ -110,7 +114,8 @@ enum journal_client_state {
 	JOURNAL_CLIENT_BUSY = 2,
 };
 #define JOURNAL_SHARED_SHIFT 16u	/* pathlen: shared << 16 | rest */
-#define JOURNAL_SAME_PERMS 0x100u	/* PUT: the perms of the record's last PUT */
+#define JOURNAL_NODE_SAME 0x80u		/* PUT: the perms of the record's last PUT */
+#define JOURNAL_SAME_PERMS 0x100u	/* the same in an LIXSJNL3 op word */
 #define JOURNAL_REST_MASK 0xffffu
 
 enum journal_op {
