@@ -82,16 +82,13 @@ struct conn *conn_new_ring(struct storeproc *sp, uint32_t id,
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
-	/* Small at first: most guests' rings are idle, and a host has
-	 * thousands (conn_ring_input grows it for a big message). */
-	if (c)
-		c->in = malloc(RING_IN_START);
-	if (!c || !c->in) {
+	if (!c) {
 		log_err("ring conn %u: out of memory; not served", id);
-		free(c);
 		return NULL;
 	}
-	c->in_cap = RING_IN_START;
+	/* No input buffer until the first bytes: a host has thousands of
+	 * rings, many idle (an HVM guest without PV drivers never writes
+	 * to its own); conn_ring_input makes one, small, and grows it. */
 	c->ring = true;
 	c->fd = -1;
 	c->id = id;
@@ -785,8 +782,11 @@ int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 		return EPROTO;
 	}
 	if (need > c->in_cap) {
-		size_t cap = c->in_cap * 2 > need ? c->in_cap * 2 : need;
+		size_t cap = c->in_cap ? c->in_cap * 2 : RING_IN_START;
 		unsigned char *p;
+
+		if (cap < need)
+			cap = need;
 
 		if (cap > IPC_RING_WINDOW)
 			cap = IPC_RING_WINDOW;

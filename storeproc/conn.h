@@ -66,8 +66,9 @@ struct conn {
 	struct watch_owner wo;		/* its watches */
 
 	/* Input: in[0..in_len) read, not yet handled; in_cap bytes of room
-	 * (sockets: CONN_IN_SIZE after the struct; rings: grown on demand
-	 * up to IPC_RING_WINDOW, all the broker may send unconsumed). */
+	 * (sockets: CONN_IN_SIZE after the struct; rings: none until the
+	 * first bytes, then grown on demand up to IPC_RING_WINDOW, all the
+	 * broker may send unconsumed). */
 	size_t in_len;
 	size_t in_cap;
 	unsigned char *in;
