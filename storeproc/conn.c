@@ -787,7 +787,6 @@ int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 
 		if (cap < need)
 			cap = need;
-
 		if (cap > IPC_RING_WINDOW)
 			cap = IPC_RING_WINDOW;
 		p = realloc(c->in, cap);

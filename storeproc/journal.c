@@ -665,6 +665,21 @@ static const char *parse_node(const unsigned char *body, size_t len, size_t *off
 	return NULL;
 }
 
+static bool is_node_op(uint32_t op)
+{
+	return op == JOURNAL_PUT || op == JOURNAL_RM;
+}
+
+/* After a PUT or RM: the record's last perms, and op's view of them. */
+static const char *node_parsed(struct jop *op, struct jparse *px,
+			       const char *why)
+{
+	if (!why && op->op == JOURNAL_PUT)
+		px->nperms = op->nperms;
+	op->perms = (const struct perm *)px->perms.data;
+	return why;
+}
+
 /*
  * Parse op at body[*off..len); the path is copied NUL-terminated into
  * the parse's path.  NULL on success, else why the record is bad.
@@ -672,41 +687,33 @@ static const char *parse_node(const unsigned char *body, size_t len, size_t *off
 static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 			    struct jop *op, struct jparse *px)
 {
+	unsigned char byte;
 	uint32_t word;
 	const char *why;
-	bool node = false;
 
 	if (len - *off < 1)
 		return "truncated operation";
-	if (!px->v2 && !px->v3) {
-		/* A node operation's one byte. */
-		op->op = body[*off] & ~JOURNAL_NODE_SAME;
-		node = op->op == JOURNAL_PUT || op->op == JOURNAL_RM;
-		if (node)
-			why = parse_node(body, len, off, op, 1,
-					 body[*off] & JOURNAL_NODE_SAME, px);
+	byte = body[*off];
+	if (!px->v2 && !px->v3 && is_node_op(byte & ~JOURNAL_NODE_SAME)) {
+		op->op = byte & ~JOURNAL_NODE_SAME;
+		why = parse_node(body, len, off, op, 1, byte & JOURNAL_NODE_SAME, px);
+		return node_parsed(op, px, why);
 	}
-	if (!node) {
-		if (len - *off < sizeof(word))
-			return "truncated operation";
-		word = get_u32(body + *off);
-		/* LIXSJNL3's PUT and RM carry flags above their op byte. */
-		op->op = word & 0xffu;
-		node = op->op == JOURNAL_PUT || op->op == JOURNAL_RM;
-		if (node && (px->v2 ? word != op->op :
-			     !px->v3 || word & ~(0xffu | JOURNAL_SAME_PERMS)))
-			return px->v3 ? "operation with wrong fields" :
-					"unknown operation";
-		if (node)
-			why = px->v2 ? parse_node_v2(body, len, off, op, px) :
-				       parse_node(body, len, off, op, sizeof(word),
-						  word & JOURNAL_SAME_PERMS, px);
-	}
-	if (node) {
-		if (!why && op->op == JOURNAL_PUT)
-			px->nperms = op->nperms;
-		op->perms = (const struct perm *)px->perms.data;
-		return why;
+	if (len - *off < sizeof(word))
+		return "truncated operation";
+	word = get_u32(body + *off);
+	op->op = word & 0xffu;
+	if (is_node_op(op->op)) {
+		/* In an op word: LIXSJNL4 never, LIXSJNL2 without flags,
+		 * LIXSJNL3 with JOURNAL_SAME_PERMS only. */
+		if ((!px->v2 && !px->v3) || (px->v2 && word != op->op))
+			return "unknown operation";
+		if (px->v3 && word & ~(0xffu | JOURNAL_SAME_PERMS))
+			return "operation with wrong fields";
+		why = px->v2 ? parse_node_v2(body, len, off, op, px) :
+			       parse_node(body, len, off, op, sizeof(word),
+					  word & JOURNAL_SAME_PERMS, px);
+		return node_parsed(op, px, why);
 	}
 	op->op = word;
 	if (len - *off < OP_HDR)

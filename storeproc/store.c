@@ -44,7 +44,11 @@ int store_inherit_perms(const struct caller *who, const struct pset *parent,
 	pset_copy(out, parent);
 	/* An unprivileged creator owns what it creates, whatever the
 	 * parent says; the rest of the list is inherited unchanged. */
-	return who->priv ? 0 : pset_set_owner(out, who->domid);
+	if (!who->priv && pset_set_owner(out, who->domid)) {
+		pset_clear(out);
+		return ENOMEM;
+	}
+	return 0;
 }
 
 void store_fire(const struct store_event_sink *sink, const char *path,
@@ -358,7 +362,6 @@ static int create_nodes(struct store *st, const struct caller *who,
 		n = tree_node_new(&st->tree, path + pos, end - pos,
 				  end == len ? vlen : 0);
 		if (!n || store_inherit_perms(who, &pp, &ps)) {
-			pset_clear(&ps);
 			if (n)
 				tree_node_drop(&st->tree, n);
 			goto nomem;
@@ -727,11 +730,7 @@ int store_set_perms(struct store *st, struct txn *txn,
 	/* Keep the old list alive for the event's old_perms (a shared
 	 * reference: the tree's accounting must see the old owner go). */
 	old = (struct pset){ 0 };
-	{
-		struct pset cur = node_pset(node);	/* borrowed */
-
-		pset_copy(&old, &cur);
-	}
+	node_pset_copy(&old, node);
 	tree_set_perms(&st->tree, node, &ps);
 	tree_changed(&st->tree, node, TREE_PERMS, store_next_gen(st));
 	opl = pset_list(&old);

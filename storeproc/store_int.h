@@ -33,7 +33,7 @@ static inline uint64_t store_next_gen(struct store *st)
 size_t store_parent_len(const char *path, size_t len);
 
 /* Perms of a node created below a node with `parent` perms by `who`:
- * a copy, owned by an unprivileged creator.  0 or ENOMEM. */
+ * a copy, owned by an unprivileged creator.  0, or ENOMEM with out empty. */
 int store_inherit_perms(const struct caller *who, const struct pset *parent,
 			struct pset *out);
 

@@ -282,10 +282,7 @@ static void node_take_perms(struct node *n, struct pset *ps)
 	struct pset old = node_pset(n);
 
 	pset_clear(&old);
-	n->l_perms = ps->s ? (nlink)((intptr_t)((uintptr_t)ps->s -
-						(uintptr_t)n) /
-				     (intptr_t)SLAB_ALIGN)
-			   : NLINK_NIL;
+	n->l_perms = nlink_to(n, ps->s);
 	ps->s = NULL;
 }
 

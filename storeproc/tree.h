@@ -95,15 +95,6 @@ struct nodegen {
 /* tree_changed(): which aspect. */
 enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
 
-/*
- * A link from a node to another node, or to its perms list: the distance
- * from the node to the linked object in SLAB_ALIGN units, or NLINK_NIL.
- * Every node and perms list of a tree lies in its slab's one range of at
- * most 16 GiB (slab.h), so the distance fits, and five links cost a node
- * 20 bytes instead of 40: on a host of thousands of domains that is a
- * tenth of the store's memory.  Use the accessors below, never the
- * fields.
- */
 /* A value's length fits a node's 16 bits: requests and the journal
  * carry values of at most 4096 bytes (XENSTORE_PAYLOAD_MAX). */
 #define TREE_VAL_MAX UINT16_MAX
@@ -113,6 +104,15 @@ enum { TREE_VAL, TREE_PERMS, TREE_KIDS };
  * entries.  A list lies in the node slab, whose SLAB_MAX fits it. */
 #define TREE_PERMS_MAX 2048u
 
+/*
+ * A link from a node to another node, or to its perms list: the distance
+ * from the node to the linked object in SLAB_ALIGN units, or NLINK_NIL.
+ * Every node and perms list of a tree lies in its slab's one range of at
+ * most 16 GiB (slab.h), so the distance fits, and five links cost a node
+ * 20 bytes instead of 40: on a host of thousands of domains that is a
+ * tenth of the store's memory.  Use the accessors below, never the
+ * fields.
+ */
 typedef int32_t nlink;
 #define NLINK_NIL INT32_MIN
 
@@ -136,16 +136,15 @@ struct node {
 	char name[];
 };
 
-/* Integer arithmetic, not pointer: the two nodes are distinct objects. */
-static inline struct node *nlink_follow(const struct node *from, nlink l)
+/* Integer arithmetic, not pointer: the two are distinct objects. */
+static inline void *nlink_follow(const void *from, nlink l)
 {
 	if (l == NLINK_NIL)
 		return NULL;
-	return (struct node *)((uintptr_t)from +
-			       (uintptr_t)((int64_t)l * SLAB_ALIGN));
+	return (void *)((uintptr_t)from + (uintptr_t)((int64_t)l * SLAB_ALIGN));
 }
 
-static inline nlink nlink_to(const struct node *from, const struct node *to)
+static inline nlink nlink_to(const void *from, const void *to)
 {
 	if (!to)
 		return NLINK_NIL;
@@ -197,12 +196,8 @@ static inline void node_set_next(struct node *n, const struct node *to)
  * reference; pset_copy() takes another). */
 static inline struct pset node_pset(const struct node *n)
 {
-	struct pset ps = { NULL };
+	struct pset ps = { nlink_follow(n, n->l_perms) };
 
-	if (n->l_perms != NLINK_NIL)
-		ps.s = (struct permset *)((uintptr_t)n +
-					  (uintptr_t)((int64_t)n->l_perms *
-						      SLAB_ALIGN));
 	return ps;
 }
 
@@ -289,6 +284,14 @@ static inline unsigned int node_perm_count(const struct node *n)
 	struct pset ps = node_pset(n);
 
 	return pset_count(&ps);
+}
+
+/* dst shares n's perms (a reference of its own). */
+static inline void node_pset_copy(struct pset *dst, const struct node *n)
+{
+	struct pset ps = node_pset(n);
+
+	pset_copy(dst, &ps);
 }
 
 /* A tree holding only "/" (empty value, no perms).  0 or ENOMEM. */

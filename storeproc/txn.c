@@ -281,9 +281,7 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	t->hash = h;
 	n = tree_lookup(&x->st->tree, path, len);
 	if (n) {
-		struct pset cur = node_pset(n);	/* borrowed */
-
-		pset_copy(&t->operms, &cur);
+		node_pset_copy(&t->operms, n);
 		t->seen = tree_seen(&x->st->tree, n);
 		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
 		    tree_ref(&x->st->tree, n, &t->ref)) {
@@ -463,10 +461,8 @@ static int t_make(struct txn *x, const struct caller *who, struct tent *p,
 {
 	struct pset ps = { 0 };
 
-	if (store_inherit_perms(who, t_pset(p), &ps)) {
-		pset_clear(&ps);	/* the copy, when the owner's failed */
+	if (store_inherit_perms(who, t_pset(p), &ps))
 		return ENOMEM;
-	}
 	if (names_add(&p->added, name, namelen)) {
 		pset_clear(&ps);
 		return ENOMEM;

@@ -888,7 +888,8 @@ static int t_values(void)
 				  sizeof(over), &sink) == E2BIG);
 		CHECK(store_write(st, NULL, &dom0, "/v/m2", over,
 				  sizeof(over), &sink) == E2BIG);
-		CHECK(store_read(st, NULL, &dom0, "/v/m2", &(const void *){ NULL }, &(size_t){ 0 }) == ENOENT);
+		CHECK(store_read(st, NULL, &dom0, "/v/m2",
+				 &(const void *){ NULL }, &(size_t){ 0 }) == ENOENT);
 		CHECK(n && val_new(over, sizeof(over), &v) == 0);
 		if (n && v) {
 			CHECK(tree_set_val(&st->tree, n, v) == E2BIG);
