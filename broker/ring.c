@@ -247,6 +247,7 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		bq_drop(&r->held, n, HELD_KEEP);  /* idle rings keep a small buffer */
 		r->sent -= n;
 		r->pos += n;
+		queue_reply(r, m->payload + sizeof(n), m->hdr.len - (uint32_t)sizeof(n));
 	} else if (m->hdr.type == IPC_REPLY_DATA) {
 		queue_reply(r, m->payload, m->hdr.len);
 	} else if (m->hdr.type == IPC_RING_BREAK) {

@@ -176,7 +176,6 @@ void xen_unmap(struct broker *b, struct ring *r)
 		xenforeignmemory_unmap(x->fmem, r->intf, 1);
 	else if (xengnttab_unmap(x->xgt, r->intf, 1))
 		log_warn("domain %u: grant unmap: %s", r->domid, strerror(errno));
-	r->intf = NULL;
 }
 
 void xen_events(struct broker *b)

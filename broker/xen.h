@@ -77,6 +77,7 @@ bool domains_store_pfn_is(struct broker *b, uint32_t domid, uint64_t gfn);
 
 /* Map domid's page (grant, else foreign map of gfn) and bind; 0 or errno. */
 int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port);
+/* Unbind and unmap; the caller frees r next (r->intf dangles till then). */
 void xen_unmap(struct broker *b, struct ring *r);
 
 /* ring.c */

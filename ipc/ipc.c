@@ -40,8 +40,9 @@ static const struct ipc_type_info ipc_types[] = {
 	{ IPC_RING_MAP, "RING_MAP", IPC_TO_BROKER,
 	  sizeof(struct ipc_ring_map), sizeof(struct ipc_ring_map), 0, false },
 	{ IPC_RING_UNMAP, "RING_UNMAP", IPC_TO_BROKER, 0, 0, 0, true },
+	/* The count, then the reply bytes that answered them, if any. */
 	{ IPC_CONN_CREDIT, "CONN_CREDIT", IPC_TO_BROKER,
-	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
+	  sizeof(uint32_t), IPC_PAYLOAD_MAX, 0, true },
 	{ IPC_JOURNAL, "JOURNAL", IPC_TO_BROKER, 0, 0, IPC_F_FD, false },
 	{ IPC_RING_BREAK, "RING_BREAK", IPC_TO_BROKER,
 	  sizeof(uint32_t), sizeof(uint32_t), 0, true },

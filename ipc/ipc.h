@@ -44,7 +44,7 @@ enum ipc_type {
 	IPC_REPLY_DATA = 65,   /* conn: bytes to write to a ring connection */
 	IPC_RING_MAP = 66,     /* payload struct ipc_ring_map: INTRODUCE asks for a ring */
 	IPC_RING_UNMAP = 67,   /* conn: RELEASE / domain death: unmap and unbind */
-	IPC_CONN_CREDIT = 68,  /* conn, payload uint32: the store answered this many
+	IPC_CONN_CREDIT = 68,  /* conn, payload uint32 [+ reply bytes]: the store answered this many
 				* request bytes (their replies are in earlier frames)
 				* or dropped them; the broker may read that many more */
 	IPC_JOURNAL = 69,      /* empty + one memfd: a fresh journal (snapshot);
@@ -71,7 +71,9 @@ enum ipc_type {
  *   starts with IPC_RING_WINDOW bytes of credit, and CONN_CREDIT n from
  *   the store (sent once the replies to n request bytes are sent) allows
  *   n more.  So a guest that floods stalls in its own ring, as upstream's
- *   "stop reading".
+ *   "stop reading".  The reply bytes that answered them may follow n in
+ *   the same frame (as if a REPLY_DATA came first): one frame, so the
+ *   broker wakes once for a request's reply and its credit.
  * - Until then the broker keeps a copy of those unanswered bytes: a
  *   restarted store process gets them again after the ring's CONN_NEW
  *   (whose ring_pos says where they start in the ring's stream), so a

@@ -47,8 +47,10 @@ static int check_credit(const struct policy_state *st, const struct ipc_msg *msg
 	memcpy(&n, msg->payload, sizeof(n));
 	/* Crediting bytes it was never sent would let a guest flood the store
 	 * (credit is IPC_RING_WINDOW less the bytes this store process was
-	 * sent and has not credited). */
-	return n > IPC_RING_WINDOW - r.credit ? EPERM : 0;
+	 * sent and has not credited); reply bytes riding along obey
+	 * REPLY_DATA's window. */
+	return n > IPC_RING_WINDOW - r.credit ||
+	       msg->hdr.len - sizeof(n) > IPC_RING_WINDOW - r.reply_unacked ? EPERM : 0;
 }
 
 static int check_unmap(const struct policy_state *st, const struct ipc_msg *msg)
@@ -136,9 +138,10 @@ static const struct policy_row policy_rows[] = {
 	  check_unmap },
 	{ IPC_CONN_CREDIT,
 	  "conn names a ring connection the store was told about; it answers "
-	  "no more request bytes than it was sent and has not answered yet",
+	  "no more request bytes than it was sent and has not answered yet; "
+	  "reply bytes after the count stay within REPLY_DATA's window",
 	  "forget that many held request bytes; copy up to that many more "
-	  "from its ring",
+	  "from its ring; reply bytes after the count as REPLY_DATA",
 	  check_credit },
 	{ IPC_JOURNAL,
 	  "sent after HELLO with one fd that is a memfd (fcntl F_GET_SEALS "

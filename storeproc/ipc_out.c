@@ -84,10 +84,37 @@ static void send_batch(struct storeproc *sp)
 	sp->ipcb.used = 0;
 }
 
+/*
+ * A credit right behind its connection's reply joins it (ipc.h's
+ * CONN_CREDIT): the broker then wakes once for both, not twice.  The
+ * reply's bytes are the batch's last, so they move up to make room for
+ * the count in front.
+ */
+static bool join_reply(struct storeproc *sp, uint32_t conn, const void *count)
+{
+	struct ipc_out_frame *f = sp->ipcb.n ? &sp->ipcb.f[sp->ipcb.n - 1] : NULL;
+	unsigned char *p;
+
+	if (!f || f->type != IPC_REPLY_DATA || f->conn != conn ||
+	    f->len > IPC_PAYLOAD_MAX - sizeof(uint32_t) ||
+	    sizeof(sp->ipcb.data) - sp->ipcb.used < sizeof(uint32_t))
+		return false;
+	p = sp->ipcb.data + sp->ipcb.used - f->len;
+	memmove(p + sizeof(uint32_t), p, f->len);
+	memcpy(p, count, sizeof(uint32_t));
+	f->type = IPC_CONN_CREDIT;
+	f->len += sizeof(uint32_t);
+	sp->ipcb.used += sizeof(uint32_t);
+	return true;
+}
+
 int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 		 const void *payload, uint32_t len)
 {
 	if (sp->ipcb.corked) {
+		if (type == IPC_CONN_CREDIT && len == sizeof(uint32_t) &&
+		    join_reply(sp, conn, payload))
+			return 0;
 		if (sp->ipcb.n == IPC_SEND_MANY_MAX ||
 		    sizeof(sp->ipcb.data) - sp->ipcb.used < len)
 			send_batch(sp);

@@ -232,6 +232,16 @@ broker_fds() {
 	served_after
 }
 
+@test "CONN_CREDIT carrying reply bytes beyond the window: refused" {
+	# Guest 7 never reads; 8 frames of 4 + 8,188 bytes fit the window.
+	xensim_guest 7
+	attack "credit-reply dom:7 9"
+	ended_for "$ATTACK_FIRST" 'sent a refused CONN_CREDIT frame'
+	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 1 ]
+	[ "$("$XENSIM_CTL" maps 7)" -eq 1 ]
+	served_after
+}
+
 @test "a flood of valid frames is served to the end; a store that stops reading is ended" {
 	attack "flood 20000" "flood-map 100000"
 	local f=$ATTACK_FIRST

@@ -145,6 +145,11 @@ static bool serve_broker(void)
 				hs.credit6 += n;
 			else if (m.hdr.conn == hs.guest_ring)
 				hs.credit_guest += n;
+			/* Reply bytes after the count: as REPLY_DATA (ipc.h). */
+			n = m.hdr.len - (uint32_t)sizeof(n);
+			hs.reply_bytes += n;
+			if (n && broker_frame(IPC_CONN_SPACE, m.hdr.conn, &n, sizeof(n)))
+				hs.broken = true;
 			break;
 		case IPC_RING_MAP: {
 			struct ipc_ring_map rm;

@@ -24,6 +24,7 @@
  *   after HELLO:   hello2 | badtype | wrongdir | lenmismatch | badflags |
  *                  fd-flag | fd-noflag | fds-many | noconn |
  *                  unmap TARGET | break TARGET CODE | reply TARGET FRAMES | credit TARGET N |
+ *                  credit-reply TARGET FRAMES (CONN_CREDIT 0 with full frames of reply) |
  *                  flood N (valid CONN_CREDIT 0 frames, then RING_UNMAP of
  *                  dom0's ring) | flood-map N (RING_MAP of a domain that
  *                  does not exist, answers never read) |
@@ -315,10 +316,13 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 		send_frame(IPC_RING_BREAK, conn, 0, 4, &arg, 4, NULL, 0);
 	} else if (!strcmp(w[0], "credit")) {
 		send_frame(IPC_CONN_CREDIT, conn, 0, 4, &arg, 4, NULL, 0);
-	} else if (!strcmp(w[0], "reply")) {
-		/* Never reads CONN_SPACE: the window fills after 8 full frames. */
+	} else if (!strcmp(w[0], "reply") || !strcmp(w[0], "credit-reply")) {
+		/* Never reads CONN_SPACE: the window fills after 8 full frames.
+		 * credit-reply: a count of 0, then the reply (zeros too). */
+		uint32_t type = w[0][0] == 'r' ? IPC_REPLY_DATA : IPC_CONN_CREDIT;
+
 		for (uint32_t i = 0; i < arg; i++)
-			send_frame(IPC_REPLY_DATA, conn, 0, IPC_PAYLOAD_MAX, NULL,
+			send_frame(type, conn, 0, IPC_PAYLOAD_MAX, NULL,
 				   IPC_PAYLOAD_MAX, NULL, 0);
 	} else if (!strcmp(w[0], "flood")) {
 		uint32_t dom0 = target_conn(h, "dom0");

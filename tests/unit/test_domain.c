@@ -42,7 +42,8 @@ struct guest {
 	uint32_t req;
 	uint64_t sent;			/* request bytes given to the store */
 	uint64_t credit;		/* CONN_CREDIT received */
-	uint64_t replied;		/* REPLY_DATA bytes received */
+	uint64_t replied;		/* reply bytes received */
+	uint64_t joined;		/* CONN_CREDIT frames carrying replies */
 	size_t have;
 	unsigned char in[1u << 21];
 };
@@ -75,6 +76,22 @@ static struct guest *guest_of(uint32_t ring)
 	(flog_len += (size_t)snprintf(flog + flog_len, sizeof(flog) - flog_len, \
 				      __VA_ARGS__))
 
+/* Reply bytes from offset off of m's payload, as the broker queues them. */
+static void take_reply(struct guest *g, const struct ipc_msg *m, uint32_t off)
+{
+	uint32_t len = m->hdr.len - off;
+
+	if (!g) {
+		LOG_FRAME("REPLY_DATA for %u\n", m->hdr.conn);
+		return;
+	}
+	if (g->have + len <= sizeof(g->in)) {
+		memcpy(g->in + g->have, m->payload + off, len);
+		g->have += len;
+	}
+	g->replied += len;
+}
+
 /* Read every frame the store sent to the "broker". */
 static void collect(void)
 {
@@ -89,20 +106,18 @@ static void collect(void)
 
 		switch (m.hdr.type) {
 		case IPC_REPLY_DATA:
-			if (!g) {
-				LOG_FRAME("REPLY_DATA for %u\n", m.hdr.conn);
-				break;
-			}
-			if (g->have + m.hdr.len <= sizeof(g->in)) {
-				memcpy(g->in + g->have, m.payload, m.hdr.len);
-				g->have += m.hdr.len;
-			}
-			g->replied += m.hdr.len;
+			take_reply(g, &m, 0);
 			break;
 		case IPC_CONN_CREDIT:
 			memcpy(&n, m.payload, sizeof(n));
 			if (g)
 				g->credit += n;
+			/* The replies that answered them may ride along (ipc.h). */
+			if (m.hdr.len > sizeof(n)) {
+				take_reply(g, &m, sizeof(n));
+				if (g)
+					g->joined++;
+			}
 			break;
 		case IPC_RING_MAP:
 			memcpy(&map, m.payload, sizeof(map));
@@ -667,6 +682,40 @@ static int t_conn_gone(void)
 	return ok;
 }
 
+/*
+ * A guest's request: its reply and the credit for it leave in one frame
+ * (CONN_CREDIT with the reply after the count), so the broker wakes once;
+ * a watch event, which answers no request, leaves as REPLY_DATA.
+ */
+static int t_reply_joins_credit(void)
+{
+	struct client d0;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	g_send(g, XS_WRITE, 0, S("data\0ok"));
+	g_drain(g);
+	g->joined = 0;
+	g->credit = 0;
+	g_send(g, XS_READ, 0, S("data\0"));
+	ok &= expect("read", g_drain(g), "2 2 0 ok\n");
+	ok &= g->joined == 1 && g->credit == sizeof(struct xsd_sockmsg) + 5;
+	g_send(g, XS_WATCH, 0, S("data\0w\0"));
+	ok &= expect("watch", g_drain(g), "4 3 0 OK|\n15 0 0 data|w|\n");
+	/* The WATCH's reply joined its credit; the event came alone. */
+	ok &= g->joined == 2;
+	send_req(&d0, XS_WRITE, 0, S("/local/domain/5/data\0x"));
+	drain(&d0);
+	ok &= expect("event", g_drain(g), "15 0 0 data|w|\n") &&
+	      g->joined == 2;
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
 /* Requests split anywhere across CONN_DATA frames; a bad header ends the
  * connection (not the domain); the broker overrunning its credit too. */
 static int t_ring_input(void)
@@ -1055,6 +1104,7 @@ static const struct unit_case tests[] = {
 	{ "CONN_GONE keeps the domain; dom0's kernel ring", t_conn_gone },
 	{ "ring input: split requests, bad header, stale frames", t_ring_input },
 	{ "ring flow control: window, output bound, credit", t_flow_control },
+	{ "a ring request's reply and its credit leave in one frame", t_reply_joins_credit },
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
 	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 	{ "a snapshot carries every applied ring request not yet granted back", t_seen_in_snapshot },

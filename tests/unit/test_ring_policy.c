@@ -72,12 +72,19 @@ static int t_reply_window(void)
 
 static int t_credit(void)
 {
+	static uint8_t joined[IPC_PAYLOAD_MAX];
 	uint32_t n = 500, more = 501;
 
-	fk.ring = (struct policy_ring){ .credit = IPC_RING_WINDOW - 500 };
+	fk.ring = (struct policy_ring){ .credit = IPC_RING_WINDOW - 500,
+					.reply_unacked = IPC_RING_WINDOW - 100 };
+	memcpy(joined, &n, sizeof(n));
+	/* Reply bytes after the count: REPLY_DATA's window. */
 	return check(IPC_CONN_CREDIT, 7, &n, sizeof(n)) == 0 &&
 	       check(IPC_CONN_CREDIT, 7, &more, sizeof(more)) == EPERM &&
-	       check(IPC_CONN_CREDIT, 3, &n, sizeof(n)) == EPERM;
+	       check(IPC_CONN_CREDIT, 3, &n, sizeof(n)) == EPERM &&
+	       check(IPC_CONN_CREDIT, 7, joined, sizeof(n) + 100) == 0 &&
+	       check(IPC_CONN_CREDIT, 7, joined, sizeof(n) + 101) == EPERM &&
+	       check(IPC_CONN_CREDIT, 7, joined, sizeof(n) - 1) == -1;
 }
 
 static int t_unmap(void)
@@ -146,7 +153,7 @@ static int t_ring_map_domain_rules(void)
 
 static const struct unit_case tests[] = {
 	{ "REPLY_DATA: known ring, within the reply window", t_reply_window },
-	{ "CONN_CREDIT: never more than was sent", t_credit },
+	{ "CONN_CREDIT: never more than was sent; joined replies within the window", t_credit },
 	{ "RING_UNMAP: a guest's ring only, never dom0's", t_unmap },
 	{ "RING_BREAK: a known ring, a code xenstore-ring.txt defines", t_ring_break },
 	{ "RING_MAP refused before HELLO, allowed after", t_no_rings_before_hello },

@@ -102,10 +102,35 @@ void sim_deliver(struct sim *sim, uint32_t domid, uint32_t port)
 	}
 	p->masked = 1;
 	p->pending = 0;
-	if (fire(sim, p->handle, port) != 0) {
+	if (sim->nfire < SIM_FIRE_MAX) {
+		sim->fire[sim->nfire++] = (struct sim_fire){ p->handle, domid, port };
+	} else if (fire(sim, p->handle, port) != 0) {
 		/* Nobody to take it now: keep it for the next claim/unmask. */
 		p->masked = 0;
 		p->pending = 1;
+	}
+}
+
+void sim_fire_deferred(struct sim *sim)
+{
+	unsigned i, n = sim->nfire;
+
+	sim->nfire = 0;
+	for (i = 0; i < n; i++) {
+		const struct sim_fire *f = &sim->fire[i];
+		struct sim_port *p;
+
+		if (fire(sim, f->id, f->port) == 0)
+			continue;
+		/* As sim_deliver: pending for the next claim/unmask, if the
+		 * port is still that handle's and nobody unmasked it since. */
+		sim_lock(sim);  /* its sim_unlock finds nothing to fire */
+		p = sim_port(sim, f->domid, f->port);
+		if (p && p->state != SIM_PORT_FREE && p->handle == f->id && p->masked) {
+			p->masked = 0;
+			p->pending = 1;
+		}
+		sim_unlock(sim);
 	}
 }
 

@@ -145,6 +145,8 @@ void sim_lock(struct sim *sim)
 void sim_unlock(struct sim *sim)
 {
 	pthread_mutex_unlock(&sim->host->lock);
+	if (sim->nfire)
+		sim_fire_deferred(sim);
 }
 
 struct sim_dom *sim_find(struct sim *sim, uint32_t domid)

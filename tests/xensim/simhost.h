@@ -123,6 +123,18 @@ struct sim_fifo {
 	int fd;
 };
 
+/*
+ * An event decided under the host lock and written to its FIFO once the
+ * lock is released (sim_unlock): on one CPU the woken reader runs at
+ * once and its first call takes the lock, so writing under it cost two
+ * extra task switches per event, which Xen's atomic hypercall never has.
+ */
+#define SIM_FIRE_MAX 16u
+struct sim_fire {
+	uint64_t id;            /* the handle's token */
+	uint32_t domid, port;   /* the port it is for, to undo on failure */
+};
+
 /* One process's view of the host.  dir is owned (freed by sim_close). */
 struct sim {
 	struct sim_host *host;
@@ -130,6 +142,8 @@ struct sim {
 	int all_domains;        /* XENSIM_ALL_DOMAINS=1: phantoms, see above */
 	unsigned fifo_next;     /* next cache slot to reuse */
 	struct sim_fifo fifo[SIM_FIFO_CACHE]; /* fds owned, closed by sim_close */
+	unsigned nfire;         /* events waiting for sim_unlock */
+	struct sim_fire fire[SIM_FIRE_MAX];
 };
 
 /*
@@ -159,6 +173,9 @@ struct sim_dom *sim_find(struct sim *sim, uint32_t domid);
 struct sim_port *sim_port(struct sim *sim, uint32_t domid, uint32_t port);
 uint32_t sim_nports(uint32_t domid);
 void sim_deliver(struct sim *sim, uint32_t domid, uint32_t port);
+/* Called by sim_unlock, the lock released: write the events sim_deliver
+ * decided on. */
+void sim_fire_deferred(struct sim *sim);
 void sim_virq(struct sim *sim, uint32_t virq);
 /* Close one end of a channel (the other end becomes unbound). */
 void sim_port_close(struct sim *sim, uint32_t domid, uint32_t port);
