@@ -45,8 +45,9 @@ enum ipc_type {
 	IPC_RING_MAP = 66,     /* payload struct ipc_ring_map: INTRODUCE asks for a ring */
 	IPC_RING_UNMAP = 67,   /* conn: RELEASE / domain death: unmap and unbind */
 	IPC_CONN_CREDIT = 68,  /* conn, payload uint32 [+ reply bytes]: the store answered this many
-				* request bytes (their replies are in earlier frames)
-				* or dropped them; the broker may read that many more */
+				* request bytes (their replies sent before the count
+				* or after it in this frame) or dropped them; the
+				* broker may read that many more */
 	IPC_JOURNAL = 69,      /* empty + one memfd: a fresh journal (snapshot);
 				* the broker holds it instead of the old one */
 	IPC_RING_BREAK = 70,   /* conn, payload uint32 XENSTORE_ERROR_*: the guest
@@ -71,9 +72,10 @@ enum ipc_type {
  *   starts with IPC_RING_WINDOW bytes of credit, and CONN_CREDIT n from
  *   the store (sent once the replies to n request bytes are sent) allows
  *   n more.  So a guest that floods stalls in its own ring, as upstream's
- *   "stop reading".  The reply bytes that answered them may follow n in
- *   the same frame (as if a REPLY_DATA came first): one frame, so the
- *   broker wakes once for a request's reply and its credit.
+ *   "stop reading".  Reply bytes may follow n in the same frame, exactly
+ *   as if a REPLY_DATA frame of them came first: the store joins its last
+ *   reply frame (a reply's tail, possibly with watch events) to the credit
+ *   that follows it, so the broker wakes once for both.
  * - Until then the broker keeps a copy of those unanswered bytes: a
  *   restarted store process gets them again after the ring's CONN_NEW
  *   (whose ring_pos says where they start in the ring's stream), so a

@@ -233,10 +233,14 @@ broker_fds() {
 }
 
 @test "CONN_CREDIT carrying reply bytes beyond the window: refused" {
-	# Guest 7 never reads; 8 frames of 4 + 8,188 bytes fit the window.
+	# Guest 7 never reads; 8 frames of 4 + 8,188 bytes fit the window:
+	# a start sending 8 is left alone (it ends itself, NOT-ENDED); each
+	# start has a fresh window, so the next one's ninth is refused.
 	xensim_guest 7
-	attack "credit-reply dom:7 9"
-	ended_for "$ATTACK_FIRST" 'sent a refused CONN_CREDIT frame'
+	attack "credit-reply dom:7 8" "credit-reply dom:7 9"
+	local f=$ATTACK_FIRST
+	grep -q "^$f: NOT-ENDED" "$HOSTILE_DIR/report"
+	ended_for $((f + 1)) 'sent a refused CONN_CREDIT frame'
 	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 1 ]
 	[ "$("$XENSIM_CTL" maps 7)" -eq 1 ]
 	served_after

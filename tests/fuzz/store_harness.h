@@ -19,7 +19,8 @@
  * ring bytes go in CONN_DATA frames within the credit the store granted,
  * as the broker sends them.  Frames the store sends are answered as the
  * broker would: RING_MAP with a ring (every eighth fails), REPLY_DATA
- * with CONN_SPACE, CONN_CREDIT counted.  Replies are read and dropped.
+ * with CONN_SPACE, CONN_CREDIT counted (reply bytes after its count as
+ * REPLY_DATA, CONN_SPACE too).  Replies are read and dropped.
  */
 #ifndef LIXS_STORE_HARNESS_H
 #define LIXS_STORE_HARNESS_H

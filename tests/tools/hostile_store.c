@@ -318,12 +318,16 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 		send_frame(IPC_CONN_CREDIT, conn, 0, 4, &arg, 4, NULL, 0);
 	} else if (!strcmp(w[0], "reply") || !strcmp(w[0], "credit-reply")) {
 		/* Never reads CONN_SPACE: the window fills after 8 full frames.
-		 * credit-reply: a count of 0, then the reply (zeros too). */
-		uint32_t type = w[0][0] == 'r' ? IPC_REPLY_DATA : IPC_CONN_CREDIT;
+		 * credit-reply: a count of 0, then 8,188 bytes of reply. */
+		static uint8_t joined[IPC_PAYLOAD_MAX];
+		bool credit = w[0][0] == 'c';
 
+		memset(joined, 'x', sizeof(joined));
+		if (credit)
+			memset(joined, 0, sizeof(uint32_t));
 		for (uint32_t i = 0; i < arg; i++)
-			send_frame(type, conn, 0, IPC_PAYLOAD_MAX, NULL,
-				   IPC_PAYLOAD_MAX, NULL, 0);
+			send_frame(credit ? IPC_CONN_CREDIT : IPC_REPLY_DATA, conn, 0,
+				   IPC_PAYLOAD_MAX, joined, IPC_PAYLOAD_MAX, NULL, 0);
 	} else if (!strcmp(w[0], "flood")) {
 		uint32_t dom0 = target_conn(h, "dom0");
 

@@ -111,22 +111,20 @@ void sim_deliver(struct sim *sim, uint32_t domid, uint32_t port)
 	}
 }
 
-void sim_fire_deferred(struct sim *sim)
+void sim_fire_deferred(struct sim *sim, const struct sim_fire *events, unsigned n)
 {
-	unsigned i, n = sim->nfire;
-
-	sim->nfire = 0;
-	for (i = 0; i < n; i++) {
-		const struct sim_fire *f = &sim->fire[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct sim_fire *f = &events[i];
 		struct sim_port *p;
 
 		if (fire(sim, f->id, f->port) == 0)
 			continue;
 		/* As sim_deliver: pending for the next claim/unmask, if the
-		 * port is still that handle's and nobody unmasked it since. */
+		 * port is still that handle's (unmasked since or not: Xen
+		 * would have kept it pending either way). */
 		sim_lock(sim);  /* its sim_unlock finds nothing to fire */
 		p = sim_port(sim, f->domid, f->port);
-		if (p && p->state != SIM_PORT_FREE && p->handle == f->id && p->masked) {
+		if (p && p->state != SIM_PORT_FREE && p->handle == f->id) {
 			p->masked = 0;
 			p->pending = 1;
 		}

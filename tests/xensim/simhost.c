@@ -144,9 +144,17 @@ void sim_lock(struct sim *sim)
 
 void sim_unlock(struct sim *sim)
 {
+	struct sim_fire fire[SIM_FIRE_MAX];
+	unsigned n = sim->nfire;
+
+	/* Taken while locked: a thread of ours that locks next queues
+	 * its own. */
+	if (n)
+		memcpy(fire, sim->fire, n * sizeof(fire[0]));
+	sim->nfire = 0;
 	pthread_mutex_unlock(&sim->host->lock);
-	if (sim->nfire)
-		sim_fire_deferred(sim);
+	if (n)
+		sim_fire_deferred(sim, fire, n);
 }
 
 struct sim_dom *sim_find(struct sim *sim, uint32_t domid)

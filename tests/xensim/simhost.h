@@ -173,9 +173,9 @@ struct sim_dom *sim_find(struct sim *sim, uint32_t domid);
 struct sim_port *sim_port(struct sim *sim, uint32_t domid, uint32_t port);
 uint32_t sim_nports(uint32_t domid);
 void sim_deliver(struct sim *sim, uint32_t domid, uint32_t port);
-/* Called by sim_unlock, the lock released: write the events sim_deliver
- * decided on. */
-void sim_fire_deferred(struct sim *sim);
+/* Called by sim_unlock, the lock released: write the n events sim_deliver
+ * decided on (a copy of sim->fire made under the lock). */
+void sim_fire_deferred(struct sim *sim, const struct sim_fire *fire, unsigned n);
 void sim_virq(struct sim *sim, uint32_t virq);
 /* Close one end of a channel (the other end becomes unbound). */
 void sim_port_close(struct sim *sim, uint32_t domid, uint32_t port);
