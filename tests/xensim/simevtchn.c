@@ -136,7 +136,7 @@ void sim_virq(struct sim *sim, uint32_t virq)
 {
 	uint32_t i;
 
-	for (i = 1; i < SIM_DOM0_PORTS; i++) {
+	for (i = 1; i < sim->host->dom0_end; i++) {
 		struct sim_port *p = &sim->host->dom0_ports[i];
 
 		if (p->state == SIM_PORT_VIRQ && p->virq == virq)
@@ -175,6 +175,8 @@ uint32_t sim_port_alloc(struct sim *sim, uint32_t domid)
 		     i < SIM_DOM0_PORTS; i++) {
 			if (sim->host->dom0_ports[i].state == SIM_PORT_FREE) {
 				sim->host->dom0_free = i + 1;
+				if (i + 1 > sim->host->dom0_end)
+					sim->host->dom0_end = i + 1;
 				return i;
 			}
 		}
@@ -363,7 +365,7 @@ int sim_evtchn_bind_virq(struct sim_evtchn *ev, uint32_t virq)
 	if (virq >= 24 || ev->domid != 0)
 		return -EINVAL;
 	sim_lock(ev->sim);
-	for (i = 1; i < SIM_DOM0_PORTS; i++) {
+	for (i = 1; i < ev->sim->host->dom0_end; i++) {
 		p = &ev->sim->host->dom0_ports[i];
 		if (p->state == SIM_PORT_VIRQ && p->virq == virq) {
 			sim_unlock(ev->sim);

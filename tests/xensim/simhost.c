@@ -17,7 +17,7 @@
 #include "simhost.h"
 
 #define SIM_MAGIC 0x78656e73u   /* "xens" */
-#define SIM_VERSION 3u
+#define SIM_VERSION 4u
 /* Made-up frame numbers: distinct per domain generation. */
 #define SIM_GFN_BASE 0x80000u
 
@@ -41,6 +41,8 @@ static int init_host(struct sim_host *h)
 	h->next_gen = 1;
 	h->next_handle = 1;
 	h->doms[0].used = 1;
+	h->doms_end = 1;
+	h->dom0_end = 1;
 	h->doms[0].domid = 0;
 	h->doms[0].gen = h->next_gen++;
 	h->version = SIM_VERSION;
@@ -161,7 +163,7 @@ struct sim_dom *sim_find(struct sim *sim, uint32_t domid)
 {
 	unsigned i;
 
-	for (i = 0; i < SIM_MAX_DOMS; i++) {
+	for (i = 0; i < sim->host->doms_end; i++) {
 		struct sim_dom *d = &sim->host->doms[i];
 
 		if (d->used && d->domid == domid)
@@ -235,12 +237,12 @@ void sim_reap(struct sim *sim)
 	unsigned i, j;
 
 	sim_lock(sim);
-	for (i = 1; i < SIM_DOM0_PORTS; i++)
+	for (i = 1; i < sim->host->dom0_end; i++)
 		if (sim->host->dom0_ports[i].state != SIM_PORT_FREE &&
 		    sim->host->dom0_ports[i].by_process &&
 		    sim_token_dead(sim, sim->host->dom0_ports[i].handle))
 			sim_port_close(sim, 0, i);
-	for (i = 0; i < SIM_MAX_DOMS; i++) {
+	for (i = 0; i < sim->host->doms_end; i++) {
 		struct sim_dom *d = &sim->host->doms[i];
 
 		if (!d->used)
@@ -284,6 +286,8 @@ int sim_dom_create(struct sim *sim, uint32_t domid, int granted, int hvm,
 	for (i = 1; i < SIM_MAX_DOMS && !d; i++)
 		if (!sim->host->doms[i].used)
 			d = &sim->host->doms[i];
+	if (d && i > sim->host->doms_end)
+		sim->host->doms_end = i;  /* i is one past d's slot */
 	if (!d) {
 		sim_unlock(sim);
 		return ENOSPC;
@@ -484,7 +488,7 @@ void sim_unmap_ring(struct sim *sim, uint64_t gen, uint64_t owner, void *addr)
 
 	munmap(addr, SIM_PAGE);
 	sim_lock(sim);
-	for (i = 0; i < SIM_MAX_DOMS; i++) {
+	for (i = 0; i < sim->host->doms_end; i++) {
 		struct sim_dom *d = &sim->host->doms[i];
 
 		if (!d->used || d->gen != gen)

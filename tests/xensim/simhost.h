@@ -107,6 +107,10 @@ struct sim_host {
 	uint64_t next_handle;
 	uint32_t xsd_port;      /* dom0 kernel ring port, 0 before init */
 	uint32_t dom0_free;     /* no free dom0 port below it: O(1) allocation */
+	/* Never used at or above these: scans stop there, so an idle host's
+	 * tables are neither walked nor made resident in every process. */
+	uint32_t dom0_end;      /* dom0 ports */
+	uint32_t doms_end;      /* domain slots */
 	struct sim_dom doms[SIM_MAX_DOMS];  /* slot 0 is dom0 */
 	struct sim_port dom0_ports[SIM_DOM0_PORTS];
 };

@@ -96,7 +96,7 @@ static int cmd_list(struct sim *sim, int only, uint32_t domid)
 
 	sim_reap(sim);
 	sim_lock(sim);
-	for (i = 0; i < SIM_MAX_DOMS; i++) {
+	for (i = 0; i < sim->host->doms_end; i++) {
 		const struct sim_dom *d = &sim->host->doms[i];
 
 		if (d->used && (!only || d->domid == domid))

@@ -108,7 +108,7 @@ static unsigned collect(struct sim *sim, uint32_t first, unsigned max,
 	unsigned i, n = 0;
 
 	sim_lock(sim);
-	for (i = 0; i < SIM_MAX_DOMS; i++) {
+	for (i = 0; i < sim->host->doms_end; i++) {
 		const struct sim_dom *d = &sim->host->doms[i];
 
 		if (!d->used || d->domid < first)
