@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "path.h"
 #include "perms.h"
 #include "quota.h"
@@ -120,8 +121,9 @@ int op_get_perms(struct req *r)
 
 /*
  * 4.17's order: fewer than two strings => EINVAL; an unprivileged caller
- * naming more than -A entries => ENOSPC; a malformed entry => EINVAL;
- * only then the path.  Bytes after the last NUL are ignored.
+ * naming more than -A entries => ENOSPC; a malformed entry => EINVAL; an
+ * owner no domain can ever be => ENOENT; only then the path.  Bytes
+ * after the last NUL are ignored.
  */
 int op_set_perms(struct req *r)
 {
@@ -148,6 +150,11 @@ int op_set_perms(struct req *r)
 		return ENOMEM;
 	err = perms_parse(body + off[1], (size_t)(last + 1 - (body + off[1])),
 			  perms, n, &count);
+	/* 4.17 asks Xen about the owner; a reserved or out-of-range domid
+	 * (-1 and 65536 read as such) is absent on every host.  Other domids
+	 * are taken: docs/COMPATIBILITY.md, "Perms naming unknown domains". */
+	if (!err && count && perms[0].domid >= DOMAIN_ID_RESERVED)
+		err = ENOENT;
 	if (!err)
 		err = req_path(r, body, PATH_ALLOW_SPECIAL);
 	if (!err)

@@ -249,3 +249,23 @@ ERROR req=4 tx=0 len=7 EINVAL\0
 EOF
 }
 
+@test "SET_PERMS: an owner no domain can be is ENOENT, before the path" {
+	xs 'WRITE:/p\0' 'SET_PERMS:/p\0n32752\0' 'SET_PERMS:/p\0n-1\0' \
+		'SET_PERMS:/p\0n65536\0r1\0' 'SET_PERMS:/p\0r0x7ff0\0' \
+		'SET_PERMS:/nope\0n65536\0' 'SET_PERMS://p\0n65536\0' \
+		'SET_PERMS:@releaseDomain\0n32752\0' \
+		'SET_PERMS:/p\0n32751\0r65536\0' 'GET_PERMS:/p\0'
+	expect_output <<'EOF'
+WRITE req=1 tx=0 len=3 OK\0
+ERROR req=2 tx=0 len=7 ENOENT\0
+ERROR req=3 tx=0 len=7 ENOENT\0
+ERROR req=4 tx=0 len=7 ENOENT\0
+ERROR req=5 tx=0 len=7 ENOENT\0
+ERROR req=6 tx=0 len=7 ENOENT\0
+ERROR req=7 tx=0 len=7 ENOENT\0
+ERROR req=8 tx=0 len=7 ENOENT\0
+SET_PERMS req=9 tx=0 len=3 OK\0
+GET_PERMS req=10 tx=0 len=14 n32751\0r65536\0
+EOF
+}
+
