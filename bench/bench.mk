@@ -12,7 +12,7 @@
 EXTRA_BIN   += $(B)/tools/xswatch
 CHECK_EXTRA += bench-smoke
 
-$(B)/tools/xswatch: $(call obj,bench/xswatch.c)
+$(B)/tools/xswatch: $(call obj,bench/xswatch.c) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 

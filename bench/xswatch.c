@@ -22,10 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
+
+#include "unix_connect.h"
 
 /* One connection's receive buffer: replies and watch events. */
 struct rx {
@@ -33,22 +34,6 @@ struct rx {
 	size_t len;
 	long events;		/* watch events seen on it */
 };
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -173,9 +158,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			/* Kept open on purpose: held until we are killed. */
-			fd = connect_to(sock);
+			fd = unix_connect(sock);
 			if (fd < 0) {
-				fprintf(stderr, "xswatch: connect %s: %s\n", sock, strerror(errno));
+				fprintf(stderr, "xswatch: connect %s: %s\n", sock, strerror(-fd));
 				return 1;
 			}
 			rx->len = 0;

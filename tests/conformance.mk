@@ -6,6 +6,9 @@
 #                  against cxenstored 4.17 from ../shared/peers; both pass
 #                  counts end up in the output (docs/COMPATIBILITY.md)
 #   make soak      test-xenstore's 60-second random run against lixs
+#   make difftest  tests/bats/differential.bats with DIFF_SEEDS seeds a
+#                  case (default 1000; `make check` runs 40): lixs and
+#                  cxenstored 4.17 under the same random requests
 
 CONFORMANCE_BATS := $(sort $(wildcard tests/bats/conformance_*.bats)) \
 		    tests/bats/wire_bytes.bats
@@ -25,4 +28,9 @@ soak: all
 	LIXS_SOAK=1 LIXS_BUILD=$(abspath $(B)) scripts/run-bats.sh soak \
 		-f 'soak' tests/bats/test_xenstore.bats
 
-.PHONY: compare soak
+DIFF_SEEDS ?= 1000
+difftest: all
+	LIXS_DIFF_SEEDS=$(DIFF_SEEDS) LIXS_BUILD=$(abspath $(B)) \
+		scripts/run-bats.sh difftest tests/bats/differential.bats
+
+.PHONY: compare soak difftest

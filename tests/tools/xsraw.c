@@ -66,10 +66,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "unix_connect.h"
 #include "xs_text.h"
 
 #define HDR_SIZE 16u
@@ -157,18 +157,12 @@ static void print_msg(const struct msg *m)
 static struct conn *cur_conn(struct xsraw *x)
 {
 	struct conn *c = &x->conns[x->cur];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	if (c->fd >= 0)
 		return c;
-	if (strlen(x->path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "xsraw: socket path too long: %s\n", x->path);
-		exit(EXIT_SYS);
-	}
-	strcpy(sa.sun_path, x->path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "xsraw: connect %s: %s\n", x->path, strerror(errno));
+	c->fd = unix_connect(x->path);
+	if (c->fd < 0) {
+		fprintf(stderr, "xsraw: connect %s: %s\n", x->path, strerror(-c->fd));
 		exit(EXIT_SYS);
 	}
 	c->next_req = 1;
