@@ -119,8 +119,8 @@ static bool pump_tell(struct broker *b, struct ring *r)
 
 /*
  * Requests: from the ring into the held copy, within the window, then
- * what the store has not had of it.  0 none read, 1 some, 2 some from a
- * full ring.
+ * what the store has not had of it, then the ring space given back.  0
+ * none read, 1 some, 2 some from a ring that was full (ringbuf_consume).
  */
 static int pump_in(struct broker *b, struct ring *r)
 {
@@ -137,13 +137,12 @@ static int pump_in(struct broker *b, struct ring *r)
 		ring_break(r, XENSTORE_ERROR_COMM, "no memory for requests");
 		return 0;
 	}
-	ringbuf_consume(r->intf, cons, n);
 	for (; r->sent < r->held.len; r->sent += k) {
 		k = r->held.len - r->sent < IPC_PAYLOAD_MAX ? r->held.len - r->sent : IPC_PAYLOAD_MAX;
 		if (!store_send(b, IPC_CONN_DATA, r->conn, r->held.data + r->sent, k, -1))
 			break;
 	}
-	return !n ? 0 : n == XENSTORE_RING_SIZE ? 2 : 1;
+	return !n ? 0 : ringbuf_consume(r->intf, cons, n) ? 2 : 1;
 }
 
 /*

@@ -40,7 +40,7 @@ int ringbuf_peek(struct xenstore_domain_interface *intf, void *buf, uint32_t max
 	return 0;
 }
 
-void ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint32_t n)
+int ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint32_t n)
 {
 	/* Our copy is complete before the guest may reuse the space. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -48,6 +48,7 @@ void ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint
 	/* ...and published before we look at req_prod again (the guest only
 	 * notifies when it saw us caught up: the caller must re-check). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&intf->req_prod, __ATOMIC_RELAXED) - cons >= XENSTORE_RING_SIZE;
 }
 
 int ringbuf_write(struct xenstore_domain_interface *intf, const void *buf, uint32_t len,

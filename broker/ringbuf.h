@@ -24,8 +24,15 @@
 int ringbuf_peek(struct xenstore_domain_interface *intf, void *buf, uint32_t max,
 		 uint32_t *n, uint32_t *cons);
 
-/* Publish that `n` bytes from `cons` (ringbuf_peek's answer) are consumed. */
-void ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint32_t n);
+/*
+ * Publish that `n` bytes from `cons` (ringbuf_peek's answer) are consumed.
+ * Returns 1 when the ring was full just before, else 0: the producer, read
+ * again once the consumer is published, is a whole ring ahead of `cons`.
+ * A guest that found the ring full waits for our notification, and it may
+ * have filled it after ringbuf_peek looked (from a consumer index older
+ * than ours), so the count ringbuf_peek saw cannot tell.
+ */
+int ringbuf_consume(struct xenstore_domain_interface *intf, uint32_t cons, uint32_t n);
 
 /*
  * Copy as much of `buf` (`len` bytes) as fits into the reply ring and

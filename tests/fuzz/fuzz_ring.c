@@ -65,7 +65,8 @@ static void do_peek(struct xenstore_domain_interface *intf, uint32_t *credit,
 	for (uint32_t i = 0; i < n; i++)
 		FUZZ_ASSERT(buf[i] == (uint8_t)intf->req[(c0 + i) & (RSZ - 1)]);
 	n = (uint32_t)((uint64_t)n * frac / 255);
-	ringbuf_consume(intf, cons, n);
+	/* The producer did not move since the peek: full is p0 - c0 == RSZ. */
+	FUZZ_ASSERT(ringbuf_consume(intf, cons, n) == (p0 - c0 == RSZ));
 	FUZZ_ASSERT(intf->req_cons == c0 + n && intf->req_prod == p0);
 	*credit -= n;
 }

@@ -2,8 +2,9 @@
 /*
  * test_ring.c - the broker's ring copy loops (broker/ringbuf.c) on a
  * plain 4 KiB page: wrap-around, free-running indexes near 2^32, an
- * exactly full ring, indexes more than a ring apart, the credit limit,
- * partial writes into a reply ring with little room.
+ * exactly full ring, indexes more than a ring apart, the credit limit, a
+ * ring the guest filled between peek and consume, partial writes into a
+ * reply ring with little room.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -134,6 +135,32 @@ static int t_credit_limit(void)
 	       is_pattern(buf, 9 + 30, 70);
 }
 
+/*
+ * The guest fills the ring between the broker's peek and its consume,
+ * from the consumer index it read before (the stall xsdiff found): the
+ * peek saw 100 bytes, not a full ring, yet the guest now waits for room,
+ * so consuming must say the ring was full.  Near 2^32, and a consume of a
+ * ring that was never full says so.
+ */
+static int t_full_after_peek(void)
+{
+	struct xenstore_domain_interface *in = fresh(UINT32_MAX - 50, 0);
+	uint8_t buf[XENSTORE_RING_SIZE];
+	uint32_t n, cons;
+
+	guest_writes(in, 1, 100);
+	if (ringbuf_peek(in, buf, sizeof(buf), &n, &cons) || n != 100)
+		return 0;
+	guest_writes(in, 2, XENSTORE_RING_SIZE - 100);
+	if (ringbuf_consume(in, cons, n) != 1)
+		return 0;
+	/* Now 924 bytes are in: not full, and consuming them says so. */
+	if (ringbuf_peek(in, buf, sizeof(buf), &n, &cons) || n != XENSTORE_RING_SIZE - 100 ||
+	    !is_pattern(buf, 2, n))
+		return 0;
+	return ringbuf_consume(in, cons, n) == 0 && in->req_cons == in->req_prod;
+}
+
 static int t_write_partial_and_wrap(void)
 {
 	struct xenstore_domain_interface *in = fresh(0, UINT32_MAX - 4);
@@ -163,6 +190,8 @@ static const struct unit_case tests[] = {
 	{ "exactly full rings work (1024 bytes read, 0 written)", t_exactly_full },
 	{ "prod - cons > 1024 or prod behind cons: EIO, nothing moved", t_bad_indexes },
 	{ "never more than the credit is read", t_credit_limit },
+	{ "consume says the ring was full when the guest filled it after the peek",
+	  t_full_after_peek },
 	{ "replies: partial write into little room, wrap-around", t_write_partial_and_wrap },
 };
 
