@@ -14,28 +14,25 @@
 # both trees, so a seed's run depends on the seed alone).
 
 load helpers
+load xensim
 
 XSDIFF=$LIXS_BUILD/tools/xsdiff
 RUN_PEER=$LIXS_SHARED/peers/run-peer.sh
+RUN_CX_XENSIM=$LIXS_REPO/tests/xensim/run-cxenstored.sh
 
 setup() {
 	require_lixs "this file compares lixs with cxenstored itself"
 	[ -x "$RUN_PEER" ] ||
 		skip_because "no $RUN_PEER: cxenstored cannot be started here"
-	common_setup
+	make_test_dir
 	REF_SOCK=$T/ref
-	local out
-	# fd 3 is bats' own: a daemon holding it would stall bats.
-	out=$("$RUN_PEER" cxenstored "$REF_SOCK" 2>&1 3>&-) || {
-		echo "$out" >&2
-		return 1
-	}
-	REF_PID=$(sed -n 's/^pid=//p' <<<"$out")
+	REF_STOP=
+	XSDIFF_GUESTS=()
 }
 
 teardown() {
-	if [ -n "${REF_PID:-}" ]; then
-		"$RUN_PEER" stop "$REF_SOCK" >/dev/null 2>&1 || true
+	if [ -n "$REF_STOP" ]; then
+		"$REF_STOP" stop "$REF_SOCK" >/dev/null 2>&1 || true
 		if grep -q 'Assertion' "$REF_SOCK.d/daemon.log" 2>/dev/null; then
 			echo "cxenstored aborted:"
 			grep 'Assertion' "$REF_SOCK.d/daemon.log"
@@ -44,11 +41,45 @@ teardown() {
 	common_teardown
 }
 
+# Start the reference with script $1 (run-peer.sh needs "cxenstored" first).
+start_reference() {
+	local out
+	# fd 3 is bats' own: a daemon holding it would stall bats.
+	out=$("$@" "$REF_SOCK" 2>&1 3>&-) || {
+		echo "$out" >&2
+		return 1
+	}
+	REF_STOP=$1
+}
+
+# Both daemons on a plain host: every client a privileged unix one.
+start_pair_unix() {
+	start_daemon
+	start_reference "$RUN_PEER" cxenstored
+}
+
+# Both on simulated Xen hosts of their own (lixs: $T/xen, the reference:
+# $REF_SOCK.d/xen), domains $@ created on each and INTRODUCEd by each.
+start_pair_guests() {
+	local dom out gfn port
+	xensim_start
+	start_reference "$RUN_CX_XENSIM"
+	for dom in "$@"; do
+		xensim_guest "$dom"
+		out=$(XENSIM_DIR=$REF_SOCK.d/xen "$XENSIM_CTL" create "$dom") || return 1
+		read -r _ gfn port <<<"$out"
+		"$XSRAW" -S "$REF_SOCK" -t 5 "INTRODUCE:$dom\0$gfn\0$port\0" | grep -q OK
+		XSDIFF_GUESTS+=(-g "$dom")
+	done
+	XSDIFF_GUESTS+=(-l "$XENSIM_DIR" -r "$REF_SOCK.d/xen")
+}
+
 # Seeds $1.. (LIXS_DIFF_SEEDS of them), STEPS $2 and CONNS $3 each.
 diff_seeds() {
 	local first=$(( ${LIXS_DIFF_FIRST:-1} + $1 )) n=${LIXS_DIFF_SEEDS:-40} s
 	for ((s = first; s < first + n; s++)); do
-		run "$XSDIFF" -L "$XENSTORED_PATH" -R "$REF_SOCK" -s "$s" -n "$2" -c "$3"
+		run "$XSDIFF" -L "$XENSTORED_PATH" -R "$REF_SOCK" -s "$s" -n "$2" -c "$3" \
+			"${XSDIFF_GUESTS[@]}"
 		if [ "$status" -ne 0 ]; then
 			echo "xsdiff -s $s -n $2 -c $3 exited $status:"
 			echo "$output" | tail -n 60
@@ -65,16 +96,27 @@ diff_seeds() {
 }
 
 @test "xsdiff: random requests on 3 connections, the same as cxenstored's" {
+	start_pair_unix
 	diff_seeds 0 400 3
 }
 
 @test "xsdiff: random requests on 8 connections, the same as cxenstored's" {
+	start_pair_unix
 	diff_seeds 100000 300 8
+}
+
+@test "xsdiff: 2 unix connections and 2 guests' rings, the same as cxenstored's" {
+	# Unprivileged callers: permission checks, watch events filtered by
+	# them, SET_TARGET; cxenstored serves its guests through the same
+	# stand-in (tests/xensim/run-cxenstored.sh).
+	start_pair_guests 1 2
+	diff_seeds 200000 400 2
 }
 
 @test "xsdiff finds a difference: lixs against a daemon that is not the same" {
 	# Not cxenstored but a second lixs with another tree: the tool must
 	# report it (exit 6), or a pass above would mean nothing.
+	start_daemon
 	"$XSRAW" -S "$XENSTORED_PATH" 'WRITE:/tool/extra\0x' >/dev/null
 	local other=$T/other
 	(

@@ -16,3 +16,13 @@ EXTRA_BIN += $(B)/tools/xsload
 $(B)/tools/xsload: $(XSLOAD_OBJ) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# xsdiff (tests/bats/differential.bats) drives guests' rings the same way.
+XSDIFF_OBJ := $(call obj,tests/tools/xsdiff.c tests/xensim/guestring.c \
+                         tests/xensim/simhost.c tests/xensim/simevtchn.c)
+
+$(call obj,tests/tools/xsdiff.c): CPPFLAGS += -Itests/xensim
+
+$(B)/tools/xsdiff: $(XSDIFF_OBJ) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^

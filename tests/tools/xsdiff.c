@@ -6,9 +6,15 @@
  *
  *   xsdiff -L LIXS_SOCKET -R REFERENCE_SOCKET [-s SEED] [-n STEPS]
  *          [-c CONNS] [-t SECONDS] [-v]
+ *          [-l LIXS_XENSIM_DIR -r REFERENCE_XENSIM_DIR -g DOMID...]
  *
- * Each step sends one request on one of CONNS connections (default 3) to
- * both daemons, reads each daemon's reply, then sends a sync request (a
+ * CONNS (default 3) privileged unix connections; with -g, also the ring of
+ * each guest DOMID (up to 4), attached on each daemon's own simulated host
+ * (tests/xensim: -l and -r name them; the caller creates the domains and
+ * INTRODUCEs them to both daemons, tests/bats/differential.bats).
+ *
+ * Each step sends one request on one of the connections to both daemons,
+ * reads each daemon's reply, then sends a sync request (a
  * READ of /xsdiff-sync) on every connection, so that the watch events a
  * step caused arrive, in order, before that sync reply on both.  The
  * step's transcript (every message received, as xsraw prints them) must be
@@ -25,15 +31,16 @@
  *    the run goes on.  The opposite is a mismatch.
  *
  * At the end both trees are listed (DIRECTORY, READ, GET_PERMS from /,
- * depth first) and compared.  Requests are privileged (dom0, unix socket);
- * the domain life-cycle requests (INTRODUCE, RELEASE, RESUME, SET_TARGET)
- * are left out: the reference runs on a stand-in where every domid exists
- * and none dies, so its answers there are the stand-in's
- * (conformance_domains.bats has them, recorded with only dom0 present).
- * So are malformed one-path requests (no NUL, a second string) and
- * SET_PERMS of an unknown @name: 4.17 answers them with whatever errno was
- * left over, and after some sequences aborts on them (assertion `conn->in
- * == NULL' in consider_message); wire_bytes.bats has them.
+ * depth first) and compared.  INTRODUCE, RELEASE and RESUME are left
+ * out: they would take a guest's ring away in the middle of a run, and on
+ * ../shared/peers' stand-in, where every domid exists and none dies, the
+ * reference's answers are the stand-in's (conformance_domains.bats has
+ * them, recorded with only dom0 present).  SET_TARGET is in.  Also left
+ * out are malformed one-path requests (no NUL, a second string), SET_PERMS
+ * of an unknown @name, and a guest's SET_PERMS of a special name: 4.17
+ * answers them with whatever errno was left over, and after some sequences
+ * aborts on them (assertion `conn->in == NULL' in consider_message);
+ * wire_bytes.bats has them.
  * Within a transaction the reference answered EIO in (seen when the
  * transaction's copy of a directory names children deleted outside it;
  * 4.17 then fails the commit with EAGAIN), replies are not compared until
@@ -56,27 +63,32 @@
 #include <unistd.h>
 #include <xen/io/xs_wire.h>
 
+#include "guestring.h"
 #include "unix_connect.h"
 #include "xs_text.h"
 
 #define HDR 16u
 #define BODY_MAX 65536u
-#define MAX_CONN 8
+#define MAX_UNIX 8
+#define MAX_GUESTS 4
+#define MAX_CONN (MAX_UNIX + MAX_GUESTS)
 #define TX_SLOTS 3
 /* A tx id neither daemon hands out in a short run. */
 #define TX_BOGUS 0x7fff0001u
 
 enum { EXIT_SAME = 0, EXIT_SYS = 1, EXIT_USAGE = 2, EXIT_DIFF = 6 };
 
-/* One connection to one daemon. */
+/* One connection to one daemon: a unix socket, or a guest's ring. */
 struct link {
-	int fd;                         /* -1: closed; owned here */
+	int fd;                         /* unix: -1 closed; owned here */
+	struct gring *g;                /* a guest's ring (owned), else NULL */
 	uint32_t tx[TX_SLOTS + 1];      /* slot -> this daemon's id, 0 free */
 };
 
-/* One daemon: its socket and connections. */
+/* One daemon: its socket, simulated host and connections. */
 struct side {
 	const char *name, *path;
+	const char *xen;                /* its XENSIM_DIR, for guests */
 	struct link conn[MAX_CONN];
 	char *text;                     /* this step's transcript (open_memstream) */
 	size_t text_len;
@@ -95,7 +107,9 @@ struct req {
 /* The whole state of one run. */
 struct xsdiff {
 	struct side side[2];            /* [0] lixs, [1] the reference */
-	int nconn, timeout_ms;
+	int nconn, timeout_ms;          /* unix connections, then guests */
+	int nguest;
+	uint32_t guest[MAX_GUESTS];     /* their domids */
 	bool verbose;
 	uint64_t rng;
 	uint32_t next_req;
@@ -126,10 +140,44 @@ static const char *pick(struct xsdiff *d, const char *const *v, uint32_t n)
 
 /* ---------------------------------------------------------------- wire */
 
-static int send_all(int fd, const uint8_t *p, size_t n)
+/* A ring is either way "closed" when its indexes go bad (the daemon
+ * gave up on it); it is waited on only by its event channel. */
+static int ring_send(struct gring *g, const uint8_t *p, size_t n, int timeout_ms)
 {
 	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		long k = gring_write(g, p, n);
+
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+		if (n && gring_wait(g, timeout_ms))
+			return -1;
+	}
+	return 0;
+}
+
+static int ring_recv(struct gring *g, uint8_t *p, size_t n, int timeout_ms)
+{
+	while (n) {
+		long k = gring_read(g, p, n);
+
+		if (k < 0)
+			return 1;
+		p += k;
+		n -= (size_t)k;
+		if (n && k == 0 && gring_wait(g, timeout_ms))
+			return -1;
+	}
+	return 0;
+}
+
+static int send_all(const struct link *l, const uint8_t *p, size_t n, int timeout_ms)
+{
+	if (l->g)
+		return ring_send(l->g, p, n, timeout_ms);
+	while (n) {
+		ssize_t k = send(l->fd, p, n, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -142,10 +190,12 @@ static int send_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* Read exactly n bytes: 0, 1 on EOF (or reset), -1 on timeout. */
-static int recv_all(int fd, uint8_t *p, size_t n, int timeout_ms)
+static int recv_all(const struct link *l, uint8_t *p, size_t n, int timeout_ms)
 {
+	if (l->g)
+		return ring_recv(l->g, p, n, timeout_ms);
 	while (n) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
 		ssize_t k;
 		int r = poll(&pfd, 1, timeout_ms);
 
@@ -153,7 +203,7 @@ static int recv_all(int fd, uint8_t *p, size_t n, int timeout_ms)
 			continue;
 		if (r <= 0)
 			return -1;
-		k = recv(fd, p, n, 0);
+		k = recv(l->fd, p, n, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -170,15 +220,15 @@ struct msg {
 };
 
 /* 0 a message, 1 EOF, -1 timeout or a length no daemon may send. */
-static int recv_msg(int fd, struct msg *m, int timeout_ms)
+static int recv_msg(const struct link *l, struct msg *m, int timeout_ms)
 {
-	int r = recv_all(fd, (uint8_t *)&m->h, HDR, timeout_ms);
+	int r = recv_all(l, (uint8_t *)&m->h, HDR, timeout_ms);
 
 	if (r)
 		return r;
 	if (m->h.len > BODY_MAX)
 		return -1;
-	r = recv_all(fd, m->body, m->h.len, timeout_ms);
+	r = recv_all(l, m->body, m->h.len, timeout_ms);
 	m->body[m->h.len] = 0;
 	return r;
 }
@@ -289,7 +339,7 @@ static void gen_path(struct xsdiff *d, char *out, size_t cap)
 	}
 }
 
-static void gen_value(struct xsdiff *d, struct req *r)
+static void gen_value(struct xsdiff *d, struct req *r, bool oversize)
 {
 	static const char *const v[] = { "", "v", "0", "1", "value with spaces" };
 	uint32_t k = rnd(d, 10), n, i;
@@ -303,8 +353,8 @@ static void gen_value(struct xsdiff *d, struct req *r)
 	}
 	if (k < 9)
 		n = 1 + rnd(d, 24);
-	else  /* up to and just past the 4096-byte payload limit */
-		n = 4096 - r->len - 2 + rnd(d, 5);
+	else  /* up to (and, when allowed, just past) the 4096-byte payload */
+		n = 4096 - r->len - 2 + rnd(d, oversize ? 5 : 3);
 	for (i = 0; i < n && i < sizeof(b); i++)
 		b[i] = (uint8_t)(k == 9 ? 'z' : rnd(d, 256));
 	put(r, b, i);
@@ -361,7 +411,7 @@ static void gen_request(struct xsdiff *d, struct req *r)
 		XS_WATCH, XS_WATCH, XS_UNWATCH, XS_TRANSACTION_START,
 		XS_TRANSACTION_START, XS_TRANSACTION_END, XS_TRANSACTION_END,
 		XS_RESET_WATCHES, XS_GET_DOMAIN_PATH, XS_IS_DOMAIN_INTRODUCED,
-		OP_CLOSE, 20 /* RESTRICT, gone */, 27, 100,
+		XS_SET_TARGET, OP_CLOSE, 20 /* RESTRICT, gone */, 27, 100,
 	};
 	static const char *const tokens[] = { "t1", "t2", "", "tok en" };
 	static const char *const ends[] = { "T", "T", "T", "F", "X", "" };
@@ -370,8 +420,11 @@ static void gen_request(struct xsdiff *d, struct req *r)
 	uint32_t k = rnd(d, 100);
 
 	memset(r, 0, offsetof(struct req, body));
-	r->conn = (int)rnd(d, (uint32_t)d->nconn);
+	r->conn = (int)rnd(d, (uint32_t)(d->nconn + d->nguest));
 	r->type = pool[rnd(d, sizeof(pool) / sizeof(pool[0]))];
+	/* A guest cannot hang up; RESET_WATCHES is its nearest thing. */
+	if (r->type == OP_CLOSE && r->conn >= d->nconn)
+		r->type = XS_RESET_WATCHES;
 	/* In an open transaction now and then, rarely in one neither has. */
 	if (k < 35)
 		r->slot = used_slot(d, r->conn);
@@ -384,16 +437,21 @@ static void gen_request(struct xsdiff *d, struct req *r)
 		break;
 	case XS_WRITE:
 		put_str(r, path);
-		gen_value(d, r);
+		/* Past 4,096 bytes a unix client is cut off (both daemons); a
+		 * guest's ring would be given up on, ending the run early. */
+		gen_value(d, r, r->conn < d->nconn);
 		break;
 	case XS_DIRECTORY_PART:
 		put_str(r, path);
 		put_str(r, PICK(d, offs));
 		break;
 	case XS_SET_PERMS:
-		if (path[0] == '@' && strcmp(path, "@introduceDomain") &&
-		    strcmp(path, "@releaseDomain"))
-			snprintf(path, sizeof(path), "@releaseDomain");
+		/* 4.17 answers a left-over errno for an unknown @name, and for
+		 * a caller (a guest) that may not change a known one. */
+		if (path[0] == '@' && (r->conn >= d->nconn ||
+				       (strcmp(path, "@introduceDomain") &&
+					strcmp(path, "@releaseDomain"))))
+			snprintf(path, sizeof(path), "/d");
 		put_str(r, path);
 		gen_perms(d, r);
 		break;
@@ -412,6 +470,10 @@ static void gen_request(struct xsdiff *d, struct req *r)
 		else
 			put_str(r, PICK(d, ends));
 		break;
+	case XS_SET_TARGET:
+		put_str(r, gen_domid(d));
+		put_str(r, gen_domid(d));
+		break;
 	case XS_GET_DOMAIN_PATH: case XS_IS_DOMAIN_INTRODUCED:
 		put_str(r, gen_domid(d));
 		break;
@@ -422,17 +484,19 @@ static void gen_request(struct xsdiff *d, struct req *r)
 
 /* ------------------------------------------------------------- running */
 
+/* A unix connection is closed; a guest's ring stays (a guest cannot hang
+ * up), only its transaction slots are forgotten. */
 static void link_close(struct link *l)
 {
 	if (l->fd >= 0)
 		close(l->fd);
-	memset(l, 0, sizeof(*l));
 	l->fd = -1;
+	memset(l->tx, 0, sizeof(l->tx));
 }
 
 static int link_open(struct side *s, struct link *l)
 {
-	if (l->fd >= 0)
+	if (l->fd >= 0 || l->g)
 		return 0;
 	l->fd = unix_connect(s->path);
 	if (l->fd < 0) {
@@ -471,12 +535,12 @@ static int exchange(struct xsdiff *d, struct side *s, struct link *l,
 	a->eof = false;
 	if (link_open(s, l))
 		return -1;
-	if (send_all(l->fd, (const uint8_t *)h, HDR) ||
-	    send_all(l->fd, body, h->len)) {
+	if (send_all(l, (const uint8_t *)h, HDR, d->timeout_ms) ||
+	    send_all(l, body, h->len, d->timeout_ms)) {
 		/* A daemon that already hung up: what is left to read tells. */
 	}
 	for (;;) {
-		r = recv_msg(l->fd, m, d->timeout_ms);
+		r = recv_msg(l, m, d->timeout_ms);
 		if (r < 0) {
 			fprintf(stderr, "xsdiff: %s: no reply to request %" PRIu32
 				" within %d ms\n", s->name, h->req_id, d->timeout_ms);
@@ -514,6 +578,9 @@ static void log_request(struct xsdiff *d, unsigned step, const struct req *r)
 
 static void report(struct xsdiff *d, unsigned step, const char *what)
 {
+	for (int i = 0; i < 2; i++)
+		if (d->side[i].out)
+			fflush(d->side[i].out);  /* mid-step: the text so far */
 	fflush(d->log);
 	fwrite(d->log_text, 1, d->log_len, stdout);
 	printf("DIFFERENCE at step %u: %s\n--- %s\n%s--- %s\n%s", step, what,
@@ -528,17 +595,17 @@ static int sync_all(struct xsdiff *d)
 	static struct msg m;
 	struct answer a = { &m, false };
 
-	for (int c = 0; c < d->nconn; c++) {
+	for (int c = 0; c < d->nconn + d->nguest; c++) {
 		++d->next_req;
 		for (int i = 0; i < 2; i++) {
 			struct side *s = &d->side[i];
 			struct xsd_sockmsg h = { XS_READ, d->next_req, 0, sizeof(sync) };
 
-			if (s->conn[c].fd < 0)
-				continue;
+			if (s->conn[c].fd < 0 && !s->conn[c].g)
+				continue;  /* a unix connection closed by the step */
 			fprintf(s->out, "(sync conn %d)\n", c + 1);
 			if (exchange(d, s, &s->conn[c], &h, sync, &a))
-				return -1;
+				return -1;  /* run_step reports */
 			if (!a.eof)
 				print_norm(s, &s->conn[c], a.m);
 		}
@@ -558,6 +625,9 @@ static void track_tx(struct link *l, const struct req *r, int new_slot,
 	if (r->type == XS_TRANSACTION_END && r->slot > 0 &&
 	    (a->m->h.type == XS_TRANSACTION_END || is_error(a, "EAGAIN")))
 		l->tx[r->slot] = 0;
+	/* It ends the connection's transactions too (4.17's do_reset_watches). */
+	if (r->type == XS_RESET_WATCHES && a->m->h.type == XS_RESET_WATCHES)
+		memset(l->tx, 0, sizeof(l->tx));
 }
 
 /*
@@ -586,8 +656,10 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 			continue;
 		}
 		h.tx_id = r->slot > 0 ? l->tx[r->slot] : r->slot < 0 ? TX_BOGUS : 0;
-		if (exchange(d, s, l, &h, r->body, &ans[i]))
+		if (exchange(d, s, l, &h, r->body, &ans[i])) {
+			report(d, step, "no reply (see above)");
 			return -1;
+		}
 	}
 	/* 4.17's EIO in a transaction: see the header comment. */
 	if (doomed && is_error(&ans[1], "EIO") && !is_error(&ans[0], "EIO"))
@@ -606,11 +678,13 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 			print_norm(s, l, ans[i].m);
 		track_tx(l, r, new_slot, &ans[i]);
 	}
-	if (sync_all(d))
+	if (sync_all(d)) {
+		report(d, step, "no reply to a sync (see above)");
 		return -1;
+	}
 	for (int i = 0; i < 2; i++)
 		side_end(&d->side[i]);
-	for (int c = 0; c < d->nconn; c++) {
+	for (int c = 0; c < d->nconn + d->nguest; c++) {
 		for (int t = 1; t <= TX_SLOTS; t++) {
 			d->used[c][t] = d->side[0].conn[c].tx[t] && d->side[1].conn[c].tx[t];
 			d->doomed[c][t] &= d->used[c][t];
@@ -638,21 +712,26 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 
 /* ---------------------------------------------------------- tree dumps */
 
-/* One request on connection 0, outside the step log; the reply into m. */
-static int ask(struct xsdiff *d, struct side *s, uint32_t type, const char *body,
-	       size_t len, struct msg *m)
+/* One request outside the step log (ask: on connection 0); the reply into m. */
+static int ask_on(struct xsdiff *d, struct side *s, struct link *l, uint32_t type,
+		  const char *body, size_t len, struct msg *m)
 {
-	struct link *l = &s->conn[0];
 	struct xsd_sockmsg h = { type, 0, 0, (uint32_t)len };
 
-	if (link_open(s, l) || send_all(l->fd, (const uint8_t *)&h, HDR) ||
-	    send_all(l->fd, (const uint8_t *)body, h.len))
+	if (link_open(s, l) || send_all(l, (const uint8_t *)&h, HDR, d->timeout_ms) ||
+	    send_all(l, (const uint8_t *)body, h.len, d->timeout_ms))
 		return -1;
 	do {
-		if (recv_msg(l->fd, m, d->timeout_ms))
+		if (recv_msg(l, m, d->timeout_ms))
 			return -1;
 	} while (m->h.type == XS_WATCH_EVENT);
 	return 0;
+}
+
+static int ask(struct xsdiff *d, struct side *s, uint32_t type, const char *body,
+	       size_t len, struct msg *m)
+{
+	return ask_on(d, s, &s->conn[0], type, body, len, m);
 }
 
 /* Depth first from path: "path = value [perms]" a node, children sorted. */
@@ -725,6 +804,22 @@ static int reset_trees(struct xsdiff *d)
 			if (ask(d, &d->side[i], type, body, n, &m))
 				return -1;
 		}
+		/* Each guest's home, as libxl makes it, and a clean connection. */
+		for (int g = 0; g < d->nguest; g++) {
+			char home[64], perms[16];
+			size_t hn = (size_t)snprintf(home, sizeof(home), "/local/domain/%u",
+						     d->guest[g]) + 1;
+			size_t pn = (size_t)snprintf(perms, sizeof(perms), "n%u", d->guest[g]) + 1;
+			char body[96];
+
+			memcpy(body, home, hn);
+			memcpy(body + hn, perms, pn);
+			if (ask(d, &d->side[i], XS_WRITE, home, hn, &m) ||
+			    ask(d, &d->side[i], XS_SET_PERMS, body, hn + pn, &m) ||
+			    ask_on(d, &d->side[i], &d->side[i].conn[d->nconn + g],
+				   XS_RESET_WATCHES, "", 1, &m))
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -769,6 +864,7 @@ static void usage(void)
 {
 	fputs("usage: xsdiff -L LIXS_SOCKET -R REFERENCE_SOCKET [-s SEED] [-n STEPS]\n"
 	      "              [-c CONNS] [-t SECONDS] [-v]\n"
+	      "              [-l LIXS_XENSIM_DIR -r REFERENCE_XENSIM_DIR -g DOMID...]\n"
 	      "(see the header comment of tests/tools/xsdiff.c)\n", stderr);
 }
 
@@ -784,10 +880,19 @@ int main(int argc, char **argv)
 	d.timeout_ms = 5000;
 	d.side[0].name = "lixs";
 	d.side[1].name = "reference";
-	while ((opt = getopt(argc, argv, "L:R:s:n:c:t:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "L:R:l:r:g:s:n:c:t:vh")) != -1) {
 		switch (opt) {
 		case 'L': d.side[0].path = optarg; break;
 		case 'R': d.side[1].path = optarg; break;
+		case 'l': d.side[0].xen = optarg; break;
+		case 'r': d.side[1].xen = optarg; break;
+		case 'g':
+			if (d.nguest == MAX_GUESTS) {
+				usage();
+				return EXIT_USAGE;
+			}
+			d.guest[d.nguest++] = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'n': steps = strtoul(optarg, NULL, 0); break;
 		case 'c': d.nconn = atoi(optarg); break;
@@ -798,7 +903,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!d.side[0].path || !d.side[1].path || optind != argc ||
-	    d.nconn < 1 || d.nconn > MAX_CONN || d.timeout_ms <= 0) {
+	    d.nconn < 1 || d.nconn > MAX_UNIX || d.timeout_ms <= 0 ||
+	    (d.nguest && (!d.side[0].xen || !d.side[1].xen))) {
 		usage();
 		return EXIT_USAGE;
 	}
@@ -806,10 +912,27 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		for (int c = 0; c < MAX_CONN; c++)
 			d.side[i].conn[c].fd = -1;
+	/* Guests after the unix connections, on each daemon's own host. */
+	for (int i = 0; i < 2; i++) {
+		for (int g = 0; g < d.nguest; g++) {
+			struct link *l = &d.side[i].conn[d.nconn + g];
+			int err = ENOMEM;
+
+			l->g = calloc(1, sizeof(*l->g));
+			if (!l->g || (err = gring_attach(l->g, d.side[i].xen, d.guest[g], 0))) {
+				fprintf(stderr, "xsdiff: %s: domain %u's ring on %s: %s\n",
+					d.side[i].name, d.guest[g], d.side[i].xen, strerror(err));
+				free(l->g);
+				l->g = NULL;
+				return EXIT_SYS;
+			}
+		}
+	}
 	d.log = open_memstream(&d.log_text, &d.log_len);
 	if (!d.log)
 		return EXIT_SYS;
-	fprintf(d.log, "seed %lu, %d connections\n", seed, d.nconn);
+	fprintf(d.log, "seed %lu, %d unix connections, %d guests\n", seed, d.nconn,
+		d.nguest);
 	/* From the initial tree, checked the same on both. */
 	rc = restart(&d, 0);
 	for (step = 1; step <= steps && rc == 0; step++) {
@@ -826,7 +949,14 @@ int main(int argc, char **argv)
 		       seed, step - 1, d.resets, d.uncompared);
 	fclose(d.log);
 	free(d.log_text);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		free(d.side[i].text);
+		for (int g = 0; g < d.nguest; g++) {
+			struct link *l = &d.side[i].conn[d.nconn + g];
+
+			gring_detach(l->g);
+			free(l->g);
+		}
+	}
 	return rc < 0 ? EXIT_SYS : rc;
 }

@@ -559,7 +559,7 @@ static int guest_create(struct load *l, int ctl, struct actor *a)
 		err = call_ok(ctl, XS_INTRODUCE, p, (size_t)n);
 	}
 	if (!err)
-		err = gring_attach(&a->g, a->domid, 0);
+		err = gring_attach(&a->g, NULL, a->domid, 0);
 	if (!err && epoll_ctl(l->epfd, EPOLL_CTL_ADD, a->g.ev.fd, &ev))
 		err = errno;
 	if (err)

@@ -631,7 +631,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rc = gring_attach(&f.g, dom0 ? 0 : (uint32_t)domid, dom0);
+	rc = gring_attach(&f.g, NULL, dom0 ? 0 : (uint32_t)domid, dom0);
 	if (rc) {
 		fprintf(stderr, "fakeguest: cannot attach to %s: %s\n",
 			dom0 ? "dom0's ring" : "the domain", strerror(rc));

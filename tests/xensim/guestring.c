@@ -33,7 +33,7 @@ static void store(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
-int gring_attach(struct gring *g, uint32_t domid, int dom0_ring)
+int gring_attach(struct gring *g, const char *dir, uint32_t domid, int dom0_ring)
 {
 	char path[4096];
 	struct sim_dom *d;
@@ -42,7 +42,7 @@ int gring_attach(struct gring *g, uint32_t domid, int dom0_ring)
 
 	memset(g, 0, sizeof(*g));
 	g->ev.fd = -1;
-	rc = sim_open_env(&g->sim);
+	rc = dir ? sim_open(&g->sim, dir) : sim_open_env(&g->sim);
 	if (rc)
 		return rc;
 	sim_lock(&g->sim);

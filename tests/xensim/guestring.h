@@ -25,10 +25,11 @@ struct gring {
 };
 
 /*
- * Attach to domid's ring (dom0_ring: dom0's kernel ring instead).
+ * Attach to domid's ring (dom0_ring: dom0's kernel ring instead) on the
+ * host in directory dir (NULL: $XENSIM_DIR).
  * ESRCH: no such live domain; ESHUTDOWN: it is shut down (cannot run).
  */
-int gring_attach(struct gring *g, uint32_t domid, int dom0_ring);
+int gring_attach(struct gring *g, const char *dir, uint32_t domid, int dom0_ring);
 void gring_detach(struct gring *g);
 
 /*
