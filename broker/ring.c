@@ -167,7 +167,9 @@ static void pump(struct broker *b, struct ring *r)
 	} while (moved && !r->broken);
 	if (r->tell_gone)
 		pump_tell(b, r);
-	/* After replies, and after reads from a full ring: as 4.17 does. */
+	/* After replies, and after a read from a ring that was full.  4.17
+	 * notifies after every read: one notification a request less here
+	 * (docs/COMPATIBILITY.md, "Ring notifications"). */
 	if (kick)
 		xen_notify(b, r);
 }

@@ -42,14 +42,15 @@ teardown() {
 }
 
 # Start the reference with script $1 (run-peer.sh needs "cxenstored" first).
+# REF_STOP is set first: teardown stops whatever did start.
 start_reference() {
 	local out
+	REF_STOP=$1
 	# fd 3 is bats' own: a daemon holding it would stall bats.
 	out=$("$@" "$REF_SOCK" 2>&1 3>&-) || {
 		echo "$out" >&2
 		return 1
 	}
-	REF_STOP=$1
 }
 
 # Both daemons on a plain host: every client a privileged unix one.
@@ -62,6 +63,8 @@ start_pair_unix() {
 # $REF_SOCK.d/xen), domains $@ created on each and INTRODUCEd by each.
 start_pair_guests() {
 	local dom out gfn port
+	broker_has_xen || skip_because "lixs-broker built without Xen channels"
+	[ -x "$XEN_BIN/xenstored" ] || skip_because "no $XEN_BIN/xenstored (xen-utils-4.17)"
 	xensim_start
 	start_reference "$RUN_CX_XENSIM"
 	for dom in "$@"; do
@@ -113,22 +116,36 @@ diff_seeds() {
 	diff_seeds 200000 400 2
 }
 
-@test "xsdiff finds a difference: lixs against a daemon that is not the same" {
-	# Not cxenstored but a second lixs with another tree: the tool must
-	# report it (exit 6), or a pass above would mean nothing.
-	start_daemon
-	"$XSRAW" -S "$XENSTORED_PATH" 'WRITE:/tool/extra\0x' >/dev/null
-	local other=$T/other
+# A second lixs on $T/other with extra broker arguments $@; its pid is
+# stopped by teardown (REF_STOP) like a reference's.
+start_other_lixs() {
 	(
 		exec 3>&- 4>&-
-		"$LIXS_BUILD/lixs-broker" -N --socket-path "$other" \
-			--pid-file "$T/other.pid" </dev/null >"$T/other.log" 2>&1 &
-		echo $! >"$T/other.bpid"
+		"$LIXS_BUILD/lixs-broker" -N --socket-path "$REF_SOCK" \
+			--pid-file "$T/other.pid" "$@" </dev/null >"$T/other.log" 2>&1 &
+		echo $! >"$REF_SOCK.bpid"
 	)
-	wait_until daemon_answers "$other"
-	run "$XSDIFF" -L "$XENSTORED_PATH" -R "$other" -s 1 -n 5
-	kill "$(cat "$T/other.bpid")"
-	wait_gone "$(cat "$T/other.bpid")"
+	REF_STOP=stop_other_lixs
+	wait_until daemon_answers "$REF_SOCK"
+}
+
+stop_other_lixs() {
+	kill "$(cat "$2.bpid")" 2>/dev/null
+	wait_gone "$(cat "$2.bpid")"
+}
+
+@test "xsdiff finds a difference: lixs against a daemon that is not the same" {
+	# Not cxenstored but a second lixs that answers otherwise: the tool
+	# must report it (exit 6), or a pass above would mean nothing.  Its
+	# paths are limited to 100 characters, so the long paths get another
+	# reply (the replies differ); with an extra node it is the tree.
+	start_daemon
+	start_other_lixs --path-max 100
+	run "$XSDIFF" -L "$XENSTORED_PATH" -R "$REF_SOCK" -s 1 -n 400
 	[ "$status" -eq 6 ]
-	[[ $output == *"DIFFERENCE at step"* ]]
+	[[ $output == *"DIFFERENCE at step"*": the replies differ"* ]]
+	"$XSRAW" -S "$XENSTORED_PATH" 'WRITE:/tool/extra\0x' >/dev/null
+	run "$XSDIFF" -L "$XENSTORED_PATH" -R "$REF_SOCK" -s 1 -n 5
+	[ "$status" -eq 6 ]
+	[[ $output == *"DIFFERENCE at step 0: the trees differ after resetting them"* ]]
 }

@@ -692,6 +692,13 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 	}
 	if (d->verbose)
 		printf("step %u\n%s", step, d->side[0].text);
+	/* Even in a transaction left uncompared, lixs must end it: commit
+	 * (the trees reset below) or EAGAIN, as the reference does. */
+	if (any && r->type == XS_TRANSACTION_END && !ans[0].eof &&
+	    ans[0].m->h.type != XS_TRANSACTION_END && !is_error(&ans[0], "EAGAIN")) {
+		report(d, step, "lixs did not end a transaction the reference answered EIO in");
+		return EXIT_DIFF;
+	}
 	if (r->type == XS_TRANSACTION_END && !ans[0].eof &&
 	    ans[0].m->h.type == XS_TRANSACTION_END && is_error(&ans[1], "EAGAIN")) {
 		if (d->verbose)
