@@ -113,7 +113,6 @@ struct xsdiff {
 	bool verbose;
 	uint64_t rng;
 	uint32_t next_req;
-	bool used[MAX_CONN][TX_SLOTS + 1];  /* slot open on both */
 	bool doomed[MAX_CONN][TX_SLOTS + 1];  /* replies there not compared */
 	unsigned resets;                /* after a finer-conflict commit */
 	unsigned uncompared;            /* replies in a transaction gone EIO */
@@ -363,10 +362,16 @@ static void gen_value(struct xsdiff *d, struct req *r, bool oversize)
 /* A marker type: close the connection on both daemons (not sent). */
 #define OP_CLOSE 0xffffffffu
 
+/* Slot s of connection conn holds a transaction open on both daemons. */
+static bool slot_open(const struct xsdiff *d, int conn, int s)
+{
+	return d->side[0].conn[conn].tx[s] && d->side[1].conn[conn].tx[s];
+}
+
 static int free_slot(const struct xsdiff *d, int conn)
 {
 	for (int s = 1; s <= TX_SLOTS; s++)
-		if (!d->used[conn][s])
+		if (!slot_open(d, conn, s))
 			return s;
 	return 0;
 }
@@ -376,7 +381,7 @@ static int used_slot(struct xsdiff *d, int conn)
 	int have[TX_SLOTS], n = 0;
 
 	for (int s = 1; s <= TX_SLOTS; s++)
-		if (d->used[conn][s])
+		if (slot_open(d, conn, s))
 			have[n++] = s;
 	return n ? have[rnd(d, (uint32_t)n)] : 0;
 }
@@ -508,10 +513,12 @@ static int link_open(struct side *s, struct link *l)
 	return 0;
 }
 
-/* What a side answered to a request; m is the caller's. */
+/* What a side answered to a request; m is the caller's.  quiet (set by
+ * the caller): the messages before the reply are not printed. */
 struct answer {
 	struct msg *m;
 	bool eof;
+	bool quiet;
 };
 
 static bool is_error(const struct answer *a, const char *name)
@@ -547,14 +554,16 @@ static int exchange(struct xsdiff *d, struct side *s, struct link *l,
 			return -1;
 		}
 		if (r > 0) {
-			fputs("EOF\n", s->out);
+			if (!a->quiet)
+				fputs("EOF\n", s->out);
 			link_close(l);
 			a->eof = true;
 			return 0;
 		}
 		if (m->h.type != XS_WATCH_EVENT && m->h.req_id == h->req_id)
 			return 0;
-		print_norm(s, l, m);
+		if (!a->quiet)
+			print_norm(s, l, m);
 	}
 }
 
@@ -593,7 +602,7 @@ static int sync_all(struct xsdiff *d)
 {
 	static const uint8_t sync[] = "/xsdiff-sync";
 	static struct msg m;
-	struct answer a = { &m, false };
+	struct answer a = { .m = &m };
 
 	for (int c = 0; c < d->nconn + d->nguest; c++) {
 		++d->next_req;
@@ -637,7 +646,7 @@ static void track_tx(struct link *l, const struct req *r, int new_slot,
 static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 {
 	static struct msg m[2];
-	struct answer ans[2] = { { &m[0], false }, { &m[1], false } };
+	struct answer ans[2] = { { .m = &m[0] }, { .m = &m[1] } };
 	int new_slot = r->type == XS_TRANSACTION_START ? free_slot(d, r->conn) : 0;
 	uint32_t id = ++d->next_req;  /* the same for both */
 	bool *doomed = r->slot > 0 ? &d->doomed[r->conn][r->slot] : NULL;
@@ -686,8 +695,7 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 		side_end(&d->side[i]);
 	for (int c = 0; c < d->nconn + d->nguest; c++) {
 		for (int t = 1; t <= TX_SLOTS; t++) {
-			d->used[c][t] = d->side[0].conn[c].tx[t] && d->side[1].conn[c].tx[t];
-			d->doomed[c][t] &= d->used[c][t];
+			d->doomed[c][t] &= slot_open(d, c, t);
 		}
 	}
 	if (d->verbose)
@@ -724,15 +732,9 @@ static int ask_on(struct xsdiff *d, struct side *s, struct link *l, uint32_t typ
 		  const char *body, size_t len, struct msg *m)
 {
 	struct xsd_sockmsg h = { type, 0, 0, (uint32_t)len };
+	struct answer a = { .m = m, .quiet = true };
 
-	if (link_open(s, l) || send_all(l, (const uint8_t *)&h, HDR, d->timeout_ms) ||
-	    send_all(l, (const uint8_t *)body, h.len, d->timeout_ms))
-		return -1;
-	do {
-		if (recv_msg(l, m, d->timeout_ms))
-			return -1;
-	} while (m->h.type == XS_WATCH_EVENT);
-	return 0;
+	return exchange(d, s, l, &h, (const uint8_t *)body, &a) || a.eof ? -1 : 0;
 }
 
 static int ask(struct xsdiff *d, struct side *s, uint32_t type, const char *body,
@@ -856,7 +858,6 @@ static int restart(struct xsdiff *d, unsigned step)
 	for (int i = 0; i < 2; i++)
 		for (int c = 0; c < MAX_CONN; c++)
 			link_close(&d->side[i].conn[c]);
-	memset(d->used, 0, sizeof(d->used));
 	memset(d->doomed, 0, sizeof(d->doomed));
 	if (reset_trees(d)) {
 		fprintf(stderr, "xsdiff: resetting the trees failed\n");
