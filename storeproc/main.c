@@ -34,6 +34,7 @@
 #include "journal_io.h"
 #include "limit_opts.h"
 #include "log.h"
+#include "optval.h"
 #include "path.h"
 #include "quota.h"
 #include "sandbox.h"
@@ -88,20 +89,6 @@ static void usage(FILE *f)
 		LIXS_IPC_FD);
 }
 
-/* cxenstored's get_optval_int(): a decimal from 0 to INT_MAX, nothing else. */
-static int parse_uint(const char *arg, unsigned int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (!*arg || *end || errno || v < 0 || v > INT_MAX)
-		return EINVAL;
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* "what=N" when arg starts with `what` and "=". */
 static const char *value_of(const char *arg, const char *what)
 {
@@ -116,11 +103,11 @@ static int set_quota(struct storeproc_limits *lim, const char *arg, bool soft)
 	const char *v;
 
 	if (!soft && (v = value_of(arg, "outstanding")))
-		return parse_uint(v, &lim->outstanding);
+		return optval_uint(v, &lim->outstanding);
 	if (!soft && (v = value_of(arg, "transaction-nodes")))
-		return parse_uint(v, &lim->trans_nodes);
+		return optval_uint(v, &lim->trans_nodes);
 	if ((v = value_of(arg, "memory")))
-		return parse_uint(v, soft ? &lim->memory_soft : &lim->memory);
+		return optval_uint(v, soft ? &lim->memory_soft : &lim->memory);
 	return EINVAL;
 }
 
@@ -128,7 +115,7 @@ static int set_timeout(struct storeproc_limits *lim, const char *arg)
 {
 	const char *v = value_of(arg, "watch-event");
 
-	return v ? parse_uint(v, &lim->watch_event_s) : EINVAL;
+	return v ? optval_uint(v, &lim->watch_event_s) : EINVAL;
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -157,12 +144,12 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 		case OPT_VERSION:
 			printf("lixs-storeproc %s\n", LIXS_VERSION);
 			return 0;
-		case 'E': err = parse_uint(optarg, &lim->entry_nb); break;
-		case 'S': err = parse_uint(optarg, &lim->entry_size); break;
-		case 'W': err = parse_uint(optarg, &lim->watch_nb); break;
-		case 't': err = parse_uint(optarg, &lim->transaction); break;
-		case 'A': err = parse_uint(optarg, &lim->perm_nb); break;
-		case 'M': err = parse_uint(optarg, &lim->path_max); break;
+		case 'E': err = optval_uint(optarg, &lim->entry_nb); break;
+		case 'S': err = optval_uint(optarg, &lim->entry_size); break;
+		case 'W': err = optval_uint(optarg, &lim->watch_nb); break;
+		case 't': err = optval_uint(optarg, &lim->transaction); break;
+		case 'A': err = optval_uint(optarg, &lim->perm_nb); break;
+		case 'M': err = optval_uint(optarg, &lim->path_max); break;
 		case 'Q': err = set_quota(lim, optarg, false); break;
 		case 'q': err = set_quota(lim, optarg, true); break;
 		case 'w': err = set_timeout(lim, optarg); break;

@@ -227,3 +227,74 @@ restarted() {
 	done
 	wait_until released 100
 }
+
+# Live maps of domain $1's ring equal $2.
+maps_are() {
+	[ "$("$XENSIM_CTL" maps "$1")" -eq "$2" ]
+}
+
+@test "--ring-idle: an idle guest's ring is unmapped, mapped again by its next request or a watch event" {
+	xensim_start --ring-idle 1
+	xensim_guest 15
+	fg 15 'WRITE:data/x\0kept' 'WATCH:/local/domain/15/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	maps_are 15 1
+	# Unmapped one to two seconds later: the guest's page is no longer held.
+	wait_until maps_are 15 0
+	# The guest's next request comes with an event: mapped again, served.
+	fg 15 'READ:data/x\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'READ req=1 tx=0 len=4 kept' ]
+	maps_are 15 1
+	wait_until maps_are 15 0
+	# A watch event for an unmapped ring maps it first.
+	xs 'WRITE:/local/domain/15/w\0v'
+	fg 15 -w 1
+	[ "$status" -eq 0 ]
+	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/15/w\0tok\0' ]
+	# dom0's kernel ring is never unmapped; the daemon kept running.
+	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'READ:/local/domain/15/data/x\0'
+	[ "$status" -eq 0 ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
+
+@test "--ring-idle: a guest whose grant is gone when its idle ring is needed again is cut off alone" {
+	xensim_start --ring-idle 1
+	xensim_guest 16
+	xensim_guest 17
+	fg 16 'WATCH:/local/domain/16/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	fg 17 'WRITE:data/y\0still'
+	[ "$status" -eq 0 ]
+	wait_until maps_are 16 0
+	"$XENSIM_CTL" revoke-grant 16
+	xs 'WRITE:/local/domain/16/w\0v'
+	wait_until grep -q 'domain 16: its ring page cannot be mapped again; ring connection .* cut off' \
+		"$DAEMON_LOG"
+	maps_are 16 0
+	# Everyone else is served, the guest's data kept.
+	fg 17 'READ:data/y\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'READ req=1 tx=0 len=5 still' ]
+	xs 'GET_DOMAIN_PATH:16\0'
+	[ "$output" = 'GET_DOMAIN_PATH req=1 tx=0 len=17 /local/domain/16\0' ]
+}
+
+@test "--ring-idle: a domid reused while its ring was unmapped never gets the old domain's events" {
+	# No VIRQ_DOM_EXC (-x -u): nothing tells the store the domain died, so
+	# only the broker's own check at the new mapping can tell them apart.
+	xensim_start -x -u --ring-idle 1
+	xensim_guest 18
+	fg 18 'WATCH:/local/domain/18/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	wait_until maps_are 18 0
+	"$XENSIM_CTL" destroy 18
+	xensim_gone 18
+	"$XENSIM_CTL" create 18 >/dev/null
+	xs 'WRITE:/local/domain/18/w\0v'
+	wait_until grep -q 'domain 18: its domid names another domain now' "$DAEMON_LOG"
+	# The new domain's ring was mapped to check, and left untouched.
+	maps_are 18 0
+	fg 18 --status
+	[[ $output == 'RING req_cons=0 req_prod=0 rsp_cons=0 rsp_prod=0 '*' error=0' ]]
+}

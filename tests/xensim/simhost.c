@@ -359,7 +359,7 @@ int sim_dom_resume(struct sim *sim, uint32_t domid)
 	return rc;
 }
 
-int sim_dom_pause(struct sim *sim, uint32_t domid, int paused)
+int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on)
 {
 	struct sim_dom *d;
 	int rc;
@@ -367,8 +367,7 @@ int sim_dom_pause(struct sim *sim, uint32_t domid, int paused)
 	sim_lock(sim);
 	d = guest(sim, domid, &rc);
 	if (d)
-		d->flags = paused ? d->flags | SIM_DOM_PAUSED
-				  : d->flags & ~SIM_DOM_PAUSED;
+		d->flags = on ? d->flags | flag : d->flags & ~flag;
 	sim_unlock(sim);
 	return rc;
 }

@@ -209,7 +209,9 @@ int sim_dom_create(struct sim *sim, uint32_t domid, int granted, int hvm,
 		   uint64_t *gfn, uint32_t *port);
 int sim_dom_shutdown(struct sim *sim, uint32_t domid, uint32_t reason);
 int sim_dom_resume(struct sim *sim, uint32_t domid);
-int sim_dom_pause(struct sim *sim, uint32_t domid, int paused);
+/* Sets (on) or clears a SIM_DOM_* flag: PAUSED, or GRANTED (a guest
+ * rewriting its grant entry 1: later grant maps fail, live ones stay). */
+int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on);
 int sim_dom_destroy(struct sim *sim, uint32_t domid);
 int sim_dom0_ring_init(struct sim *sim, uint32_t *port);
 /* Live maps of domid's ring (0 when it does not exist). */
