@@ -386,7 +386,7 @@ static int create_nodes(struct store *st, const struct caller *who,
 	while (head) {
 		n = head;
 		head = node_next(n);
-		n->gen = gen;
+		n->gen = (uint32_t)gen;
 		tree_append(&st->tree, p, n);
 		p = n;
 	}

@@ -25,7 +25,10 @@ struct store {
 /* A fresh generation for one modification (or one commit). */
 static inline uint64_t store_next_gen(struct store *st)
 {
-	return ++st->gen;
+	/* A node keeps the low 32 bits (tree.h), which must not be 0. */
+	if (!(uint32_t)++st->gen)
+		++st->gen;
+	return st->gen;
 }
 
 /* Length of 4.17's get_parent() of path[0..len): "/" for a top-level

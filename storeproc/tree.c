@@ -720,7 +720,7 @@ void tree_changed(const struct tree *t, struct node *n, int aspect,
 {
 	struct nodegen *g;
 
-	n->gen = gen;
+	n->gen = (uint32_t)gen;
 	if (!(n->flags & NODE_SEEN))
 		return;
 	g = nodemap_get(&t->seen, n);

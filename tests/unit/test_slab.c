@@ -247,7 +247,7 @@ static int t_tree_links(void)
 	int ok = 1, i;
 
 	ok &= tree_init(&t, 1) == 0;
-	for (i = 0; i < 3000 && ok; i++) {
+	for (i = 0; i < 5000 && ok; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		kid = tree_node_new(&t, name, strlen(name), 0);
 		ok &= kid != NULL;
@@ -260,16 +260,16 @@ static int t_tree_links(void)
 		snprintf(name, sizeof(name), "n%d", i);
 		ok &= !strcmp(c->name, name) && node_parent(c) == t.root;
 	}
-	ok &= i == 3000;
+	ok &= i == 5000;
 	/* Backwards: the first child's prev is the last. */
 	c = node_prev(node_first(t.root));
-	for (i = 2999; c && i >= 0 && ok; i--) {
+	for (i = 4999; c && i >= 0 && ok; i--) {
 		snprintf(name, sizeof(name), "n%d", i);
 		ok &= !strcmp(c->name, name);
 		c = c == node_first(t.root) ? NULL : node_prev(c);
 	}
 	ok &= i == -1;
-	ok &= tree_child(&t, t.root, "n2999", 5) != NULL;
+	ok &= tree_child(&t, t.root, "n4999", 5) != NULL;
 	tree_fini(&t);
 	return ok;
 }

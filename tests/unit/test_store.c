@@ -1058,6 +1058,43 @@ static int t_txn_limit(void)
 	return ok;
 }
 
+/* A node keeps its generation's low 32 bits (tree.h): across 2^32 the
+ * kept one is never 0 ("no node" to txn.c), DIRECTORY_PART's still moves,
+ * and conflicts are still seen (the stamps are whole). */
+static int t_gen_wrap(void)
+{
+	struct store *st = store_new();
+	struct buf b = BUF_INIT;
+	struct txn *t;
+	uint64_t g1 = 0, g2 = 0;
+	int ok = 1;
+
+	st->gen = 0xffffffffull;
+	CHECK(store_next_gen(st) == 0x100000001ull);
+	st->gen = 0xfffffffdull;
+	CHECK(wr(st, NULL, &dom0, "/w", "a") == 0);
+	CHECK(wr(st, NULL, &dom0, "/w/k", "a") == 0);
+	CHECK(wr(st, NULL, &dom0, "/w/j", "a") == 0);
+	CHECK(st->gen > 0x100000000ull);
+	CHECK(store_directory_gen(st, NULL, &dom0, "/w", &b, &g1) == 0);
+	buf_free(&b);
+	CHECK(g1 != 0);
+	t = store_txn_start(st);
+	STR(rd(st, t, &dom0, "/w/k"), "a");
+	CHECK(wr(st, NULL, &dom0, "/w/k", "b") == 0);
+	CHECK(wr(st, t, &dom0, "/w/x", "c") == 0);
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);
+	t = store_txn_start(st);
+	STR(rd(st, t, &dom0, "/w/k"), "b");
+	CHECK(wr(st, t, &dom0, "/w/x", "c") == 0);
+	CHECK(store_txn_commit(st, t, &sink) == 0);
+	CHECK(store_directory_gen(st, NULL, &dom0, "/w", &b, &g2) == 0);
+	buf_free(&b);
+	CHECK(g2 != 0 && g2 != g1);
+	store_free(st);
+	return ok;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1082,6 +1119,7 @@ static const struct {
 	{ "txn: views reported against cxenstored 4.17", t_txn_view_reported },
 	{ "txn: stale child names in a frozen list", t_txn_stale_child },
 	{ "values in and out of the node, readers", t_values },
+	{ "generations across 2^32", t_gen_wrap },
 };
 
 int main(void)
