@@ -58,7 +58,8 @@ BROKER_OBJ := $(call obj,$(BROKER_SRC))
 STORE_OBJ  := $(call obj,$(STORE_SRC))
 
 BROKER_LIBS :=
-STORE_LIBS  :=
+# zstd: a snapshot's journal records (storeproc/journal_zip.c).
+STORE_LIBS  := -lzstd
 
 # Module fragments (seccomp/seccomp.mk, tests/xensim/xensim.mk, ...) may add
 # to BROKER_LIBS/STORE_LIBS, EXTRA_BIN (built by `all`) and CHECK_EXTRA

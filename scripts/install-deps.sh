@@ -6,7 +6,7 @@
 # test suite drives (bats, the upstream clients and daemons, clang).
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libxen-dev libseccomp-dev libcap-ng-dev libsystemd-dev"
+build_pkgs="gcc make pkg-config libc6-dev libxen-dev libseccomp-dev libcap-ng-dev libsystemd-dev libzstd-dev"
 check_pkgs="$build_pkgs bats xenstore-utils xen-utils-4.17 clang libclang-rt-14-dev valgrind procps systemd man-db gnuplot-nox"
 
 case "${1:-build}" in

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal_zip.h"
 #include "log.h"
 #include "path.h"
 #include "quota.h"
@@ -277,9 +278,9 @@ int journal_note_path(struct store *st, const char *path, struct buf *body)
 	return err;
 }
 
-int journal_record(struct buf *out, const void *body, size_t len)
+static int record_framed(struct buf *out, const void *body, size_t len, uint32_t flag)
 {
-	uint32_t hdr[2] = { (uint32_t)len, fnv1a(body, len) };
+	uint32_t hdr[2] = { (uint32_t)len | flag, fnv1a(body, len) };
 	int err;
 
 	if (len > JOURNAL_REC_MAX)
@@ -289,6 +290,16 @@ int journal_record(struct buf *out, const void *body, size_t len)
 		return err;
 	buf_append(out, hdr, sizeof(hdr));
 	return buf_append(out, body, len);
+}
+
+int journal_record(struct buf *out, const void *body, size_t len)
+{
+	return record_framed(out, body, len, 0);
+}
+
+int journal_record_zipped(struct buf *out, const void *zip, size_t len)
+{
+	return record_framed(out, zip, len, JOURNAL_REC_ZSTD);
 }
 
 int journal_record_chunk(struct buf *out, struct buf *body, bool force)
@@ -398,6 +409,7 @@ struct jparse {
 	struct buf path;	/* the last path, NUL-terminated */
 	struct buf scratch;	/* path canonicalisation */
 	struct buf perms;	/* the last PUT's perms (struct perm) */
+	struct buf unzipped;	/* a compressed record's body */
 	uint32_t nperms;	/* how many; 0: no PUT yet in the record */
 };
 
@@ -921,7 +933,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 			 struct journal_rings *rings)
 {
 	const unsigned char *p = data;
-	struct jparse px = { .path = BUF_INIT, .scratch = BUF_INIT, .perms = BUF_INIT };
+	struct jparse px = { .path = BUF_INIT, .scratch = BUF_INIT, .perms = BUF_INIT,
+			     .unzipped = BUF_INIT };
 	uint32_t nslots = len >= JOURNAL_HEAD_FIXED ? get_u32(p + JOURNAL_MAGIC_LEN) : 0;
 	size_t off = JOURNAL_HEAD_LEN(nslots);
 	int err = 0;
@@ -933,7 +946,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	px.v2 = len >= JOURNAL_HEAD_FIXED && !memcmp(p, JOURNAL_MAGIC_V2, JOURNAL_MAGIC_LEN);
 	px.v3 = len >= JOURNAL_HEAD_FIXED && !memcmp(p, JOURNAL_MAGIC_V3, JOURNAL_MAGIC_LEN);
 	if (len < JOURNAL_HEAD_FIXED ||
-	    (memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) && !px.v2 && !px.v3) ||
+	    (memcmp(p, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) &&
+	     memcmp(p, JOURNAL_MAGIC_V4, JOURNAL_MAGIC_LEN) && !px.v2 && !px.v3) ||
 	    nslots > JOURNAL_CLIENT_SLOTS || len < off) {
 		stats->bad_bytes = len;
 		stats->why = "no journal magic and client table";
@@ -946,6 +960,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	stats->good_bytes = off;
 	while (!err && off < len) {
 		uint32_t rlen, check;
+		const unsigned char *body;
+		size_t blen;
 
 		if (len - off < JOURNAL_REC_HDR || !get_u32(p + off)) {
 			/* No length (yet): the end of the records (journal.h). */
@@ -957,7 +973,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 				stats->why = "unfinished record (no length)";
 			break;
 		}
-		rlen = get_u32(p + off);
+		rlen = get_u32(p + off) & ~JOURNAL_REC_ZSTD;
 		check = get_u32(p + off + 4);
 		if (rlen > JOURNAL_REC_MAX || len - off - JOURNAL_REC_HDR < rlen) {
 			stats->why = "truncated or oversized record";
@@ -967,11 +983,23 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 			stats->why = "record check mismatch";
 			break;
 		}
-		stats->why = check_body(p + off + JOURNAL_REC_HDR, rlen, &px);
+		body = p + off + JOURNAL_REC_HDR;
+		blen = rlen;
+		if (get_u32(p + off) & JOURNAL_REC_ZSTD) {
+			err = journal_unzip(body, rlen, &px.unzipped);
+			if (err == EINVAL) {
+				stats->why = "bad compressed record";
+				err = 0;
+			}
+			if (err || stats->why)
+				break;
+			body = (const unsigned char *)px.unzipped.data;
+			blen = px.unzipped.len;
+		}
+		stats->why = check_body(body, blen, &px);
 		if (stats->why)
 			break;
-		err = apply_body(st, p + off + JOURNAL_REC_HDR, rlen, &px,
-				 &stats->ops, rings);
+		err = apply_body(st, body, blen, &px, &stats->ops, rings);
 		if (err == ENOMEM)
 			break;
 		if (err) {
@@ -988,5 +1016,6 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	buf_free(&px.path);
 	buf_free(&px.scratch);
 	buf_free(&px.perms);
+	buf_free(&px.unzipped);
 	return err;
 }

@@ -21,7 +21,11 @@
  *
  * A record is
  *   u32 len, u32 check (FNV-1a of the body), body[len]
- * and a body is a sequence of operations, applied all or nothing.  The
+ * and a body is a sequence of operations, applied all or nothing.  With
+ * JOURNAL_REC_ZSTD set in the length word, the len (the word without
+ * that bit) bytes are one zstd frame, with its content size, whose
+ * content is the body, and the check is of the stored bytes; only a
+ * snapshot's records are stored so (journal_zip.h).  The
  * node operations, which are most of a journal, are compact:
  *   u8 op | JOURNAL_NODE_SAME, then LEB128 numbers (7 bits a byte, low
  *   first, at most 5 bytes): shared, rest, and for a PUT vallen and,
@@ -98,11 +102,13 @@
 #include "perms.h"
 #include "store.h"
 
-#define JOURNAL_MAGIC "LIXSJNL4"
+#define JOURNAL_MAGIC "LIXSJNL5"
+#define JOURNAL_MAGIC_V4 "LIXSJNL4"	/* read too: never a compressed record */
 #define JOURNAL_MAGIC_V3 "LIXSJNL3"	/* read too: u32 node op words */
 #define JOURNAL_MAGIC_V2 "LIXSJNL2"	/* read too: PUT and RM as below */
 #define JOURNAL_MAGIC_LEN 8u
 #define JOURNAL_REC_HDR 8u
+#define JOURNAL_REC_ZSTD 0x80000000u	/* in a record's length word: see above */
 #define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, reserved */
 #define JOURNAL_CLIENT_SLOTS 4096u
 #define JOURNAL_HEAD_LEN(nslots) (JOURNAL_HEAD_FIXED + 8u * (size_t)(nslots))
@@ -178,6 +184,8 @@ int journal_note_path(struct store *st, const char *path, struct buf *body);
 
 /* Frame `body` as a record onto `out` (0, ENOMEM, E2BIG). */
 int journal_record(struct buf *out, const void *body, size_t len);
+/* The same for a body compressed into zip[0..len) (JOURNAL_REC_ZSTD). */
+int journal_record_zipped(struct buf *out, const void *zip, size_t len);
 
 /* A snapshot's chunking: once `body` holds JOURNAL_SNAP_CHUNK bytes (or,
  * `force`d, any), frame it as a record onto `out` and empty it; the

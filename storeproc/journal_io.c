@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "domain.h"
 #include "journal.h"
+#include "journal_zip.h"
 #include "log.h"
 #include "quota.h"
 #include "storeproc.h"
@@ -206,6 +207,9 @@ static int snapshot_map(struct storeproc *sp, struct journal_map *m)
 	err = journal_snapshot(sp->store, &snap);
 	if (!err)
 		err = rings_record(sp, &snap);
+	sp->journal.snap_plain = snap.len;
+	if (!err)
+		err = journal_zip(&snap);
 	if (!err)
 		err = journal_map_new(m, snap.data, snap.len, IPC_JOURNAL_MAX);
 	if (!err)
@@ -317,7 +321,10 @@ void journal_flush(struct storeproc *sp)
 	if (sp->domains.count < js->domains_seen)
 		js->snap_due = true;
 	js->domains_seen = sp->domains.count;
-	if (js->map.len > 2 * js->snap_bytes && js->map.len > SNAP_MIN_BYTES)
+	/* Records since the snapshot of half its plain size: the journal
+	 * stays within half the tree's bytes beyond the compressed snapshot,
+	 * and a change's record is still paid for by few snapshot bytes. */
+	if (js->map.len - js->snap_bytes > js->snap_plain / 2 && js->map.len > SNAP_MIN_BYTES)
 		js->snap_due = true;
 	if (js->snap_due)
 		take_snapshot(sp);

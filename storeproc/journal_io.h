@@ -30,6 +30,7 @@ struct journal_state {
 				 * its view; map.len is the journal's size;
 				 * owned */
 	size_t snap_bytes;	/* the size of the snapshot it began with */
+	size_t snap_plain;	/* ... before its records were compressed */
 	bool snap_due;		/* take a snapshot at the next flush */
 	size_t domains_seen;	/* domain table size at the last flush */
 	struct buf dirty;	/* names changed since the last flush, each

@@ -13,7 +13,8 @@
  * whole client table, or ENOMEM; good + spare + bad bytes
  * cover the input; and what a replay built is kept whole by a snapshot: replaying
  * the snapshot of the replayed store into a fresh store gives the same
- * snapshot again, with no bad tail.  The ring and client states
+ * snapshot again, with no bad tail, and so does that snapshot with its
+ * records compressed (journal_zip.h).  The ring and client states
  * (JOURNAL_DOMAIN, JOURNAL_CLIENT, JOURNAL_WATCH) are collected as the
  * store process does, and must be within bounds, one a domid or
  * connection.
@@ -24,6 +25,7 @@
 
 #include "fuzz.h"
 #include "journal.h"
+#include "journal_zip.h"
 
 /* The client table's size a journal head says it has. */
 static uint32_t nslots_of(const struct buf *in)
@@ -34,26 +36,37 @@ static uint32_t nslots_of(const struct buf *in)
 	return n;
 }
 
+/* snap replayed into a fresh store gives snap again, with no bad tail. */
+static void replays_to(const struct buf *in, const struct buf *snap)
+{
+	struct buf again = { 0 };
+	struct journal_replay_stats stats;
+	struct store *copy = store_new();
+
+	if (!copy)
+		return;
+	FUZZ_ASSERT(journal_replay(copy, in->data, in->len, &stats) == 0);
+	FUZZ_ASSERT(stats.bad_bytes == 0 && stats.good_bytes == in->len);
+	if (!journal_snapshot(copy, &again))
+		FUZZ_ASSERT(again.len == snap->len &&
+			    memcmp(again.data, snap->data, snap->len) == 0);
+	store_free(copy);
+	buf_free(&again);
+}
+
 static void roundtrip(struct store *st)
 {
-	struct buf snap = { 0 }, again = { 0 };
-	struct journal_replay_stats stats;
-	struct store *copy;
+	struct buf snap = { 0 }, zipped = { 0 };
 
 	if (journal_snapshot(st, &snap))
 		goto out;
-	copy = store_new();
-	if (!copy)
-		goto out;
-	FUZZ_ASSERT(journal_replay(copy, snap.data, snap.len, &stats) == 0);
-	FUZZ_ASSERT(stats.bad_bytes == 0 && stats.good_bytes == snap.len);
-	if (!journal_snapshot(copy, &again))
-		FUZZ_ASSERT(again.len == snap.len &&
-			    memcmp(again.data, snap.data, snap.len) == 0);
-	store_free(copy);
+	replays_to(&snap, &snap);
+	/* The same, its records compressed as the store process stores them. */
+	if (!buf_append(&zipped, snap.data, snap.len) && !journal_zip(&zipped))
+		replays_to(&zipped, &snap);
 out:
 	buf_free(&snap);
-	buf_free(&again);
+	buf_free(&zipped);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
