@@ -7,10 +7,12 @@
 # grant mapping once they are idle, then writes the watched nodes: the
 # events reach the guests through rings mapped again, the guests answer on
 # them, and the mappings go again (idle-dom0-hook.sh).  Guests are then
-# released as usual.  Skipped like xen-smoke-once; XEN_SMOKE_CHECK=0
+# released as usual.  XEN_RING_IDLE_ARGS adds run.sh options (e.g.
+# --guest-type pvh).  Skipped like xen-smoke-once; XEN_SMOKE_CHECK=0
 # leaves it out of `make check`.
 
-XEN_SMOKE_CHECK ?= 1
+XEN_RING_IDLE_ARGS ?=
+XEN_SMOKE_CHECK    ?= 1
 
 ifeq ($(XEN_SMOKE_CHECK),1)
 CHECK_EXTRA += xen-ring-idle
@@ -23,9 +25,9 @@ endif
 
 xen-ring-idle: $(B)/lixs-broker $(B)/lixs-storeproc
 	@$(XEN_QEMU_PREP); \
-	echo "xen-ring-idle: real Xen in QEMU, XENSTORED_ARGS=\"--ring-idle 1\", two PV guests gone quiet"; \
+	echo "xen-ring-idle: real Xen in QEMU, XENSTORED_ARGS=\"--ring-idle 1\", two guests gone quiet $(XEN_RING_IDLE_ARGS)"; \
 	start=$$(date +%s); \
-	$(XEN_QEMU) --workdir $(abspath $(XEN_SMOKE_WORK)) --guests 2 \
+	$(XEN_QEMU) $(XEN_RING_IDLE_ARGS) --workdir $(abspath $(XEN_SMOKE_WORK)) --guests 2 \
 		$(XEN_QEMU_LIXS) --xenstored-args "--ring-idle 1" \
 		--guest-hook $(abspath tests/xensim/idle-guest-hook.sh) \
 		--dom0-guest-hook $(abspath tests/xensim/idle-dom0-hook.sh) \
