@@ -962,6 +962,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		uint32_t rlen, check;
 		const unsigned char *body;
 		size_t blen;
+		bool zipped;
 
 		if (len - off < JOURNAL_REC_HDR || !get_u32(p + off)) {
 			/* No length (yet): the end of the records (journal.h). */
@@ -985,7 +986,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		}
 		body = p + off + JOURNAL_REC_HDR;
 		blen = rlen;
-		if (get_u32(p + off) & JOURNAL_REC_ZSTD) {
+		zipped = get_u32(p + off) & JOURNAL_REC_ZSTD;
+		if (zipped) {
 			err = journal_unzip(body, rlen, &px.unzipped);
 			if (err == EINVAL) {
 				stats->why = "bad compressed record";
@@ -1010,6 +1012,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		}
 		off += JOURNAL_REC_HDR + rlen;
 		stats->records++;
+		stats->zipped += zipped;
 		stats->good_bytes = off;
 	}
 	stats->bad_bytes = len - stats->good_bytes - stats->spare_bytes;

@@ -206,6 +206,7 @@ int journal_snapshot(struct store *st, struct buf *out);
 /* What journal_replay() did. */
 struct journal_replay_stats {
 	size_t records;		/* records applied */
+	size_t zipped;		/* of which stored compressed */
 	size_t ops;		/* operations applied */
 	size_t good_bytes;	/* bytes up to the end of the last good record */
 	size_t spare_bytes;	/* the zero bytes after it, when all are */

@@ -400,12 +400,12 @@ void journal_restore_frame(struct storeproc *sp, const struct ipc_msg *msg)
 			log_err("journal: cannot restore: %s; starting empty",
 				strerror(err));
 		else if (st.bad_bytes)
-			log_err("journal: restored %zu records (%zu operations); "
-				"rejected the last %zu bytes: %s", st.records,
+			log_err("journal: restored %zu records (%zu compressed, %zu operations); "
+				"rejected the last %zu bytes: %s", st.records, st.zipped,
 				st.ops, st.bad_bytes, st.why);
 		else
-			log_info("journal: restored %zu records (%zu operations)",
-				 st.records, st.ops);
+			log_info("journal: restored %zu records (%zu compressed, %zu operations)",
+				 st.records, st.zipped, st.ops);
 		buf_free(&data);
 		restore_quotas(sp);
 		/* What happens to the clients, said where operators look first. */

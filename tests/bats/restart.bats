@@ -119,6 +119,8 @@ EOF2
 	[[ ${lines[0]} == 'READ req=1 tx=0 len=4 life' ]]
 	[[ ${lines[1]} == 'READ req=2 tx=0 len=200 '*2999 ]]
 	grep -q 'journal: restored' "$DAEMON_LOG"
+	# The snapshots' records were stored compressed, and read back so.
+	grep -q 'journal: restored [0-9]* records ([1-9][0-9]* compressed' "$DAEMON_LOG"
 	run ! grep -q 'rejected the last' "$DAEMON_LOG"
 }
 
