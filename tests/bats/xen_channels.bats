@@ -298,3 +298,59 @@ maps_are() {
 	fg 18 --status
 	[[ $output == 'RING req_cons=0 req_prod=0 rsp_cons=0 rsp_prod=0 '*' error=0' ]]
 }
+
+@test "--ring-idle: 10 guests waking at random around the idle period lose nothing" {
+	xensim_start --ring-idle 1
+	local d i n writes=3 pids=() zeros sleeps=(250 800 1300 1900 2400 2900)
+	for ((d = 21; d <= 30; d++)); do
+		xensim_guest "$d"
+		fg "$d" "WATCH:/local/domain/$d/w\\0tok\\0" -w 1
+		[ "$status" -eq 0 ]
+	done
+	# Each guest: requests with pauses of 0.25-2.9 s, so its ring is
+	# unmapped between some of them and not others.
+	for ((d = 21; d <= 30; d++)); do
+		for ((i = 1; i <= 6; i++)); do
+			echo "--sleep ${sleeps[(d * 7 + i * 5) % 6]}"
+			echo "WRITE:data/k\\0v$i"
+			echo "READ:data/k\\0"
+		done >"$T/script.$d"
+		timeout 40 "$FAKEGUEST" -d "$d" -t 20 --script "$T/script.$d" >"$T/out.$d" 2>&1 &
+		pids+=($!)
+	done
+	# Meanwhile the rings' mappings are sampled (some must go), and dom0
+	# writes what each guest watches, 3.3 s apart.
+	for ((i = 0; i < 60; i++)); do
+		for ((d = 21; d <= 30; d++)); do
+			"$XENSIM_CTL" maps "$d"
+		done
+		sleep 0.2
+	done >"$T/maps" &
+	pids+=($!)
+	for ((i = 1; i <= writes; i++)); do
+		sleep 3.3
+		for ((d = 21; d <= 30; d++)); do
+			"$XSRAW" -S "$XENSTORED_PATH" -t 5 "WRITE:/local/domain/$d/w\\0x$i" >/dev/null
+		done
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	zeros=$(grep -cx 0 "$T/maps" || true)
+	echo "samples of an unmapped ring: $zeros of $(wc -l <"$T/maps")"
+	[ "$zeros" -gt 0 ]
+	for ((d = 21; d <= 30; d++)); do
+		# Every reply came, in order, with the value just written.
+		[ "$(grep -c '^WRITE req=.* OK' "$T/out.$d")" -eq 6 ]
+		for ((i = 1; i <= 6; i++)); do
+			grep -q "^READ req=$((2 * i)) tx=0 len=2 v$i\$" "$T/out.$d"
+		done
+		# Every event came: those the script printed, then the rest.
+		n=$(grep -c '^WATCH_EVENT' "$T/out.$d" || true)
+		if [ "$n" -lt "$writes" ]; then
+			fg "$d" -w $((writes - n))
+			[ "$status" -eq 0 ]
+		fi
+	done
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
