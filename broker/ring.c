@@ -160,9 +160,17 @@ static void pump(struct broker *b, struct ring *r)
 	int in = 0;
 
 	r->active = true;
-	if (!r->intf && !r->broken && (in = xen_remap(b, r)))
-		ring_break(r, XENSTORE_ERROR_COMM, in == ESRCH ? "its domid names another domain now"
+	r->retry = false;
+	in = !r->intf && !r->broken ? xen_remap(b, r) : 0;
+	if (in == ENOMEM || in == EAGAIN || in == EINTR || in == EBUSY) {
+		r->retry = true;  /* for now: the next sweep tries again, nothing lost */
+		return;
+	}
+	if (in)
+		ring_break(r, XENSTORE_ERROR_COMM, in == ESRCH ? "its domain is gone (or its domid reused)"
 							      : "its ring page cannot be mapped again");
+	if (in == ESRCH)
+		domains_scan(b);  /* the store hears the domain it knew is gone */
 	do {
 		moved = pump_out(b, r);
 		kick |= moved;
@@ -321,6 +329,8 @@ void ring_sweep(struct broker *b)
 	for (uint32_t d = 0; d < RING_DOMIDS; d++) {
 		struct ring *r = x->by_domid[d];
 
+		if (r && r->retry)
+			pump(b, r);
 		if (!r || !r->intf || r->how == RING_KVA)
 			continue;
 		if (!r->active && !r->broken && !r->held.len && !r->out.len &&

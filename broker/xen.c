@@ -99,7 +99,7 @@ static int open_handles(struct broker *b)
 		return ENOMEM;
 	if ((b->chan & CHAN_VIRQ) && (x->virq_port = xenevtchn_bind_virq(x->xce, VIRQ_DOM_EXC)) < 0)
 		return errno;
-	if (b->o.ring_idle) {
+	if (b->o.ring_idle && x->virq_port >= 0) {
 		/* A sweep each period: a ring goes after one to two idle periods. */
 		struct itimerspec its = { .it_interval = { .tv_sec = b->o.ring_idle } };
 
@@ -140,10 +140,12 @@ static int map_page(struct broker *b, struct ring *r)
 {
 	struct xen_chan *x = &b->xen;
 	xen_pfn_t pfn = (xen_pfn_t)r->gfn;
+	int err;
 
 	r->how = RING_GRANT;
 	r->intf = xengnttab_map_grant_ref(x->xgt, r->domid, GNTTAB_RESERVED_XENSTORE,
 					  PROT_READ | PROT_WRITE);
+	err = errno;  /* the grant's, not the HVM check's below */
 	/*
 	 * The fallback maps only the frame Xen itself records for the guest's
 	 * store: the gfn comes from the store process, and a compromised one
@@ -157,8 +159,9 @@ static int map_page(struct broker *b, struct ring *r)
 		/* No err array: a page that fails fails the whole call. */
 		r->intf = xenforeignmemory_map(x->fmem, r->domid, PROT_READ | PROT_WRITE, 1,
 					       &pfn, NULL);
+		err = errno;
 	}
-	return r->intf ? 0 : errno ? errno : EIO;
+	return r->intf ? 0 : err ? err : EIO;
 }
 
 int xen_map_guest(struct broker *b, struct ring *r, uint32_t remote_port)
@@ -185,7 +188,7 @@ int xen_map_guest(struct broker *b, struct ring *r, uint32_t remote_port)
 int xen_remap(struct broker *b, struct ring *r)
 {
 	struct policy_domain d;
-	int err = map_page(b, r);
+	int err = r->ended ? ESRCH : map_page(b, r);
 
 	/*
 	 * Asked after mapping: a domain whose page we hold cannot be gone, so
@@ -212,8 +215,11 @@ void xen_unmap_page(struct broker *b, struct ring *r)
 		munmap(r->intf, PAGE);
 	else if (r->how == RING_FOREIGN)
 		xenforeignmemory_unmap(x->fmem, r->intf, 1);
-	else if (xengnttab_unmap(x->xgt, r->intf, 1))
+	else if (xengnttab_unmap(x->xgt, r->intf, 1)) {
+		/* Kept: an idle ring stays mapped rather than leak its grant. */
 		log_warn("domain %u: grant unmap: %s", r->domid, strerror(errno));
+		return;
+	}
 	r->intf = NULL;
 }
 

@@ -9,7 +9,10 @@
  * guest's.  A ring found broken is kept mapped but no longer served, as
  * upstream keeps an "ignored" domain until it dies.  A guest's page that
  * stayed idle (--ring-idle) is unmapped while the connection lives on,
- * and mapped again at the guest's next event or the next reply to it.
+ * and mapped again at the guest's next event or the next frame for it;
+ * only where VIRQ_DOM_EXC is watched, so that a domain's death is seen
+ * (a mapped page pins its domain: its domid cannot name another).  A ring
+ * whose page could not be mapped again is broken and stays unmapped.
  */
 #ifndef LIXS_BROKER_XEN_H
 #define LIXS_BROKER_XEN_H
@@ -42,6 +45,8 @@ struct ring {
 	uint64_t gfn;                    /* the store frame the store process gave */
 	bool told;                       /* the store knows it, else owes a CONN_NEW */
 	bool active;                     /* pumped since the last idle sweep */
+	bool ended;                      /* a scan saw it dying or gone: never mapped again */
+	bool retry;                      /* mapping it again failed for now: the sweep retries */
 	/* broken: bad index, error field set, not served; tell_gone: owes a CONN_GONE */
 	bool broken, tell_gone;
 	uint8_t handle[16];              /* the domain's handle at map time */
