@@ -44,7 +44,11 @@
  * Within a transaction the reference answered EIO in (seen when the
  * transaction's copy of a directory names children deleted outside it;
  * 4.17 then fails the commit with EAGAIN), replies are not compared until
- * it ends; should lixs commit it, the trees are reset as above.
+ * it ends; should lixs commit it, the trees are reset as above.  lixs must
+ * end it where the reference does: at a TRANSACTION_END of "T" or "F"
+ * (any other argument ends it on neither), with OK, EAGAIN, or ENOMEM
+ * for a transaction that failed (4.17's trans->fail: an access it could
+ * not record, its node quota).
  *
  * Exit status: 0 the same, 1 system error (connect, timeout), 2 usage,
  * 6 a difference (the steps so far and both transcripts are printed).
@@ -623,6 +627,13 @@ static int sync_all(struct xsdiff *d)
 }
 
 /* After both replies: a transaction's slot taken or given back. */
+/* TRANSACTION_END's "T" or "F": any other argument ends nothing (4.17
+ * answers EINVAL and keeps the transaction; so does lixs). */
+static bool end_arg_ok(const struct req *r)
+{
+	return r->len == 2 && (r->body[0] == 'T' || r->body[0] == 'F') && !r->body[1];
+}
+
 static void track_tx(struct link *l, const struct req *r, int new_slot,
 		     const struct answer *a)
 {
@@ -631,8 +642,11 @@ static void track_tx(struct link *l, const struct req *r, int new_slot,
 	if (r->type == XS_TRANSACTION_START && new_slot &&
 	    a->m->h.type == XS_TRANSACTION_START)
 		l->tx[new_slot] = (uint32_t)strtoul((const char *)a->m->body, NULL, 10);
-	if (r->type == XS_TRANSACTION_END && r->slot > 0 &&
-	    (a->m->h.type == XS_TRANSACTION_END || is_error(a, "EAGAIN")))
+	/* 4.17 frees the transaction at an END of "T" or "F" whatever the
+	 * commit's outcome: OK, EAGAIN, or ENOMEM for one that failed. */
+	if (r->type == XS_TRANSACTION_END && r->slot > 0 && end_arg_ok(r) &&
+	    (a->m->h.type == XS_TRANSACTION_END || is_error(a, "EAGAIN") ||
+	     is_error(a, "ENOMEM")))
 		l->tx[r->slot] = 0;
 	/* It ends the connection's transactions too (4.17's do_reset_watches). */
 	if (r->type == XS_RESET_WATCHES && a->m->h.type == XS_RESET_WATCHES)
@@ -702,9 +716,15 @@ static int run_step(struct xsdiff *d, unsigned step, const struct req *r)
 		printf("step %u\n%s", step, d->side[0].text);
 	/* Even in a transaction left uncompared, lixs must end it: commit
 	 * (the trees reset below) or EAGAIN, as the reference does. */
-	if (any && r->type == XS_TRANSACTION_END && !ans[0].eof &&
-	    ans[0].m->h.type != XS_TRANSACTION_END && !is_error(&ans[0], "EAGAIN")) {
-		report(d, step, "lixs did not end a transaction the reference answered EIO in");
+	if (any && r->type == XS_TRANSACTION_END && end_arg_ok(r) && !ans[0].eof &&
+	    ans[0].m->h.type != XS_TRANSACTION_END && !is_error(&ans[0], "EAGAIN") &&
+	    !is_error(&ans[0], "ENOMEM")) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "lixs did not end a transaction the reference "
+			 "answered EIO in (lixs: type %" PRIu32 ", %.40s)", ans[0].m->h.type,
+			 ans[0].m->h.type == XS_ERROR ? (const char *)ans[0].m->body : "");
+		report(d, step, what);
 		return EXIT_DIFF;
 	}
 	if (r->type == XS_TRANSACTION_END && !ans[0].eof &&
