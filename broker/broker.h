@@ -30,7 +30,6 @@ enum broker_tag {
 	TAG_STORE_TIMER,       /* restart backoff, or HELLO deadline */
 	TAG_ACCEPT_TIMER,      /* end of an EMFILE pause */
 	TAG_EVTCHN,            /* the Xen event channel handle */
-	TAG_RING_TIMER,        /* --ring-idle's sweep */
 	TAG_LISTEN,            /* + enum policy_listener */
 	TAG_KEPT = 0x100,      /* + slot of a kept client (clients.c) */
 };
@@ -53,7 +52,6 @@ struct kept_client {
 struct broker_opts {
 	unsigned int channels;            /* CHAN_* named; 0: none named */
 	bool no_domain_init;              /* --no-domain-init: not dom0's ring */
-	unsigned int ring_idle;           /* --ring-idle seconds; 0: rings stay mapped */
 	bool foreground;                  /* -N */
 	int verbosity;                    /* -V count */
 	const char *pidfile;              /* -F; NULL: default when daemonized */

@@ -36,10 +36,10 @@ xen-smoke: $(B)/lixs-broker $(B)/lixs-storeproc
 
 .PHONY: xen-smoke
 
-# The broker is the audited trusted base: at most 1,600 lines of C that
+# The broker is the audited trusted base: at most 1,500 lines of C that
 # are neither blank nor only a comment (SECURITY.md).  `make check` fails
 # beyond that; `make broker-sloc` prints the count per file.
-BROKER_SLOC_MAX ?= 1600
+BROKER_SLOC_MAX ?= 1500
 broker-sloc:
 	@total=0; for f in broker/*.c broker/*.h; do \
 		n=$$(grep -cvE '^[[:space:]]*($$|//|/\*|\*)' $$f); \

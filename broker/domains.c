@@ -91,9 +91,6 @@ void domains_scan(struct broker *b)
 	for (uint32_t d = 1; d < RING_DOMIDS && n < STATES_MAX; d++) {
 		struct ring *r = x->by_domid[d];
 
-		/* Sticky, unlike dom_flags (told again to each store). */
-		if (r && (r->scan_flags & (IPC_DOM_DYING | IPC_DOM_GONE)))
-			r->ended = true;
 		if (r && r->scan_flags != r->dom_flags)
 			st[n++] = (struct ipc_domain_state){ r->domid, r->scan_flags };
 	}

@@ -166,7 +166,6 @@ int main(int argc, char **argv)
 	static void (*const on_tag[TAG_LISTEN])(struct broker *) = {
 		[TAG_SIGNAL] = on_signals, [TAG_IPC] = store_readable, [TAG_EVTCHN] = xen_events,
 		[TAG_STORE_TIMER] = store_timer, [TAG_ACCEPT_TIMER] = listener_resume,
-		[TAG_RING_TIMER] = ring_sweep,
 	};
 	struct broker b;
 	struct epoll_event ev[16];

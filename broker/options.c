@@ -18,10 +18,6 @@
 
 #include "limit_opts.h"
 #include "log.h"
-#include "optval.h"
-
-/* A guest's ring idle this long, up to twice it, is unmapped (xen.h). */
-#define RING_IDLE_DEFAULT 10
 
 enum {
 	OPT_RW_PATH = 256,
@@ -29,7 +25,6 @@ enum {
 	OPT_STOREPROC,
 	OPT_VERSION,
 	OPT_NO_DOMAIN_INIT,
-	OPT_RING_IDLE,
 	OPT_IGNORED,           /* long-only options that do nothing yet */
 	OPT_LONG_ONLY,         /* passed through to the store process */
 };
@@ -63,7 +58,6 @@ static const struct opt_def defs[] = {
 	{ "unix-socket", 'u', NULL, NULL, "the unix sockets" },
 	{ "unix-sockets", 'u', NULL, NULL, "the same" },
 	{ "no-domain-init", OPT_NO_DOMAIN_INIT, NULL, NULL, "not dom0's kernel ring" },
-	{ "ring-idle", OPT_RING_IDLE, NULL, "SECONDS", "unmap a guest ring idle that long (10; 0: never)" },
 	{ NULL, 0, NULL, NULL, "The store process (lixs-storeproc(8)):" },
 	{ "storeproc", OPT_STOREPROC, NULL, "PATH", "its binary" },
 	{ "store-user", OPT_LONG_ONLY, "--store-user", "NAME", "its user (lixs)" },
@@ -137,7 +131,6 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 					   optional_argument : required_argument, NULL, p->val };
 	}
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-	o->ring_idle = RING_IDLE_DEFAULT;
 	while ((opt = getopt_long(argc, argv, short_opts, lo, &li)) != -1) {
 		d = li >= 0 ? lo_def[li] : def_of(opt);
 		if (d && d->store && (add_store_arg(o, d->store) ||
@@ -161,11 +154,6 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 		case 'i': o->channels |= CHAN_VIRQ; break;
 		case 'u': o->channels |= CHAN_UNIX; break;
 		case OPT_NO_DOMAIN_INIT: o->no_domain_init = true; break;
-		case OPT_RING_IDLE:
-			if (!optval_uint(optarg, &o->ring_idle) && o->ring_idle <= 86400)
-				break;
-			fprintf(stderr, "lixs-broker: --ring-idle: 0 to 86400 seconds, not '%s'\n", optarg);
-			return 2;
 		case 'I': case 'P': case 'R': case OPT_IGNORED:
 			if (n_ignored < (int)N_DEFS)
 				ignored[n_ignored++] = d;  /* logged once the log is open */

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <xen/io/xs_wire.h>
 
 #include "bytequeue.h"
@@ -68,8 +67,7 @@ void ring_insert(struct broker *b, struct ring *r)
 static void ring_break(struct ring *r, uint32_t error, const char *why)
 {
 	log_warn("domain %u: %s; ring connection %u cut off", r->domid, why, r->conn);
-	if (r->intf)
-		r->intf->error = error;
+	r->intf->error = error;
 	r->broken = true;
 	r->tell_gone = true;
 	bq_free(&r->out);  /* the held requests stay: the store may still answer some */
@@ -157,20 +155,8 @@ static int pump_in(struct broker *b, struct ring *r)
 static void pump(struct broker *b, struct ring *r)
 {
 	bool kick = false, moved;
-	int in = 0;
+	int in;
 
-	r->active = true;
-	r->retry = false;
-	in = !r->intf && !r->broken ? xen_remap(b, r) : 0;
-	if (in == ENOMEM || in == EAGAIN || in == EINTR || in == EBUSY) {
-		r->retry = true;  /* for now: the next sweep tries again, nothing lost */
-		return;
-	}
-	if (in)
-		ring_break(r, XENSTORE_ERROR_COMM, in == ESRCH ? "its domain is gone (or its domid reused)"
-							      : "its ring page cannot be mapped again");
-	if (in == ESRCH)
-		domains_scan(b);  /* the store hears the domain it knew is gone */
 	do {
 		moved = pump_out(b, r);
 		kick |= moved;
@@ -213,9 +199,8 @@ static void map_request(struct broker *b, const struct ipc_msg *m)
 		err = ENOMEM;
 	if (!err) {
 		r->domid = rm.domid;
-		r->gfn = rm.gfn;
 		memcpy(r->handle, d.handle, sizeof(r->handle));
-		err = xen_map_guest(b, r, rm.port);
+		err = xen_map_guest(b, r, rm.gfn, rm.port);
 	}
 	if (err) {
 		free(r);
@@ -268,8 +253,6 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		queue_reply(r, m->payload, m->hdr.len);
 	} else if (m->hdr.type == IPC_RING_BREAK) {
 		memcpy(&n, m->payload, sizeof(n));
-		if (!r->intf && !r->broken)
-			xen_remap(b, r);  /* for its error field; failing, it is cut off anyway */
 		ring_break(r, n, "the store process found a malformed message");
 	}
 	pump(b, r);
@@ -305,37 +288,8 @@ void ring_store_ready(struct broker *b)
 		r->tell_gone = r->broken;
 		r->unacked = r->written = r->dom_flags = 0;
 		r->stale = r->out.len;
-		if (r->intf)
-			pump(b, r);
-		else  /* idle: nothing held or queued, and no event came */
-			pump_tell(b, r);
+		pump(b, r);
 	}
 	if (x->virq_port >= 0)
 		domains_scan(b);
-}
-
-/*
- * Rings not pumped since the last sweep, caught up both ways, are
- * unmapped: the guest's next request comes with an event (a frontend
- * notifies when it sees us caught up), a reply to it maps the page first.
- */
-void ring_sweep(struct broker *b)
-{
-	struct xen_chan *x = &b->xen;
-	uint64_t ticks;
-
-	if (read(x->idle_tfd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
-		return;
-	for (uint32_t d = 0; d < RING_DOMIDS; d++) {
-		struct ring *r = x->by_domid[d];
-
-		if (r && r->retry)
-			pump(b, r);
-		if (!r || !r->intf || r->how == RING_KVA)
-			continue;
-		if (!r->active && !r->broken && !r->held.len && !r->out.len &&
-		    r->intf->req_cons == r->intf->req_prod)
-			xen_unmap_page(b, r);
-		r->active = false;
-	}
 }

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
@@ -99,16 +98,6 @@ static int open_handles(struct broker *b)
 		return ENOMEM;
 	if ((b->chan & CHAN_VIRQ) && (x->virq_port = xenevtchn_bind_virq(x->xce, VIRQ_DOM_EXC)) < 0)
 		return errno;
-	if (b->o.ring_idle && x->virq_port >= 0) {
-		/* A sweep each period: a ring goes after one to two idle periods. */
-		struct itimerspec its = { .it_interval = { .tv_sec = b->o.ring_idle } };
-
-		its.it_value = its.it_interval;
-		x->idle_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (x->idle_tfd < 0 || timerfd_settime(x->idle_tfd, 0, &its, NULL))
-			return errno;
-		return broker_watch(b, x->idle_tfd, TAG_RING_TIMER, EPOLLIN);
-	}
 	return 0;
 }
 
@@ -116,7 +105,7 @@ int xen_open(struct broker *b)
 {
 	int fd, ret;
 
-	b->xen.virq_port = b->xen.idle_tfd = -1;
+	b->xen.virq_port = -1;
 	if (!(b->chan & (CHAN_XENBUS | CHAN_VIRQ)))
 		return 0;
 	if (!b->o.channels) {
@@ -135,42 +124,32 @@ int xen_open(struct broker *b)
 	return (b->chan & CHAN_XENBUS) && !b->o.no_domain_init ? dom0_ring(b) : 0;
 }
 
-/* By grant, else (HVM/PVH) by the store frame Xen records: r->intf or NULL. */
-static int map_page(struct broker *b, struct ring *r)
+int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port)
 {
 	struct xen_chan *x = &b->xen;
-	xen_pfn_t pfn = (xen_pfn_t)r->gfn;
-	int err;
+	xen_pfn_t pfn = (xen_pfn_t)gfn;
+	int rc, err;
 
 	r->how = RING_GRANT;
 	r->intf = xengnttab_map_grant_ref(x->xgt, r->domid, GNTTAB_RESERVED_XENSTORE,
 					  PROT_READ | PROT_WRITE);
-	err = errno;  /* the grant's, not the HVM check's below */
 	/*
 	 * The fallback maps only the frame Xen itself records for the guest's
-	 * store: the gfn comes from the store process, and a compromised one
-	 * must not steer root's writes into any other page.  A PV guest
-	 * without grant entry 1 is refused, as cxenstored does.
+	 * store (HVM/PVH): the gfn comes from the store process, and a
+	 * compromised one must not steer root's writes into any other page.
+	 * A PV guest without grant entry 1 is refused, as cxenstored does.
 	 */
-	if (!r->intf && x->fmem && domains_store_pfn_is(b, r->domid, r->gfn)) {
+	if (!r->intf && x->fmem && domains_store_pfn_is(b, r->domid, gfn)) {
 		log_debug("domain %u: no grant (%s), mapping gfn %#llx", r->domid,
-			  strerror(errno), (unsigned long long)r->gfn);
+			  strerror(errno), (unsigned long long)gfn);
 		r->how = RING_FOREIGN;
 		/* No err array: a page that fails fails the whole call. */
 		r->intf = xenforeignmemory_map(x->fmem, r->domid, PROT_READ | PROT_WRITE, 1,
 					       &pfn, NULL);
-		err = errno;
 	}
-	return r->intf ? 0 : err ? err : EIO;
-}
-
-int xen_map_guest(struct broker *b, struct ring *r, uint32_t remote_port)
-{
-	int rc, err;
-
-	if ((err = map_page(b, r)))
-		return err;
-	rc = xenevtchn_bind_interdomain(b->xen.xce, r->domid, remote_port);
+	if (!r->intf)
+		return errno ? errno : EIO;
+	rc = xenevtchn_bind_interdomain(x->xce, r->domid, remote_port);
 	if (rc < 0) {
 		err = errno;
 		xen_unmap(b, r);  /* r->port is still 0: nothing to unbind */
@@ -185,49 +164,18 @@ int xen_map_guest(struct broker *b, struct ring *r, uint32_t remote_port)
 	return 0;
 }
 
-int xen_remap(struct broker *b, struct ring *r)
-{
-	struct policy_domain d;
-	int err = r->ended ? ESRCH : map_page(b, r);
-
-	/*
-	 * Asked after mapping: a domain whose page we hold cannot be gone, so
-	 * the same handle, not dying, means the same guest.  A reused domid
-	 * must not get the replies of the domain it replaced.
-	 */
-	if (!err && (err = domains_query(b, r->domid, &d)) == 0 &&
-	    (!d.exists || d.dying || memcmp(d.handle, r->handle, sizeof(d.handle))))
-		err = ESRCH;
-	if (err) {
-		log_debug("domain %u: ring page mapped again: %s", r->domid, strerror(err));
-		xen_unmap_page(b, r);
-	}
-	return err;
-}
-
-void xen_unmap_page(struct broker *b, struct ring *r)
+void xen_unmap(struct broker *b, struct ring *r)
 {
 	struct xen_chan *x = &b->xen;
 
-	if (!r->intf)
-		return;
+	if (r->port && xenevtchn_unbind(x->xce, r->port))
+		log_warn("domain %u: unbind port %u: %s", r->domid, r->port, strerror(errno));
 	if (r->how == RING_KVA)
 		munmap(r->intf, PAGE);
 	else if (r->how == RING_FOREIGN)
 		xenforeignmemory_unmap(x->fmem, r->intf, 1);
-	else if (xengnttab_unmap(x->xgt, r->intf, 1)) {
-		/* Kept: an idle ring stays mapped rather than leak its grant. */
+	else if (xengnttab_unmap(x->xgt, r->intf, 1))
 		log_warn("domain %u: grant unmap: %s", r->domid, strerror(errno));
-		return;
-	}
-	r->intf = NULL;
-}
-
-void xen_unmap(struct broker *b, struct ring *r)
-{
-	if (r->port && xenevtchn_unbind(b->xen.xce, r->port))
-		log_warn("domain %u: unbind port %u: %s", r->domid, r->port, strerror(errno));
-	xen_unmap_page(b, r);
 }
 
 void xen_events(struct broker *b)

@@ -7,12 +7,7 @@
  * A ring connection lives from its mapping (dom0's at start, a guest's on
  * IPC_RING_MAP) to its IPC_RING_UNMAP; only the store process ends a
  * guest's.  A ring found broken is kept mapped but no longer served, as
- * upstream keeps an "ignored" domain until it dies.  A guest's page that
- * stayed idle (--ring-idle) is unmapped while the connection lives on,
- * and mapped again at the guest's next event or the next frame for it;
- * only where VIRQ_DOM_EXC is watched, so that a domain's death is seen
- * (a mapped page pins its domain: its domid cannot name another).  A ring
- * whose page could not be mapped again is broken and stays unmapped.
+ * upstream keeps an "ignored" domain until it dies.
  */
 #ifndef LIXS_BROKER_XEN_H
 #define LIXS_BROKER_XEN_H
@@ -39,14 +34,9 @@ struct xenstore_domain_interface;
 /* One ring connection; owned by struct xen_chan (freed on RING_UNMAP). */
 struct ring {
 	uint32_t conn, domid, port;      /* port: the local event channel port */
-	/* The mapped page; NULL while idle-unmapped (and if mapping it again failed). */
-	struct xenstore_domain_interface *intf;
+	struct xenstore_domain_interface *intf;  /* the mapped page */
 	enum { RING_KVA, RING_GRANT, RING_FOREIGN } how;
-	uint64_t gfn;                    /* the store frame the store process gave */
 	bool told;                       /* the store knows it, else owes a CONN_NEW */
-	bool active;                     /* pumped since the last idle sweep */
-	bool ended;                      /* a scan saw it dying or gone: never mapped again */
-	bool retry;                      /* mapping it again failed for now: the sweep retries */
 	/* broken: bad index, error field set, not served; tell_gone: owes a CONN_GONE */
 	bool broken, tell_gone;
 	uint8_t handle[16];              /* the domain's handle at map time */
@@ -72,7 +62,6 @@ struct xen_chan {
 	struct xc_interface_core *xch;
 	void *scan_buf;                  /* domains.c's getinfolist batch */
 	int virq_port;                   /* -1: VIRQ_DOM_EXC not bound */
-	int idle_tfd;                    /* --ring-idle's sweep timer, or -1 */
 	struct ring **by_domid;          /* RING_DOMIDS entries */
 	struct ring **by_port;           /* EVTCHN_PORTS entries, by local port */
 	uint32_t gen;                    /* of the last ring conn id */
@@ -86,13 +75,9 @@ void xen_notify(struct broker *b, const struct ring *r);
 /* domains.c: gfn is the store frame Xen records for domid (HVM/PVH). */
 bool domains_store_pfn_is(struct broker *b, uint32_t domid, uint64_t gfn);
 
-/* Map domid's page (grant, else foreign map of r->gfn) and bind; 0 or errno. */
-int xen_map_guest(struct broker *b, struct ring *r, uint32_t remote_port);
-/* The page of a ring unmapped while idle, again: 0, or errno (ESRCH: the
- * domid names another domain now, or one that is dying). */
-int xen_remap(struct broker *b, struct ring *r);
-void xen_unmap_page(struct broker *b, struct ring *r);  /* r->intf NULL after */
-/* Unbind and unmap; the caller frees r next. */
+/* Map domid's page (grant, else foreign map of gfn) and bind; 0 or errno. */
+int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port);
+/* Unbind and unmap; the caller frees r next (r->intf dangles till then). */
 void xen_unmap(struct broker *b, struct ring *r);
 
 /* ring.c */
@@ -100,7 +85,6 @@ void ring_insert(struct broker *b, struct ring *r);  /* gives it a fresh conn id
 void ring_frame(struct broker *b, const struct ipc_msg *m);  /* policy_check allowed it */
 void ring_event(struct broker *b, uint32_t port);
 void ring_store_ready(struct broker *b);   /* a store process said HELLO */
-void ring_sweep(struct broker *b);         /* --ring-idle's timer fired */
 
 /* domains.c */
 int domains_open(struct broker *b);

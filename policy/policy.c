@@ -154,9 +154,8 @@ static const struct policy_row policy_rows[] = {
 	{ IPC_RING_BREAK,
 	  "conn names a ring connection the store was told about (dom0's too); "
 	  "the payload is one of XENSTORE_ERROR_COMM, _RINGIDX, _PROTO",
-	  "write that code to the ring's error field (its page mapped again "
-	  "first if it was unmapped idle) and stop serving it, as 4.17's "
-	  "ignored connection; answer CONN_GONE; unmapped only by RING_UNMAP",
+	  "write that code to the ring's error field and stop serving it, as "
+	  "4.17's ignored connection; answer CONN_GONE; unmapped only by RING_UNMAP",
 	  check_ring_break },
 };
 
