@@ -61,6 +61,7 @@ static const struct opt_def defs[] = {
 	{ NULL, 0, NULL, NULL, "The store process (lixs-storeproc(8)):" },
 	{ "storeproc", OPT_STOREPROC, NULL, "PATH", "its binary" },
 	{ "store-user", OPT_LONG_ONLY, "--store-user", "NAME", "its user (lixs)" },
+	{ "ring-idle", OPT_LONG_ONLY, "--ring-idle", "SECONDS", "unmap guest rings idle that long" },
 	{ "seccomp-profile", OPT_LONG_ONLY, "--seccomp-profile", "FILE", "see lixs-seccomp(5)" },
 	LIXS_LIMIT_OPTS(LIMIT_DEF)
 	{ "keep-orphans", 'K', "-K", NULL, "a dead domain's nodes go to dom0" },

@@ -67,7 +67,8 @@ void ring_insert(struct broker *b, struct ring *r)
 static void ring_break(struct ring *r, uint32_t error, const char *why)
 {
 	log_warn("domain %u: %s; ring connection %u cut off", r->domid, why, r->conn);
-	r->intf->error = error;
+	if (r->intf)  /* else unmapped idle, and never mapped again now */
+		r->intf->error = error;
 	r->broken = true;
 	r->tell_gone = true;
 	bq_free(&r->out);  /* the held requests stay: the store may still answer some */
@@ -78,7 +79,7 @@ static bool pump_out(struct broker *b, struct ring *r)
 {
 	uint32_t n, fresh;
 
-	if (!r->out.len || r->broken)
+	if (!r->out.len || r->broken || !r->intf)
 		return false;
 	if (ringbuf_write(r->intf, r->out.data, r->out.len, &n)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad reply ring index");
@@ -127,7 +128,7 @@ static int pump_in(struct broker *b, struct ring *r)
 	uint8_t buf[XENSTORE_RING_SIZE];
 	uint32_t n, cons, k, room = IPC_RING_WINDOW - r->held.len;
 
-	if (r->broken)
+	if (r->broken || !r->intf)
 		return 0;
 	if (ringbuf_peek(r->intf, buf, room < sizeof(buf) ? room : sizeof(buf), &n, &cons)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad request ring index");
@@ -155,8 +156,19 @@ static int pump_in(struct broker *b, struct ring *r)
 static void pump(struct broker *b, struct ring *r)
 {
 	bool kick = false, moved;
-	int in;
+	/* A page unmapped idle (park) is mapped again first, even if only a
+	 * restarted store's CONN_NEW is due: simple, and restarts are rare. */
+	int in = r->intf || r->broken ? 0 : xen_remap(b, r);
 
+	if (in == ESRCH) {
+		ring_break(r, XENSTORE_ERROR_COMM, "its domid no longer names the domain mapped");
+	} else if (in) {
+		/* Tried again at the guest's next event, or at the RING_IDLE
+		 * that CONN_SPACE 0 has the store send after a while. */
+		store_send(b, IPC_CONN_SPACE, r->conn, &(uint32_t){ 0 }, sizeof(uint32_t), -1);
+		if (broker_ratelimit(b))
+			log_warn("domain %u: ring not mapped again: %s", r->domid, strerror(in));
+	}
 	do {
 		moved = pump_out(b, r);
 		kick |= moved;
@@ -172,6 +184,23 @@ static void pump(struct broker *b, struct ring *r)
 	 * (docs/COMPATIBILITY.md, "Ring notifications"). */
 	if (kick)
 		xen_notify(b, r);
+}
+
+/*
+ * IPC_RING_IDLE: the store heard nothing from the guest for a while.
+ * Give the page back if nothing is in flight either way and the guest's
+ * requests are read to the end: having seen us caught up, it notifies
+ * when it writes again (ring_event maps the page then).  Only with
+ * VIRQ_DOM_EXC, which tells of the death that could free its domid.
+ */
+static void park(struct broker *b, struct ring *r)
+{
+	if (r->intf && r->how == RING_GRANT && !r->broken && !r->held.len && !r->out.len &&
+	    b->xen.virq_port >= 0 &&
+	    __atomic_load_n(&r->intf->req_prod, __ATOMIC_RELAXED) == r->intf->req_cons) {
+		bq_free(&r->held);  /* its HELD_KEEP buffer too */
+		xen_park(b, r);
+	}
 }
 
 static void queue_reply(struct ring *r, const uint8_t *p, uint32_t len)
@@ -256,6 +285,8 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		ring_break(r, n, "the store process found a malformed message");
 	}
 	pump(b, r);
+	if (m->hdr.type == IPC_RING_IDLE)
+		park(b, r);
 }
 
 void ring_event(struct broker *b, uint32_t port)

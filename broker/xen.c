@@ -174,8 +174,33 @@ void xen_unmap(struct broker *b, struct ring *r)
 		munmap(r->intf, PAGE);
 	else if (r->how == RING_FOREIGN)
 		xenforeignmemory_unmap(x->fmem, r->intf, 1);
-	else if (xengnttab_unmap(x->xgt, r->intf, 1))
+	else if (r->intf)  /* else unmapped idle */
+		xen_park(b, r);
+}
+
+void xen_park(struct broker *b, struct ring *r)
+{
+	/* One that fails stays mapped: better than a grant leaked. */
+	if (xengnttab_unmap(b->xen.xgt, r->intf, 1))
 		log_warn("domain %u: grant unmap: %s", r->domid, strerror(errno));
+	else
+		r->intf = NULL;
+}
+
+int xen_remap(struct broker *b, struct ring *r)
+{
+	void *page = xengnttab_map_grant_ref(b->xen.xgt, r->domid, GNTTAB_RESERVED_XENSTORE,
+					     PROT_READ | PROT_WRITE);
+	/* Asked once mapped: a domain whose grant we map cannot go away. */
+	int err = !page ? (errno ? errno : EIO) :
+		  policy_ring_remap(&b->pst, r->domid, r->handle,
+				    r->scan_flags & (IPC_DOM_DYING | IPC_DOM_GONE));
+
+	if (page && err)
+		xengnttab_unmap(b->xen.xgt, page, 1);
+	else if (page)
+		r->intf = page;
+	return err;
 }
 
 void xen_events(struct broker *b)

@@ -7,7 +7,9 @@
  * A ring connection lives from its mapping (dom0's at start, a guest's on
  * IPC_RING_MAP) to its IPC_RING_UNMAP; only the store process ends a
  * guest's.  A ring found broken is kept mapped but no longer served, as
- * upstream keeps an "ignored" domain until it dies.
+ * upstream keeps an "ignored" domain until it dies.  A guest's page may
+ * be unmapped while the connection lives on (IPC_RING_IDLE, ring.c):
+ * then intf is NULL until the page is mapped again.
  */
 #ifndef LIXS_BROKER_XEN_H
 #define LIXS_BROKER_XEN_H
@@ -34,7 +36,7 @@ struct xenstore_domain_interface;
 /* One ring connection; owned by struct xen_chan (freed on RING_UNMAP). */
 struct ring {
 	uint32_t conn, domid, port;      /* port: the local event channel port */
-	struct xenstore_domain_interface *intf;  /* the mapped page */
+	struct xenstore_domain_interface *intf;  /* the mapped page; NULL: idle */
 	enum { RING_KVA, RING_GRANT, RING_FOREIGN } how;
 	bool told;                       /* the store knows it, else owes a CONN_NEW */
 	/* broken: bad index, error field set, not served; tell_gone: owes a CONN_GONE */
@@ -79,6 +81,12 @@ bool domains_store_pfn_is(struct broker *b, uint32_t domid, uint64_t gfn);
 int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remote_port);
 /* Unbind and unmap; the caller frees r next (r->intf dangles till then). */
 void xen_unmap(struct broker *b, struct ring *r);
+/* An idle guest's granted page (IPC_RING_IDLE): unmapped, r->intf NULL,
+ * unless the unmap fails.  xen_remap maps it again: 0, ESRCH when the
+ * domid no longer names the domain first mapped (policy_ring_remap), or
+ * the grant map's errno. */
+void xen_park(struct broker *b, struct ring *r);
+int xen_remap(struct broker *b, struct ring *r);
 
 /* ring.c */
 void ring_insert(struct broker *b, struct ring *r);  /* gives it a fresh conn id */

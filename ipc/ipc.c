@@ -46,6 +46,7 @@ static const struct ipc_type_info ipc_types[] = {
 	{ IPC_JOURNAL, "JOURNAL", IPC_TO_BROKER, 0, 0, IPC_F_FD, false },
 	{ IPC_RING_BREAK, "RING_BREAK", IPC_TO_BROKER,
 	  sizeof(uint32_t), sizeof(uint32_t), 0, true },
+	{ IPC_RING_IDLE, "RING_IDLE", IPC_TO_BROKER, 0, 0, 0, true },
 };
 
 #define IPC_NTYPES (sizeof(ipc_types) / sizeof(ipc_types[0]))

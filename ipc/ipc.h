@@ -53,6 +53,10 @@ enum ipc_type {
 	IPC_RING_BREAK = 70,   /* conn, payload uint32 XENSTORE_ERROR_*: the guest
 				* broke the protocol (a message over 4096 bytes):
 				* set the ring's error field, serve it no more */
+	IPC_RING_IDLE = 71,    /* conn, empty: the store heard nothing from this
+				* guest for a while (--ring-idle); the broker may
+				* unmap its page until the guest's next event or
+				* the next frame for it */
 
 	IPC_TYPE_LIMIT = 128   /* all numbers are below this */
 };
@@ -93,6 +97,14 @@ enum ipc_type {
  *   set as upstream) with CONN_GONE conn.  The store process, which alone
  *   parses messages, asks for the same with RING_BREAK conn error (a
  *   message too long: XENSTORE_ERROR_PROTO, as 4.17); CONN_GONE follows.
+ * - Idle guests: RING_IDLE conn from the store lets the broker give the
+ *   ring page back while nothing is in flight either way (nothing held,
+ *   nothing queued, every request read: the guest notifies when it writes
+ *   again).  The event channel stays bound; the page is mapped again at
+ *   the guest's next event or the store's next frame for it, and only
+ *   while the domid still names the domain first mapped (policy/).  If
+ *   that fails for now, CONN_SPACE 0 asks the store for a RING_IDLE
+ *   after a while, which tries again.
  * - VIRQ_DOM_EXC: the broker asks the hypervisor once for all domains
  *   and sends DOMAIN_STATE with an entry per mapped domain whose state
  *   changed; the store fires @releaseDomain and unmaps dead ones.

@@ -112,6 +112,23 @@ int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm
 	return d->exists && !d->dying ? 0 : ENOENT;
 }
 
+int policy_ring_remap(const struct policy_state *st, uint32_t domid,
+		      const uint8_t handle[16], bool ended)
+{
+	struct policy_domain d;
+	int ret;
+
+	if (ended)
+		return ESRCH;
+	if (!st->oracle)
+		return ENOSYS;
+	ret = st->oracle->domain(st->oracle->ctx, domid, &d);
+	if (ret)
+		return ret;
+	/* Another handle: the domid names another domain now. */
+	return d.exists && !d.dying && !memcmp(d.handle, handle, sizeof(d.handle)) ? 0 : ESRCH;
+}
+
 static const struct policy_row policy_rows[] = {
 	{ IPC_HELLO,
 	  "the broker is waiting for this store process to start; "
@@ -157,6 +174,17 @@ static const struct policy_row policy_rows[] = {
 	  "write that code to the ring's error field and stop serving it, as "
 	  "4.17's ignored connection; answer CONN_GONE; unmapped only by RING_UNMAP",
 	  check_ring_break },
+	{ IPC_RING_IDLE,
+	  "conn names a guest's ring connection the store was told about "
+	  "(never dom0's kernel ring); empty",
+	  "only if its page is a grant, nothing is held or queued for it, its "
+	  "request ring is read to the end and VIRQ_DOM_EXC is watched: unmap "
+	  "the page, keep the event channel bound; map it again at the guest's "
+	  "next event or the next frame for it, checked with policy_ring_remap "
+	  "after mapping (the map pins the domain)",
+	  /* Whether it is idle enough the broker sees for itself (ring.c): a
+	   * store asking too often costs only remaps. */
+	  check_unmap },
 };
 
 #define POLICY_NROWS (sizeof(policy_rows) / sizeof(policy_rows[0]))

@@ -85,6 +85,16 @@ int policy_check(const struct policy_state *st, const struct ipc_msg *msg);
 int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm,
 		    struct policy_domain *d);
 
+/*
+ * Mapping an idle ring's page again (IPC_RING_IDLE), asked after the
+ * grant is mapped (a mapped grant keeps its domain from going away): 0
+ * while domid still names the domain first mapped (same handle, alive,
+ * not seen `ended`: dying or gone by a VIRQ_DOM_EXC scan), ESRCH when it
+ * does not, or the oracle's errno.
+ */
+int policy_ring_remap(const struct policy_state *st, uint32_t domid,
+		      const uint8_t handle[16], bool ended);
+
 /* The listening sockets, and the identity each gives its clients. */
 enum policy_listener {
 	POLICY_SOCK_RW = 0,       /* the socket libxenstore opens by default */

@@ -26,6 +26,7 @@
 #include "ipc_out.h"
 #include "log.h"
 #include "quota.h"
+#include "ring_idle.h"
 #include "wiretrace.h"
 
 #define HDR_SIZE sizeof(struct xsd_sockmsg)
@@ -404,6 +405,7 @@ static int flush_ring(struct storeproc *sp, struct conn *c)
 		if (err)
 			return err;
 		c->unacked += (uint32_t)n;
+		c->idle = RING_BUSY;
 	}
 	return 0;
 }
@@ -801,6 +803,7 @@ int conn_ring_input(struct storeproc *sp, struct conn *c, const void *data,
 	memcpy(c->in + c->in_len, data, len);
 	c->in_len = need;
 	c->broker_held += (uint32_t)len;
+	c->idle = RING_BUSY;
 	mark_pending(sp, c);
 	return 0;
 }
@@ -815,6 +818,9 @@ void conn_ring_space(struct storeproc *sp, struct conn *c, uint32_t n)
 		n = c->unacked;
 	}
 	c->unacked -= n;
+	/* Busy: the guest took replies, or (0) the broker could not map an
+	 * idle ring again and wants a RING_IDLE later to try again. */
+	c->idle = RING_BUSY;
 	mark_pending(sp, c);
 }
 

@@ -37,6 +37,7 @@
 #include "optval.h"
 #include "path.h"
 #include "quota.h"
+#include "ring_idle.h"
 #include "sandbox.h"
 #include "storeproc.h"
 #include "wiretrace.h"
@@ -44,7 +45,7 @@
 #define EPOLL_BATCH 64
 #define IPC_BATCH 64		/* broker frames handled a turn */
 
-enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE };
+enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE, OPT_RING_IDLE };
 
 /* The limits as lixs-broker passes them on (lib/limit_opts.h). */
 #define LIMIT_OPT(name, c, arg, help) { name, required_argument, NULL, c },
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "store-user", required_argument, NULL, OPT_STORE_USER },
 	{ "seccomp-profile", required_argument, NULL, OPT_SECCOMP_PROFILE },
+	{ "ring-idle", required_argument, NULL, OPT_RING_IDLE },
 	LIXS_LIMIT_OPTS(LIMIT_OPT)
 	{ "keep-orphans", no_argument, NULL, 'K' },
 	{ NULL, 0, NULL, 0 },
@@ -72,6 +74,8 @@ static void usage(FILE *f)
 "      --store-user NAME      run as this user once sandboxed (lixs)\n"
 "      --seccomp-profile FILE seccomp profile instead of the built-in one;\n"
 "                             see lixs-seccomp(5)\n"
+"      --ring-idle SECONDS    let the broker unmap a guest's ring page after\n"
+"                             that long without traffic (10; 0: never)\n"
 "  -h, --help                 show this help and exit\n"
 "      --version              show the version and exit\n"
 "  -E, --entry-nb N           nodes per domain (1000)\n"
@@ -125,6 +129,7 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 	struct storeproc_limits *lim = &sp->lim;
 	int opt, err;
 
+	sp->ring_idle_s = 10;
 	*lim = (struct storeproc_limits){
 		.entry_nb = 1000, .entry_size = 2048, .watch_nb = 128,
 		.transaction = 10, .perm_nb = 5, .path_max = PATH_REL_MAX,
@@ -153,8 +158,14 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 		case 'Q': err = set_quota(lim, optarg, false); break;
 		case 'q': err = set_quota(lim, optarg, true); break;
 		case 'w': err = set_timeout(lim, optarg); break;
+		case OPT_RING_IDLE: err = optval_uint(optarg, &sp->ring_idle_s); break;
 		default:
 			usage(stderr);
+			return 2;
+		}
+		if (err && opt == OPT_RING_IDLE) {
+			fprintf(stderr, "lixs-storeproc: invalid value '%s' for --ring-idle\n",
+				optarg);
 			return 2;
 		}
 		if (err) {
@@ -376,7 +387,8 @@ static void run(struct storeproc *sp)
 	bool busy = false, watching_out = false;
 
 	while (!sp->quit) {
-		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH, busy ? 0 : -1);
+		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH,
+				   busy ? 0 : ring_idle_wait_ms(sp));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -396,6 +408,7 @@ static void run(struct storeproc *sp)
 			journal_flush(sp);
 		}
 		busy = conn_run_pending(sp);
+		ring_idle_tick(sp);
 		ipc_out_flush(sp);
 		ipc_watch_out(sp, &watching_out);
 	}

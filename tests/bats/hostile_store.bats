@@ -207,6 +207,14 @@ broker_fds() {
 	served_after
 }
 
+@test "RING_IDLE of dom0's ring or of an unknown conn is refused" {
+	attack "idle dom0" "idle conn:999999"
+	local f=$ATTACK_FIRST
+	ended_for "$f" 'sent a refused RING_IDLE frame'
+	ended_for $((f + 1)) 'sent a refused RING_IDLE frame'
+	served_after
+}
+
 @test "RING_BREAK of an unknown conn or with a code xenstore-ring.txt does not define: refused" {
 	attack "break conn:999999 3" "break dom:5 0" "break dom:5 4"
 	local f=$ATTACK_FIRST

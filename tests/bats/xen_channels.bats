@@ -227,3 +227,184 @@ restarted() {
 	done
 	wait_until released 100
 }
+
+# Live maps of domain $1's ring equal $2.
+maps_are() {
+	[ "$("$XENSIM_CTL" maps "$1")" -eq "$2" ]
+}
+
+@test "--ring-idle: an idle guest's ring is unmapped, mapped again by its next request or a watch event" {
+	xensim_start --ring-idle 1
+	xensim_guest 15
+	fg 15 'WRITE:data/x\0kept' 'WATCH:/local/domain/15/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	maps_are 15 1
+	# Unmapped one to two seconds later: the guest's page is no longer held.
+	wait_until maps_are 15 0
+	# The guest's next request comes with an event: mapped again, served.
+	fg 15 'READ:data/x\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'READ req=1 tx=0 len=4 kept' ]
+	maps_are 15 1
+	wait_until maps_are 15 0
+	# A watch event for an unmapped ring maps it first.
+	xs 'WRITE:/local/domain/15/w\0v'
+	fg 15 -w 1
+	[ "$status" -eq 0 ]
+	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/15/w\0tok\0' ]
+	# dom0's kernel ring is never unmapped; the daemon kept running.
+	run timeout "$LIXS_WAIT" "$FAKEGUEST" --dom0-ring 'READ:/local/domain/15/data/x\0'
+	[ "$status" -eq 0 ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
+
+@test "--ring-idle: a guest whose grant is gone when its idle ring is needed again stalls alone" {
+	xensim_start --ring-idle 1
+	xensim_guest 16
+	xensim_guest 17
+	fg 16 'WATCH:/local/domain/16/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	fg 17 'WRITE:data/y\0still'
+	[ "$status" -eq 0 ]
+	wait_until maps_are 16 0
+	"$XENSIM_CTL" revoke-grant 16
+	xs 'WRITE:/local/domain/16/w\0v'
+	# Its own doing: its ring waits unmapped (tried again now and then),
+	# nothing is cut off.
+	wait_until grep -q 'domain 16: ring not mapped again: ' "$DAEMON_LOG"
+	maps_are 16 0
+	! grep -q 'cut off' "$DAEMON_LOG"
+	# Everyone else is served, the guest's data kept.
+	fg 17 'READ:data/y\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = 'READ req=1 tx=0 len=5 still' ]
+	xs 'GET_DOMAIN_PATH:16\0'
+	[ "$output" = 'GET_DOMAIN_PATH req=1 tx=0 len=17 /local/domain/16\0' ]
+}
+
+@test "--ring-idle: without VIRQ_DOM_EXC (-x -u) rings stay mapped" {
+	# The broker would not see a domain die, and a page it holds pins its
+	# domain: its domid cannot name another while the ring lives.
+	xensim_start -x -u --ring-idle 1
+	xensim_guest 18
+	fg 18 'WRITE:data/x\0y'
+	[ "$status" -eq 0 ]
+	sleep 2.5
+	maps_are 18 1
+}
+
+@test "--ring-idle: a domain destroyed while its ring was unmapped is released, its domid served afresh" {
+	xensim_start --ring-idle 1
+	xensim_guest 19
+	fg 19 'WATCH:/local/domain/19/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	wait_until maps_are 19 0
+	# Nothing maps its ring: the domain goes at once, and is released.
+	"$XENSIM_CTL" destroy 19
+	xensim_gone 19
+	wait_until grep -q 'domain 19: ring connection .* released' "$DAEMON_LOG"
+	xensim_guest 19
+	fg 19 'READ:/local/domain/19\0'
+	[ "$status" -eq 0 ]
+	# The old domain's watch is gone with it: the new one gets no event.
+	xs 'WRITE:/local/domain/19/w\0v'
+	run timeout 10 "$FAKEGUEST" -d 19 -t 2 -w 1
+	[ "$status" -eq 3 ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
+
+@test "--ring-idle: a page that cannot be mapped again for now is retried, nothing lost" {
+	xensim_start --ring-idle 1
+	xensim_guest 20
+	fg 20 'WATCH:/local/domain/20/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	wait_until maps_are 20 0
+	# The next two maps fail (ENOMEM): the event waits, and CONN_SPACE 0
+	# has the store send RING_IDLE again a period or two later.
+	"$XENSIM_CTL" fail-maps 20 2
+	xs 'WRITE:/local/domain/20/w\0v'
+	sleep 0.5
+	maps_are 20 0
+	fg 20 -t 8 -w 1
+	[ "$status" -eq 0 ]
+	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/20/w\0tok\0' ]
+	fg 20 'READ:/local/domain/20/w\0'
+	[ "$output" = 'READ req=1 tx=0 len=1 v' ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
+
+@test "--ring-idle: 10 guests waking at random around the idle period lose nothing" {
+	xensim_start --ring-idle 1
+	local d i n writes=3 pids=() zeros sleeps=(250 800 1300 1900 2400 2900)
+	for ((d = 21; d <= 30; d++)); do
+		xensim_guest "$d"
+		fg "$d" "WATCH:/local/domain/$d/w\\0tok\\0" -w 1
+		[ "$status" -eq 0 ]
+	done
+	# Each guest: requests with pauses of 0.25-2.9 s, so its ring is
+	# unmapped between some of them and not others.
+	for ((d = 21; d <= 30; d++)); do
+		for ((i = 1; i <= 6; i++)); do
+			echo "--sleep ${sleeps[(d * 7 + i * 5) % 6]}"
+			echo "WRITE:data/k\\0v$i"
+			echo "READ:data/k\\0"
+		done >"$T/script.$d"
+		timeout 40 "$FAKEGUEST" -d "$d" -t 20 --script "$T/script.$d" >"$T/out.$d" 2>&1 &
+		pids+=($!)
+	done
+	# Meanwhile the rings' mappings are sampled (some must go), and dom0
+	# writes what each guest watches, 3.3 s apart.
+	for ((i = 0; i < 60; i++)); do
+		for ((d = 21; d <= 30; d++)); do
+			"$XENSIM_CTL" maps "$d"
+		done
+		sleep 0.2
+	done >"$T/maps" &
+	pids+=($!)
+	for ((i = 1; i <= writes; i++)); do
+		sleep 3.3
+		for ((d = 21; d <= 30; d++)); do
+			"$XSRAW" -S "$XENSTORED_PATH" -t 5 "WRITE:/local/domain/$d/w\\0x$i" >/dev/null
+		done
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	zeros=$(grep -cx 0 "$T/maps" || true)
+	echo "samples of an unmapped ring: $zeros of $(wc -l <"$T/maps")"
+	[ "$zeros" -gt 0 ]
+	for ((d = 21; d <= 30; d++)); do
+		# Every reply came, in order, with the value just written.
+		[ "$(grep -c '^WRITE req=.* OK' "$T/out.$d")" -eq 6 ]
+		for ((i = 1; i <= 6; i++)); do
+			grep -q "^READ req=$((2 * i)) tx=0 len=2 v$i\$" "$T/out.$d"
+		done
+		# Every event came: those the script printed, then the rest.
+		n=$(grep -c '^WATCH_EVENT' "$T/out.$d" || true)
+		if [ "$n" -lt "$writes" ]; then
+			fg "$d" -w $((writes - n))
+			[ "$status" -eq 0 ]
+		fi
+	done
+	! grep -q 'cut off' "$DAEMON_LOG"
+}
+
+@test "--ring-idle: rings unmapped idle are mapped again for a restarted store process, and go again" {
+	xensim_start --ring-idle 1
+	xensim_guest 31
+	fg 31 'WATCH:/local/domain/31/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	wait_until maps_are 31 0
+	kill -KILL "$(pgrep -P "$DAEMON_PID")"
+	wait_until restarted
+	# The new store process knows nothing of the unmapping: the broker
+	# mapped the page again to announce the ring, and the new store
+	# tells it idle again one to two periods later.
+	wait_until maps_are 31 1
+	wait_until maps_are 31 0
+	xs 'WRITE:/local/domain/31/w\0v'
+	fg 31 -w 1
+	[ "$status" -eq 0 ]
+	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/31/w\0tok\0' ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}

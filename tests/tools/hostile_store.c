@@ -23,7 +23,7 @@
  *   before HELLO:  short | oversize | hello-version | early-map
  *   after HELLO:   hello2 | badtype | wrongdir | lenmismatch | badflags |
  *                  fd-flag | fd-noflag | fds-many | noconn |
- *                  unmap TARGET | break TARGET CODE | reply TARGET FRAMES | credit TARGET N |
+ *                  unmap TARGET | idle TARGET | break TARGET CODE | reply TARGET FRAMES | credit TARGET N |
  *                  credit-reply TARGET FRAMES (CONN_CREDIT 0 with full frames of reply) |
  *                  flood N (valid CONN_CREDIT 0 frames, then RING_UNMAP of
  *                  dom0's ring) | flood-map N (RING_MAP of a domain that
@@ -312,6 +312,8 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 		send_frame(IPC_REPLY_DATA, 0, 0, 4, "oops", 4, NULL, 0);
 	} else if (!strcmp(w[0], "unmap")) {
 		send_frame(IPC_RING_UNMAP, conn, 0, 0, NULL, 0, NULL, 0);
+	} else if (!strcmp(w[0], "idle")) {
+		send_frame(IPC_RING_IDLE, conn, 0, 0, NULL, 0, NULL, 0);
 	} else if (!strcmp(w[0], "break")) {
 		send_frame(IPC_RING_BREAK, conn, 0, 4, &arg, 4, NULL, 0);
 	} else if (!strcmp(w[0], "credit")) {

@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "journal_zip.h"
 #include "path.h"
+#include "ring_idle.h"
 #include "storeproc.h"
 #include "unit.h"
 #include "wire_text.h"
@@ -130,6 +131,9 @@ static void collect(void)
 			break;
 		case IPC_RING_UNMAP:
 			LOG_FRAME("RING_UNMAP %u\n", m.hdr.conn);
+			break;
+		case IPC_RING_IDLE:
+			LOG_FRAME("RING_IDLE %u\n", m.hdr.conn);
 			break;
 		case IPC_RING_BREAK:
 			memcpy(&n, m.payload, sizeof(n));
@@ -686,6 +690,60 @@ static int t_conn_gone(void)
 	return ok;
 }
 
+/* One --ring-idle sweep, due now; what it sent. */
+static const char *sweep(void)
+{
+	sp.ring_idle_next = 0;
+	ring_idle_tick(&sp);
+	return frames();
+}
+
+/*
+ * --ring-idle: a guest's ring with no traffic for a whole period and
+ * nothing waiting either way is told idle once; traffic either way (a
+ * request, a watch event, CONN_SPACE, whose 0 is the broker asking to be
+ * told again) makes it busy; dom0's kernel ring is never told.
+ */
+static int t_ring_idle(void)
+{
+	struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0, 0 };
+	uint32_t zero = 0;
+	struct client d0;
+	struct guest *g;
+	int ok = 1;
+
+	env_open();
+	sp.ring_idle_s = 1;
+	client_open(&d0, 0, true);
+	inject(IPC_CONN_NEW, 300, &cn, sizeof(cn));
+	g = introduce(&d0, 5, 200);
+	g_send(g, XS_WATCH, 0, S("data\0w\0"));
+	g_drain(g);
+	frames();
+	ok &= expect("busy", sweep(), "");
+	ok &= expect("idle", sweep(), "RING_IDLE 200\n");
+	ok &= expect("told once", sweep(), "");
+	/* A watch event for it: told again only after a whole quiet period. */
+	send_req(&d0, XS_WRITE, 0, S("/local/domain/5/data\0x"));
+	drain(&d0);
+	ok &= expect("event", g_drain(g), "15 0 0 data|w|\n");
+	ok &= expect("after the event", sweep(), "");
+	ok &= expect("idle again", sweep(), "RING_IDLE 200\n");
+	inject(IPC_CONN_SPACE, 200, &zero, sizeof(zero));
+	run_store();
+	ok &= expect("CONN_SPACE 0", sweep(), "");
+	ok &= expect("told again", sweep(), "RING_IDLE 200\n");
+	/* Half a request header: the broker holds it, we wait for the rest. */
+	g_bytes(g, "\1\0\0\0", 4);
+	run_store();
+	ok &= expect("part", sweep(), "") && expect("waiting", sweep(), "");
+	ok &= expect("still waiting", sweep(), "");
+	sp.ring_idle_s = 0;
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
 /*
  * A guest's request: its reply and the credit for it leave in one frame
  * (CONN_CREDIT with the reply after the count), so the broker wakes once;
@@ -1122,6 +1180,7 @@ static const struct unit_case tests[] = {
 	{ "ring input: split requests, bad header, stale frames", t_ring_input },
 	{ "ring flow control: window, output bound, credit", t_flow_control },
 	{ "a ring request's reply and its credit leave in one frame", t_reply_joins_credit },
+	{ "--ring-idle: a ring at rest a whole period told idle once", t_ring_idle },
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
 	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 	{ "a snapshot carries every applied ring request not yet granted back", t_seen_in_snapshot },

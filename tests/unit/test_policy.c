@@ -102,6 +102,7 @@ static enum ipc_dir declared_dir(enum ipc_type t)
 	case IPC_CONN_CREDIT:
 	case IPC_JOURNAL:
 	case IPC_RING_BREAK:
+	case IPC_RING_IDLE:
 		return IPC_TO_BROKER;
 	}
 	return 0;  /* a number that is no constant of the enum */

@@ -4,7 +4,8 @@
  * broker (the oracle): a frame for an unknown or unannounced connection,
  * a store that overruns its reply window or credits bytes it was never
  * sent, RING_UNMAP of dom0's ring all end the store process (EPERM);
- * RING_MAP's domain rules are answered with an errno instead.
+ * RING_MAP's domain rules, and those of mapping an idle ring again, are
+ * answered with an errno instead.
  */
 #include <errno.h>
 #include <string.h>
@@ -94,6 +95,16 @@ static int t_unmap(void)
 	       check(IPC_RING_UNMAP, 99, NULL, 0) == EPERM;
 }
 
+static int t_ring_idle(void)
+{
+	uint32_t stray = 0;
+
+	return check(IPC_RING_IDLE, 7, NULL, 0) == 0 &&
+	       check(IPC_RING_IDLE, 8, NULL, 0) == EPERM &&
+	       check(IPC_RING_IDLE, 99, NULL, 0) == EPERM &&
+	       check(IPC_RING_IDLE, 7, &stray, sizeof(stray)) == -1;
+}
+
 static int t_ring_break(void)
 {
 	uint32_t proto = 3, comm = 1, none = 0, big = 4;
@@ -151,10 +162,43 @@ static int t_ring_map_domain_rules(void)
 	return ok && policy_ring_map(&none, &rm, &d) == ENOSYS;
 }
 
+static int remap(const uint8_t *handle, bool ended)
+{
+	struct policy_state st = { .awaiting_hello = false, .oracle = &oracle };
+
+	return policy_ring_remap(&st, 5, handle, ended);
+}
+
+static int t_ring_remap(void)
+{
+	struct policy_state none = { .awaiting_hello = false };
+	uint8_t h[16] = { 0xab, 0xcd }, other[16] = { 0xab, 0xce };
+	int ok;
+
+	fk.dom_err = 0;
+	fk.dom = (struct policy_domain){ .exists = true, .mapped = true };
+	memcpy(fk.dom.handle, h, sizeof(h));
+	/* Mapped already (it is this ring's domain) is no reason to refuse. */
+	ok = remap(h, false) == 0;
+	ok = ok && remap(other, false) == ESRCH && remap(h, true) == ESRCH;
+	fk.dom.dying = true;
+	ok = ok && remap(h, false) == ESRCH;
+	fk.dom = (struct policy_domain){ .exists = false };
+	memcpy(fk.dom.handle, h, sizeof(h));
+	ok = ok && remap(h, false) == ESRCH;
+	fk.dom.exists = true;
+	fk.dom_err = EACCES;
+	ok = ok && remap(h, false) == EACCES;
+	fk.dom_err = 0;
+	return ok && policy_ring_remap(&none, 5, h, false) == ENOSYS;
+}
+
 static const struct unit_case tests[] = {
 	{ "REPLY_DATA: known ring, within the reply window", t_reply_window },
 	{ "CONN_CREDIT: never more than was sent; joined replies within the window", t_credit },
 	{ "RING_UNMAP: a guest's ring only, never dom0's", t_unmap },
+	{ "RING_IDLE: a guest's ring only, never dom0's, no payload", t_ring_idle },
+	{ "mapping an idle ring again: only its own live domain", t_ring_remap },
 	{ "RING_BREAK: a known ring, a code xenstore-ring.txt defines", t_ring_break },
 	{ "RING_MAP refused before HELLO, allowed after", t_no_rings_before_hello },
 	{ "RING_MAP domain rules answered with an errno", t_ring_map_domain_rules },

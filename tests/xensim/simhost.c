@@ -359,7 +359,7 @@ int sim_dom_resume(struct sim *sim, uint32_t domid)
 	return rc;
 }
 
-int sim_dom_pause(struct sim *sim, uint32_t domid, int paused)
+int sim_dom_fail_maps(struct sim *sim, uint32_t domid, uint32_t n)
 {
 	struct sim_dom *d;
 	int rc;
@@ -367,8 +367,20 @@ int sim_dom_pause(struct sim *sim, uint32_t domid, int paused)
 	sim_lock(sim);
 	d = guest(sim, domid, &rc);
 	if (d)
-		d->flags = paused ? d->flags | SIM_DOM_PAUSED
-				  : d->flags & ~SIM_DOM_PAUSED;
+		d->map_fail = n;
+	sim_unlock(sim);
+	return rc;
+}
+
+int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on)
+{
+	struct sim_dom *d;
+	int rc;
+
+	sim_lock(sim);
+	d = guest(sim, domid, &rc);
+	if (d)
+		d->flags = on ? d->flags | flag : d->flags & ~flag;
 	sim_unlock(sim);
 	return rc;
 }
@@ -451,6 +463,11 @@ int sim_map_ring(struct sim *sim, uint32_t domid, int by_grant, uint64_t gfn,
 	if (by_grant ? !(d->flags & SIM_DOM_GRANTED) : gfn != d->gfn) {
 		sim_unlock(sim);
 		return EINVAL;
+	}
+	if (d->map_fail) {
+		d->map_fail--;
+		sim_unlock(sim);
+		return ENOMEM;
 	}
 	for (i = 0; i < SIM_MAX_MAPPERS; i++)
 		if (d->maps[i].count && d->maps[i].owner == owner)

@@ -94,7 +94,8 @@ struct sim_dom {
 	uint32_t shutdown_reason;
 	uint64_t gfn;           /* ring frame */
 	uint32_t store_port;    /* guest's xenstore port */
-	uint32_t pad;
+	uint32_t map_fail;      /* the next this many maps of its ring fail
+				 * with ENOMEM (xensim-ctl fail-maps) */
 	struct sim_mapper maps[SIM_MAX_MAPPERS];
 	struct sim_port ports[SIM_GUEST_PORTS];
 };
@@ -209,7 +210,11 @@ int sim_dom_create(struct sim *sim, uint32_t domid, int granted, int hvm,
 		   uint64_t *gfn, uint32_t *port);
 int sim_dom_shutdown(struct sim *sim, uint32_t domid, uint32_t reason);
 int sim_dom_resume(struct sim *sim, uint32_t domid);
-int sim_dom_pause(struct sim *sim, uint32_t domid, int paused);
+/* Sets (on) or clears a SIM_DOM_* flag: PAUSED, or GRANTED (a guest
+ * rewriting its grant entry 1: later grant maps fail, live ones stay). */
+int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on);
+/* The next n maps of domid's ring fail with ENOMEM (a host short of memory). */
+int sim_dom_fail_maps(struct sim *sim, uint32_t domid, uint32_t n);
 int sim_dom_destroy(struct sim *sim, uint32_t domid);
 int sim_dom0_ring_init(struct sim *sim, uint32_t *port);
 /* Live maps of domid's ring (0 when it does not exist). */

@@ -24,7 +24,8 @@ static void usage(void)
 {
 	fputs("usage: xensim-ctl COMMAND (XENSIM_DIR names the host)\n"
 	      "  create DOMID [--no-grant] [--hvm]   prints DOMID GFN PORT\n"
-	      "  pause|unpause|resume|crash|destroy DOMID\n"
+	      "  pause|unpause|resume|crash|destroy|revoke-grant DOMID\n"
+	      "  fail-maps DOMID N                  the next N maps of its ring fail\n"
 	      "  shutdown DOMID [poweroff|reboot|suspend|crash|watchdog|soft_reset|N]\n"
 	      "  list | show DOMID | maps DOMID | wait-gone DOMID [SECONDS]\n"
 	      "  dom0-ring-init                      prints the dom0 kernel's port\n",
@@ -175,6 +176,8 @@ static int run(struct sim *sim, int argc, char **argv)
 			printf("%u %llu %u\n", domid, (unsigned long long)gfn, arg);
 		return rc;
 	}
+	if (strcmp(cmd, "fail-maps") == 0)
+		return argc == 3 && !parse_u32(argv[2], &arg) ? sim_dom_fail_maps(sim, domid, arg) : -1;
 	if (strcmp(cmd, "shutdown") == 0) {
 		if (argc > 2 && parse_reason(argv[2], &arg))
 			return -1;
@@ -187,7 +190,9 @@ static int run(struct sim *sim, int argc, char **argv)
 	if (strcmp(cmd, "resume") == 0)
 		return sim_dom_resume(sim, domid);
 	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "unpause") == 0)
-		return sim_dom_pause(sim, domid, cmd[0] == 'p');
+		return sim_dom_set_flag(sim, domid, SIM_DOM_PAUSED, cmd[0] == 'p');
+	if (strcmp(cmd, "revoke-grant") == 0)
+		return sim_dom_set_flag(sim, domid, SIM_DOM_GRANTED, 0);
 	if (strcmp(cmd, "destroy") == 0) {
 		sim_reap(sim);
 		return sim_dom_destroy(sim, domid);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ring_idle.h - --ring-idle SECONDS: which guests' rings have been idle,
+ * told to the broker (IPC_RING_IDLE) so that it can unmap their pages
+ * until they are needed again (ipc.h, "Idle guests").
+ *
+ * The store alone sees a ring's traffic as requests and replies, so it
+ * alone decides when a ring is idle; the broker only checks that nothing
+ * is in flight before it unmaps.  A sweep each period: a ring with no
+ * traffic since the sweep before, and nothing waiting either way, is told
+ * once, so a ring goes after one to two idle periods.
+ */
+#ifndef LIXS_RING_IDLE_H
+#define LIXS_RING_IDLE_H
+
+struct storeproc;
+
+/* What a ring connection's sweeps saw (struct conn's `idle`). */
+enum ring_idle_state {
+	RING_BUSY = 0,          /* traffic since the last sweep (a new conn too) */
+	RING_QUIET,             /* none in a whole period */
+	RING_TOLD,              /* the broker was sent RING_IDLE */
+};
+
+/* How long the main loop may wait for events: ms until the next sweep,
+ * or -1 without --ring-idle. */
+int ring_idle_wait_ms(struct storeproc *sp);
+
+/* The sweep, when it is due; cheap otherwise (a coarse clock read). */
+void ring_idle_tick(struct storeproc *sp);
+
+#endif
