@@ -21,6 +21,7 @@
 #   domcreate  xsbench domcreate -I in steps up to BENCH_DOMS domains:
 #              per-domain cost of the last <= 250 domains before each
 #              step, requests per domain, RSS of the whole daemon   pinned
+#              (lixs: again once its idle rings are unmapped),
 #              and at each BENCH_CMARKS mark the last 10 domains are
 #              created with libxl's name check (-I -C)
 #   ring       lixs only: a fake guest's requests through its ring
@@ -48,9 +49,13 @@
 #   BENCH_STEPS [100 250 500 1000 2500 5000 10000]
 #   BENCH_CMARKS [100 250 1000]  domcreate -I -C marks (among the steps)
 #   BENCH_RING_N [20000]   BENCH_GUESTS [1] (0: skip the 200-guest run)
+#   BENCH_SETTLE [21]      lixs's RSS again this many seconds after its
+#                          largest step, its idle rings unmapped (0: not)
 #   BENCH_OUT [<repo>/docs/bench]  BENCH_SMOKE [0] (1: tiny sizes, lixs
 #                          and xsfloor only, fails unless every lixs
-#                          figure came out; `make bench-smoke`)
+#                          figure came out, and the settled RSS below
+#                          the last step's under --ring-idle 1;
+#                          `make bench-smoke`)
 set -euo pipefail
 
 [ $# -eq 2 ] || {
@@ -67,7 +72,8 @@ if [ "$smoke" = 1 ]; then
 	: "${BENCH_SECS:=1}" "${BENCH_FANOUT_K:=20}" "${BENCH_FANOUT_R:=5}"
 	: "${BENCH_UNRELATED:=0 1000}" "${BENCH_LAT_R:=100}" "${BENCH_DOMS:=200}"
 	: "${BENCH_STEPS:=100 200}" "${BENCH_CMARKS:=200}" "${BENCH_RING_N:=2000}"
-	: "${BENCH_GUESTS:=0}" "${BENCH_OUT:=$build/bench-smoke}"
+	: "${BENCH_GUESTS:=0}" "${BENCH_OUT:=$build/bench-smoke}" "${BENCH_SETTLE:=3}"
+	export LIXS_ARGS="${LIXS_ARGS:---ring-idle 1}"
 fi
 reps=${BENCH_REPS:-3}
 rtt_n=${BENCH_RTT_N:-20000}
@@ -82,6 +88,7 @@ peer_max=${BENCH_PEER_MAX:-1000}
 read -r -a steps <<<"${BENCH_STEPS:-100 250 500 1000 2500 5000 10000}"
 read -r -a cmarks <<<"${BENCH_CMARKS:-100 250 1000}"
 ring_n=${BENCH_RING_N:-20000}
+settle=${BENCH_SETTLE:-21}
 guests=${BENCH_GUESTS:-1}
 out=${BENCH_OUT:-$repo/docs/bench}
 read -r -a daemons <<<"${BENCH_DAEMONS:-xsfloor lixs cxenstored oxenstored}"
@@ -310,6 +317,13 @@ w_dc() {
 			"opd=$(kv ops_per_dom "$o") rss=${r% *} shm=${r#* } $c"
 		prev=$m
 	done
+	# lixs unmaps a guest's ring idle for 10 to 20 s (--ring-idle's
+	# default): the same store, once every ring has idled.
+	if [ "$d" = lixs ] && [ "$settle" -gt 0 ]; then
+		sleep "$settle"
+		r=$(rss "$d" "$sock")
+		echo "settled doms=$prev rss=${r% *} shm=${r#* }"
+	fi
 }
 
 # lixs only: one guest (a real xensim domain, 5) on its ring, then the
@@ -411,7 +425,7 @@ ratio() {
 # since the repetition's doms=0) and grow_norings.
 dcv() {
 	local f=$work/out/dc.$1 v
-	v=$(awk -v m="doms=$2" -v k="$3" '
+	v=$(awk -v m="$([ "$2" = settled ] && echo settled || echo "doms=$2")" -v k="$3" '
 		function val(key,   i) {
 			for (i = 2; i <= NF; i++)
 				if (index($i, key "=") == 1)
@@ -601,6 +615,15 @@ declare -A rttus
 		echo "- $d to $n domains: $(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.1f", g / n }')" \
 			"($(awk -v g="$gn" -v n="$n" 'BEGIN { printf "%.1f", g / n }'))" \
 			"KiB/domain; $(mib "$a1") MiB ($(mib "$n1") MiB) at $n"
+		g=$(dcv "$d" settled grow)
+		gn=$(dcv "$d" settled grow_norings)
+		a1=$(dcv "$d" settled rss)
+		n1=$(dcv "$d" settled norings)
+		[[ "$g$gn$a1$n1" != *n/a* ]] || continue
+		echo "- $d to $n domains, $settle s later, every guest ring idled and unmapped" \
+			"(\`--ring-idle\`): $(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.1f", g / n }')" \
+			"($(awk -v g="$gn" -v n="$n" 'BEGIN { printf "%.1f", g / n }'))" \
+			"KiB/domain; $(mib "$a1") MiB ($(mib "$n1") MiB)"
 	done
 	echo
 	echo "### Domain creation with libxl's name check (domcreate -I -C), pinned"
@@ -717,6 +740,11 @@ if [ "$smoke" = 1 ]; then
 		x=$(dcv lixs "$m" cms)
 		[[ "$x" =~ ^[0-9.]+$ ]] || bad+=" namecheck$m"
 	done
+	# Once idle, the rings' pages are gone from the broker's RSS.
+	x=$(dcv lixs settled rss)
+	y=$(dcv lixs "${steps[-1]}" rss)
+	[[ "$x" =~ ^[0-9.]+$ ]] && [[ "$y" =~ ^[0-9.]+$ ]] && [ "${x%.*}" -lt "${y%.*}" ] ||
+		bad+=" settled($x<$y)"
 	if [ -n "$bad" ]; then
 		echo "bench-smoke: FAIL: no lixs figure for:$bad (see $work)" >&2
 		exit 1
