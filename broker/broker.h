@@ -39,7 +39,7 @@ enum broker_tag {
 struct kept_client {
 	int fd;                           /* -1: a free slot */
 	uint32_t conn;                    /* its id; a free slot: the next free one */
-	struct ipc_conn_new cn;           /* as first handed over */
+	struct ipc_conn_new cn;           /* to hand over again: ring_pos IPC_SOCKET_RESUMED */
 };
 
 /* Channels (-x, -i, -u).  None named: all, the Xen ones only if the host has Xen. */
@@ -78,7 +78,7 @@ struct broker {
 	bool serving;                     /* sockets exist: the first HELLO came */
 	bool accept_paused;               /* out of fds: wait for accept_tfd */
 	struct timespec warned;           /* last rate-limited warning */
-	uint32_t next_conn;               /* socket connection ids, never 0 */
+	uint32_t next_conn;               /* the last socket connection id (listener.c) */
 	struct kept_client *kept;         /* nkept slots, owned */
 	uint32_t nkept, kept_free;        /* kept_free: first free slot, or UINT32_MAX */
 	int keep_fd_max;                  /* copies only of fds below this */
@@ -124,7 +124,6 @@ void store_readable(struct broker *b);
 void store_reap(struct broker *b);
 void store_timer(struct broker *b);
 void store_stop(struct broker *b);
-void store_kill(struct broker *b);
 /*
  * A frame (and fd, or -1) to the store process, waiting while its socket
  * is full; false if it is gone, dying or hung (then killed).
@@ -138,7 +137,6 @@ void tracefile_open(struct broker *b);
 void tracefile_send(struct broker *b);
 
 /* main.c */
-uint32_t broker_new_conn(struct broker *b);
 int broker_watch(struct broker *b, int fd, uint32_t tag, uint32_t events);
 void broker_timer(int tfd, unsigned int ms);
 void broker_serving(struct broker *b);

@@ -60,6 +60,7 @@ void clients_keep(struct broker *b, uint32_t conn, const struct ipc_conn_new *cn
 	v = &b->kept[b->kept_free];
 	b->kept_free = v->conn;
 	*v = (struct kept_client){ .fd = fd, .conn = conn, .cn = *cn };
+	v->cn.ring_pos = IPC_SOCKET_RESUMED;  /* the copy is only for a restarted store */
 }
 
 /* The client or the store process ended the connection: drop the copy.
@@ -80,10 +81,8 @@ void clients_store_ready(struct broker *b)
 {
 	for (uint32_t i = 0; i < b->nkept; i++) {
 		struct kept_client *k = &b->kept[i];
-		struct ipc_conn_new cn = k->cn;
 
-		cn.ring_pos = IPC_SOCKET_RESUMED;
-		if (k->fd >= 0 && !store_send(b, IPC_CONN_NEW, k->conn, &cn, sizeof(cn), k->fd))
+		if (k->fd >= 0 && !store_send(b, IPC_CONN_NEW, k->conn, &k->cn, sizeof(k->cn), k->fd))
 			return;	/* it died too: the next one gets them */
 	}
 }

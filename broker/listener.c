@@ -84,41 +84,34 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	return unlink(path) ? errno : 0;
 }
 
-static int open_one(struct broker *b, int which)
-{
-	const char *path = b->sock_path[which];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	int fd, ret;
-
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	memcpy(dir, path, strlen(path) + 1);
-	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
-		log_warn("cannot create %s: %s", dir, strerror(errno));
-	if ((ret = clear_stale(path, &sa)))
-		return ret;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return errno;
-	/* 0600 for both: only local root may talk to xenstore at all. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0600) || listen(fd, SOMAXCONN) ||
-	    (ret = broker_watch(b, fd, TAG_LISTEN + which, 0))) {
-		ret = ret ? ret : errno;
-		log_err("cannot listen on %s: %s", path, strerror(ret));
-		close(fd);
-		return ret;
-	}
-	b->listen_fd[which] = fd;
-	return 0;
-}
-
 int listener_open(struct broker *b)
 {
-	int ret = 0;
+	for (int which = 0; which < POLICY_SOCK_COUNT; which++) {
+		const char *path = b->sock_path[which];
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char dir[sizeof(sa.sun_path)];
+		int fd, ret;
 
-	for (int i = 0; i < POLICY_SOCK_COUNT && !ret; i++)
-		ret = open_one(b, i);
-	return ret;
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		memcpy(dir, path, strlen(path) + 1);
+		if (mkdir(dirname(dir), 0755) && errno != EEXIST)
+			log_warn("cannot create %s: %s", dir, strerror(errno));
+		if ((ret = clear_stale(path, &sa)))
+			return ret;
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			return errno;
+		/* 0600 for both: only local root may talk to xenstore at all. */
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    chmod(path, 0600) || listen(fd, SOMAXCONN) ||
+		    (ret = broker_watch(b, fd, TAG_LISTEN + which, 0))) {
+			ret = ret ? ret : errno;
+			log_err("cannot listen on %s: %s", path, strerror(ret));
+			close(fd);
+			return ret;
+		}
+		b->listen_fd[which] = fd;
+	}
+	return 0;
 }
 
 /* Listen while a store process is ready and fds are to be had. */
@@ -151,19 +144,20 @@ static void hand_over(struct broker *b, enum policy_listener which, int fd)
 	const struct policy_identity *id = policy_identity(which);
 	struct ucred cr = { 0 };
 	socklen_t crlen = sizeof(cr);
-	struct ipc_conn_new cn = {
-		.kind = IPC_KIND_SOCKET, .domid = id->domid, .access = id->access,
-	};
-	uint32_t conn = broker_new_conn(b);
 	/* listener_accept() runs only while the store process is ready. */
 	int ret = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) ? errno : 0;
+	/* Filled in after getsockopt (declarations run in order); unused if it failed. */
+	struct ipc_conn_new cn = {
+		.kind = IPC_KIND_SOCKET, .domid = id->domid, .access = id->access,
+		.pid = cr.pid, .uid = cr.uid, .gid = cr.gid,
+	};
+	/* Sockets' ids run 1 .. RING_CONN_BIT - 1 and round again: rings' are
+	 * above (xen.h), so no id is ever both. */
+	uint32_t conn = b->next_conn % (RING_CONN_BIT - 1) + 1;
 
-	if (!ret) {
-		cn.pid = cr.pid;
-		cn.uid = cr.uid;
-		cn.gid = cr.gid;
+	b->next_conn = conn;
+	if (!ret)
 		ret = store_send(b, IPC_CONN_NEW, conn, &cn, sizeof(cn), fd) ? 0 : EPIPE;
-	}
 	if (!ret) {
 		log_debug("conn %u: pid %d uid %u on the %s socket", conn,
 			  (int)cr.pid, (unsigned int)cr.uid, id->name);

@@ -24,14 +24,6 @@
 
 #define DEFAULT_DAEMON_PIDFILE "/run/xenstored.pid"
 
-/* Sockets' ids; rings' are above (xen.h), so no id is ever both. */
-uint32_t broker_new_conn(struct broker *b)
-{
-	if (++b->next_conn >= RING_CONN_BIT)
-		b->next_conn = 1;
-	return b->next_conn;
-}
-
 int broker_watch(struct broker *b, int fd, uint32_t tag, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.u32 = tag };
@@ -57,9 +49,7 @@ void broker_serving(struct broker *b)
 				      b->o.foreground ? NULL : DEFAULT_DAEMON_PIDFILE;
 		char err[PROFILE_ERR_MAX];
 
-		if ((b->chan & CHAN_UNIX) && listener_open(b))
-			broker_exit(b, 1);
-		if (pidfile && pidfile_write(pidfile))
+		if (((b->chan & CHAN_UNIX) && listener_open(b)) || (pidfile && pidfile_write(pidfile)))
 			broker_exit(b, 1);
 		b->pidfile = pidfile;  /* written: removed on the way out */
 		b->serving = true;

@@ -14,7 +14,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "limit_opts.h"
 #include "log.h"
@@ -107,15 +106,6 @@ static int add_store_arg(struct broker_opts *o, const char *arg)
 	return 0;
 }
 
-/* The table entry of a short option; NULL for -H. */
-static const struct opt_def *def_of(int opt)
-{
-	for (const struct opt_def *d = defs; d < defs + N_DEFS; d++)
-		if (d->name && d->val == opt)
-			return d;
-	return NULL;
-}
-
 int options_parse(struct broker_opts *o, int argc, char **argv)
 {
 	struct option lo[N_DEFS + 1];
@@ -133,7 +123,11 @@ int options_parse(struct broker_opts *o, int argc, char **argv)
 	}
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 	while ((opt = getopt_long(argc, argv, short_opts, lo, &li)) != -1) {
-		d = li >= 0 ? lo_def[li] : def_of(opt);
+		d = li >= 0 ? lo_def[li] : NULL;
+		/* A short option: its first row; none for -H (and '?'). */
+		for (const struct opt_def *p = defs; !d && p < defs + N_DEFS; p++)
+			if (p->name && p->val == opt)
+				d = p;
 		if (d && d->store && (add_store_arg(o, d->store) ||
 				      (d->arg && add_store_arg(o, optarg))))
 			return 2;

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -56,15 +55,6 @@ void store_find(struct broker *b)
 bool store_ready(const struct broker *b)
 {
 	return b->ipc_fd >= 0 && !b->pst.awaiting_hello;
-}
-
-static unsigned int ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (unsigned int)((now.tv_sec - t->tv_sec) * 1000 +
-			      (now.tv_nsec - t->tv_nsec) / 1000000);
 }
 
 /* In the child: fd 3 is the channel, nothing else leaks, then exec. */
@@ -121,32 +111,38 @@ void store_spawn(struct broker *b)
 		schedule_restart(b);
 		return;
 	}
-	pid = fork();
+	/* Our end is ready before the fork, so a failure has no child to undo
+	 * (the child's copies of it and of the epoll fd go at exec). */
+	ret = fcntl(sv[0], F_SETFL, O_NONBLOCK) ? errno : broker_watch(b, sv[0], TAG_IPC, EPOLLIN);
+	pid = ret ? -1 : fork();
 	if (pid == 0)
 		store_exec(b, sv[1], self);
-	ret = pid < 0 ? errno : 0;
-	close(sv[1]);
-	if (!ret && fcntl(sv[0], F_SETFL, O_NONBLOCK))
+	if (pid < 0 && !ret)
 		ret = errno;
-	if (!ret)
-		ret = broker_watch(b, sv[0], TAG_IPC, EPOLLIN);
-	if (pid > 0) {
-		b->store_pid = pid;
-		clock_gettime(CLOCK_MONOTONIC, &b->store_started);
-	}
+	close(sv[1]);
 	if (ret) {
 		log_err("cannot start the store process: %s", strerror(ret));
-		close(sv[0]);
-		if (pid > 0)
-			kill(pid, SIGKILL);  /* store_reap logs it and restarts */
-		else
-			schedule_restart(b);
+		close(sv[0]);  /* its last descriptor: off epoll with it */
+		schedule_restart(b);
 		return;
 	}
+	b->store_pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &b->store_started);
 	b->ipc_fd = sv[0];
 	b->pst.awaiting_hello = true;
 	broker_timer(b->store_tfd, HELLO_TIMEOUT_MS);
 	log_debug("spawned store process %d", (int)pid);
+}
+
+/* Cut the channel and kill; store_reap() logs the death and restarts. */
+static void store_kill(struct broker *b)
+{
+	if (b->ipc_fd >= 0)
+		close(b->ipc_fd);
+	b->ipc_fd = -1;
+	if (b->store_pid > 0)
+		kill(b->store_pid, SIGKILL);
+	listener_update(b);
 }
 
 bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
@@ -173,22 +169,9 @@ bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
 	return !ret;
 }
 
-/* Cut the channel and kill; store_reap() logs the death and restarts. */
-void store_kill(struct broker *b)
+/* policy_check decoded and checked the HELLO; nothing in it is needed here. */
+static void store_hello(struct broker *b)
 {
-	if (b->ipc_fd >= 0)
-		close(b->ipc_fd);
-	b->ipc_fd = -1;
-	if (b->store_pid > 0)
-		kill(b->store_pid, SIGKILL);
-	listener_update(b);
-}
-
-static void store_hello(struct broker *b, const struct ipc_msg *m)
-{
-	struct ipc_hello h;
-
-	ipc_hello_decode(m, &h);  /* policy_check already decoded it */
 	b->pst.awaiting_hello = false;
 	broker_timer(b->store_tfd, 0);
 	/* First of all: the state to replay (docs/RESTART.md); none at first
@@ -220,7 +203,7 @@ void store_readable(struct broker *b)
 		if (m.fd >= 0)
 			close(m.fd);
 		if (!ret && m.hdr.type == IPC_HELLO)
-			store_hello(b, &m);
+			store_hello(b);
 		else if (!ret)
 			ring_frame(b, &m);  /* ignores JOURNAL: conn 0 is no ring */
 		if (!ret)
@@ -238,25 +221,20 @@ void store_readable(struct broker *b)
 	}
 }
 
-static void log_death(pid_t pid, int status, int prio)
+/* The store process is gone for good: say how, and forget it. */
+static void store_gone(struct broker *b, int status, int prio)
 {
 	if (WIFEXITED(status)) {
 		log_msg(prio, "store process %d exited with status %d",
-			(int)pid, WEXITSTATUS(status));
+			(int)b->store_pid, WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		const char *abbr = sigabbrev_np(sig);
 
-		log_msg(prio, "store process %d killed by signal SIG%s (%d)%s%s", (int)pid,
+		log_msg(prio, "store process %d killed by signal SIG%s (%d)%s%s", (int)b->store_pid,
 			abbr ? abbr : "?", sig, WCOREDUMP(status) ? ", core dumped" : "",
 			sig == SIGSYS ? ", seccomp violation likely" : "");
 	}
-}
-
-/* The store process is gone for good: forget it. */
-static void store_gone(struct broker *b, int status, int prio)
-{
-	log_death(b->store_pid, status, prio);
 	b->store_pid = -1;
 	b->pst.awaiting_hello = false;
 	broker_timer(b->store_tfd, 0);
@@ -265,6 +243,7 @@ static void store_gone(struct broker *b, int status, int prio)
 
 void store_reap(struct broker *b)
 {
+	struct timespec now;
 	pid_t pid;
 	int status;
 
@@ -273,7 +252,9 @@ void store_reap(struct broker *b)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != b->store_pid)
 			continue;
-		if (ms_since(&b->store_started) >= QUICK_DEATH_MS)
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - b->store_started.tv_sec) * 1000 +
+		    (now.tv_nsec - b->store_started.tv_nsec) / 1000000 >= QUICK_DEATH_MS)
 			b->backoff_ms = 0;
 		store_gone(b, status, LOG_ERR);
 		schedule_restart(b);

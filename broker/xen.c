@@ -198,8 +198,7 @@ int xen_remap(struct broker *b, struct ring *r)
 
 	if (page && err)
 		xengnttab_unmap(b->xen.xgt, page, 1);
-	else if (page)
-		r->intf = page;
+	r->intf = err ? NULL : page;
 	return err;
 }
 
