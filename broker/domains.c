@@ -54,10 +54,8 @@ int domains_query(void *ctx, uint32_t domid, struct policy_domain *out)
 
 static uint32_t state_of(const struct ring *r, const xc_domaininfo_t *info)
 {
-	bool was_ending = r->dom_flags & (IPC_DOM_DYING | IPC_DOM_GONE);
-
 	if (memcmp(info->handle, r->handle, sizeof(r->handle)) ||
-	    (was_ending && !(info->flags & XEN_DOMINF_dying)))
+	    (r->ended && !(info->flags & XEN_DOMINF_dying)))
 		return IPC_DOM_GONE;  /* the domid now names another domain */
 	return (info->flags & XEN_DOMINF_shutdown ? IPC_DOM_SHUTDOWN : 0) |
 	       (info->flags & XEN_DOMINF_dying ? IPC_DOM_DYING : 0);
@@ -91,6 +89,9 @@ void domains_scan(struct broker *b)
 	for (uint32_t d = 1; d < RING_DOMIDS && n < STATES_MAX; d++) {
 		struct ring *r = x->by_domid[d];
 
+		/* Only a completed scan's findings count, and they stay. */
+		if (r && (r->scan_flags & (IPC_DOM_DYING | IPC_DOM_GONE)))
+			r->ended = true;
 		if (r && r->scan_flags != r->dom_flags)
 			st[n++] = (struct ipc_domain_state){ r->domid, r->scan_flags };
 	}

@@ -157,18 +157,18 @@ static void pump(struct broker *b, struct ring *r)
 {
 	bool kick = false, moved;
 	/* A page unmapped idle (park) is mapped again first, even if only a
-	 * restarted store's CONN_NEW is due: simple, and restarts are rare. */
-	int in = r->intf || r->broken ? 0 : xen_remap(b, r);
+	 * restarted store's CONN_NEW is due: simple, and restarts are rare.
+	 * A ring whose domain ended waits unmapped, quietly, for RING_UNMAP. */
+	int in = r->intf || r->broken || r->ended ? 0 : xen_remap(b, r);
 
-	if (in == ESRCH) {
+	if (in == ESRCH)
 		ring_break(r, XENSTORE_ERROR_COMM, "its domid no longer names the domain mapped");
-	} else if (in) {
-		/* Tried again at the guest's next event, or at the RING_IDLE
-		 * that CONN_SPACE 0 has the store send after a while. */
+	else if (in && broker_ratelimit(b))
+		log_warn("domain %u: ring not mapped again: %s", r->domid, strerror(in));
+	/* Tried again at the guest's next event, or at the RING_IDLE that
+	 * CONN_SPACE 0 has the store send after a while. */
+	if (in && in != ESRCH)
 		store_send(b, IPC_CONN_SPACE, r->conn, &(uint32_t){ 0 }, sizeof(uint32_t), -1);
-		if (broker_ratelimit(b))
-			log_warn("domain %u: ring not mapped again: %s", r->domid, strerror(in));
-	}
 	do {
 		moved = pump_out(b, r);
 		kick |= moved;

@@ -193,8 +193,7 @@ int xen_remap(struct broker *b, struct ring *r)
 					     PROT_READ | PROT_WRITE);
 	/* Asked once mapped: a domain whose grant we map cannot go away. */
 	int err = !page ? (errno ? errno : EIO) :
-		  policy_ring_remap(&b->pst, r->domid, r->handle,
-				    r->scan_flags & (IPC_DOM_DYING | IPC_DOM_GONE));
+		  policy_ring_remap(&b->pst, r->domid, r->handle);
 
 	if (page && err)
 		xengnttab_unmap(b->xen.xgt, page, 1);

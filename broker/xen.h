@@ -39,8 +39,10 @@ struct ring {
 	struct xenstore_domain_interface *intf;  /* the mapped page; NULL: idle */
 	enum { RING_KVA, RING_GRANT, RING_FOREIGN } how;
 	bool told;                       /* the store knows it, else owes a CONN_NEW */
-	/* broken: bad index, error field set, not served; tell_gone: owes a CONN_GONE */
-	bool broken, tell_gone;
+	/* broken: bad index, error field set, not served; tell_gone: owes a
+	 * CONN_GONE; ended: a completed scan saw its domain dying or gone, or
+	 * its domid naming another (sticky: never served or mapped again) */
+	bool broken, tell_gone, ended;
 	uint8_t handle[16];              /* the domain's handle at map time */
 	uint32_t dom_flags, scan_flags;  /* IPC_DOM_*: last told; found by this scan */
 	/* Request bytes read from the ring and not yet answered (CONN_CREDIT),
@@ -82,9 +84,9 @@ int xen_map_guest(struct broker *b, struct ring *r, uint64_t gfn, uint32_t remot
 /* Unbind and unmap; the caller frees r next (r->intf dangles till then). */
 void xen_unmap(struct broker *b, struct ring *r);
 /* An idle guest's granted page (IPC_RING_IDLE): unmapped, r->intf NULL,
- * unless the unmap fails.  xen_remap maps it again: 0, ESRCH when the
- * domid no longer names the domain first mapped (policy_ring_remap), or
- * the grant map's errno. */
+ * unless the unmap fails.  xen_remap maps it again (never for r->ended):
+ * 0, ESRCH when the domid no longer names the domain first mapped
+ * (policy_ring_remap), or the grant map's errno. */
 void xen_park(struct broker *b, struct ring *r);
 int xen_remap(struct broker *b, struct ring *r);
 

@@ -113,13 +113,11 @@ int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm
 }
 
 int policy_ring_remap(const struct policy_state *st, uint32_t domid,
-		      const uint8_t handle[16], bool ended)
+		      const uint8_t handle[16])
 {
 	struct policy_domain d;
 	int ret;
 
-	if (ended)
-		return ESRCH;
 	if (!st->oracle)
 		return ENOSYS;
 	ret = st->oracle->domain(st->oracle->ctx, domid, &d);
@@ -180,8 +178,9 @@ static const struct policy_row policy_rows[] = {
 	  "only if its page is a grant, nothing is held or queued for it, its "
 	  "request ring is read to the end and VIRQ_DOM_EXC is watched: unmap "
 	  "the page, keep the event channel bound; map it again at the guest's "
-	  "next event or the next frame for it, checked with policy_ring_remap "
-	  "after mapping (the map pins the domain)",
+	  "next event or the next frame for it, unless a VIRQ_DOM_EXC scan saw "
+	  "its domain end, checked with policy_ring_remap after mapping (the map "
+	  "pins the domain)",
 	  /* Whether it is idle enough the broker sees for itself (ring.c): a
 	   * store asking too often costs only remaps. */
 	  check_unmap },

@@ -87,13 +87,13 @@ int policy_ring_map(const struct policy_state *st, const struct ipc_ring_map *rm
 
 /*
  * Mapping an idle ring's page again (IPC_RING_IDLE), asked after the
- * grant is mapped (a mapped grant keeps its domain from going away): 0
- * while domid still names the domain first mapped (same handle, alive,
- * not seen `ended`: dying or gone by a VIRQ_DOM_EXC scan), ESRCH when it
- * does not, or the oracle's errno.
+ * grant is mapped (a mapped grant keeps its domain from going away), and
+ * only for a ring no VIRQ_DOM_EXC scan saw end: 0 while domid still
+ * names the domain first mapped (same handle, alive, not dying), ESRCH
+ * when it does not, or the oracle's errno.
  */
 int policy_ring_remap(const struct policy_state *st, uint32_t domid,
-		      const uint8_t handle[16], bool ended);
+		      const uint8_t handle[16]);
 
 /* The listening sockets, and the identity each gives its clients. */
 enum policy_listener {

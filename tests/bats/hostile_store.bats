@@ -215,6 +215,24 @@ broker_fds() {
 	served_after
 }
 
+@test "RING_IDLE while a guest's request is held unmaps nothing: the request is not lost" {
+	local sp
+	sp=$(pgrep -P "$DAEMON_PID")
+	# The request reaches a stopped store process (the broker holds a
+	# copy); the next one, hostile, says the ring is idle and dies.
+	kill -STOP "$sp"
+	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 -t 4 'WRITE:data/y\0v' >"$T/fg.out" 2>&1 &
+	local guest=$!
+	sleep 0.5
+	attack 'idle dom:5'
+	# The broker kept the page and the held request, so the request still
+	# counts as in flight at two store deaths (unmapping would have lost it).
+	wait_until grep -q 'domain 5: its request was in flight at two store process deaths' \
+		"$DAEMON_LOG"
+	wait "$guest" || true
+	[ "$("$XENSIM_CTL" maps 5)" -eq 1 ]
+}
+
 @test "RING_BREAK of an unknown conn or with a code xenstore-ring.txt does not define: refused" {
 	attack "break conn:999999 3" "break dom:5 0" "break dom:5 4"
 	local f=$ATTACK_FIRST

@@ -408,3 +408,21 @@ maps_are() {
 	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/31/w\0tok\0' ]
 	! grep -q 'cut off' "$DAEMON_LOG"
 }
+
+@test "--ring-idle: a domain scan that fails ends no idle guest's ring" {
+	xensim_start --ring-idle 1
+	xensim_guest 32
+	xensim_guest 33
+	fg 32 'WATCH:/local/domain/32/w\0tok\0' -w 1
+	[ "$status" -eq 0 ]
+	wait_until maps_are 32 0
+	# The scan that 33's shutdown raises fails: it proves nothing about 32.
+	"$XENSIM_CTL" fail-lists 1
+	"$XENSIM_CTL" shutdown 33
+	wait_until grep -q 'cannot list domains' "$DAEMON_LOG"
+	xs 'WRITE:/local/domain/32/w\0v'
+	fg 32 -w 1
+	[ "$status" -eq 0 ]
+	[ "$output" = 'WATCH_EVENT req=0 tx=0 len=23 /local/domain/32/w\0tok\0' ]
+	! grep -q 'cut off' "$DAEMON_LOG"
+}

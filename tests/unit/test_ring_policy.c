@@ -162,11 +162,11 @@ static int t_ring_map_domain_rules(void)
 	return ok && policy_ring_map(&none, &rm, &d) == ENOSYS;
 }
 
-static int remap(const uint8_t *handle, bool ended)
+static int remap(const uint8_t *handle)
 {
 	struct policy_state st = { .awaiting_hello = false, .oracle = &oracle };
 
-	return policy_ring_remap(&st, 5, handle, ended);
+	return policy_ring_remap(&st, 5, handle);
 }
 
 static int t_ring_remap(void)
@@ -179,18 +179,18 @@ static int t_ring_remap(void)
 	fk.dom = (struct policy_domain){ .exists = true, .mapped = true };
 	memcpy(fk.dom.handle, h, sizeof(h));
 	/* Mapped already (it is this ring's domain) is no reason to refuse. */
-	ok = remap(h, false) == 0;
-	ok = ok && remap(other, false) == ESRCH && remap(h, true) == ESRCH;
+	ok = remap(h) == 0;
+	ok = ok && remap(other) == ESRCH;
 	fk.dom.dying = true;
-	ok = ok && remap(h, false) == ESRCH;
+	ok = ok && remap(h) == ESRCH;
 	fk.dom = (struct policy_domain){ .exists = false };
 	memcpy(fk.dom.handle, h, sizeof(h));
-	ok = ok && remap(h, false) == ESRCH;
+	ok = ok && remap(h) == ESRCH;
 	fk.dom.exists = true;
 	fk.dom_err = EACCES;
-	ok = ok && remap(h, false) == EACCES;
+	ok = ok && remap(h) == EACCES;
 	fk.dom_err = 0;
-	return ok && policy_ring_remap(&none, 5, h, false) == ENOSYS;
+	return ok && policy_ring_remap(&none, 5, h) == ENOSYS;
 }
 
 static const struct unit_case tests[] = {

@@ -17,7 +17,7 @@
 #include "simhost.h"
 
 #define SIM_MAGIC 0x78656e73u   /* "xens" */
-#define SIM_VERSION 4u
+#define SIM_VERSION 5u
 /* Made-up frame numbers: distinct per domain generation. */
 #define SIM_GFN_BASE 0x80000u
 
@@ -370,6 +370,13 @@ int sim_dom_fail_maps(struct sim *sim, uint32_t domid, uint32_t n)
 		d->map_fail = n;
 	sim_unlock(sim);
 	return rc;
+}
+
+void sim_fail_lists(struct sim *sim, uint32_t n)
+{
+	sim_lock(sim);
+	sim->host->fail_lists = n;
+	sim_unlock(sim);
 }
 
 int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on)

@@ -112,6 +112,9 @@ struct sim_host {
 	 * tables are neither walked nor made resident in every process. */
 	uint32_t dom0_end;      /* dom0 ports */
 	uint32_t doms_end;      /* domain slots */
+	uint32_t fail_lists;    /* the next this many domain lists fail with
+				 * ENOMEM (xensim-ctl fail-lists) */
+	uint32_t pad;
 	struct sim_dom doms[SIM_MAX_DOMS];  /* slot 0 is dom0 */
 	struct sim_port dom0_ports[SIM_DOM0_PORTS];
 };
@@ -215,6 +218,8 @@ int sim_dom_resume(struct sim *sim, uint32_t domid);
 int sim_dom_set_flag(struct sim *sim, uint32_t domid, uint32_t flag, int on);
 /* The next n maps of domid's ring fail with ENOMEM (a host short of memory). */
 int sim_dom_fail_maps(struct sim *sim, uint32_t domid, uint32_t n);
+/* The next n domain lists (xc_domain_getinfolist/getinfo) fail with ENOMEM. */
+void sim_fail_lists(struct sim *sim, uint32_t n);
 int sim_dom_destroy(struct sim *sim, uint32_t domid);
 int sim_dom0_ring_init(struct sim *sim, uint32_t *port);
 /* Live maps of domid's ring (0 when it does not exist). */

@@ -26,6 +26,7 @@ static void usage(void)
 	      "  create DOMID [--no-grant] [--hvm]   prints DOMID GFN PORT\n"
 	      "  pause|unpause|resume|crash|destroy|revoke-grant DOMID\n"
 	      "  fail-maps DOMID N                  the next N maps of its ring fail\n"
+	      "  fail-lists N                       the next N domain lists fail\n"
 	      "  shutdown DOMID [poweroff|reboot|suspend|crash|watchdog|soft_reset|N]\n"
 	      "  list | show DOMID | maps DOMID | wait-gone DOMID [SECONDS]\n"
 	      "  dom0-ring-init                      prints the dom0 kernel's port\n",
@@ -175,6 +176,10 @@ static int run(struct sim *sim, int argc, char **argv)
 		if (!rc)
 			printf("%u %llu %u\n", domid, (unsigned long long)gfn, arg);
 		return rc;
+	}
+	if (strcmp(cmd, "fail-lists") == 0 && argc == 2) {
+		sim_fail_lists(sim, domid);  /* its one argument is the count */
+		return 0;
 	}
 	if (strcmp(cmd, "fail-maps") == 0)
 		return argc == 3 && !parse_u32(argv[2], &arg) ? sim_dom_fail_maps(sim, domid, arg) : -1;

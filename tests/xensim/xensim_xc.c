@@ -141,6 +141,15 @@ static int get_domains(xc_interface *xch, uint32_t first, unsigned max, void *in
 	struct dom_view *v;
 	unsigned i, n;
 
+	sim_lock(xch->sim);
+	n = xch->sim->host->fail_lists;
+	if (n)
+		xch->sim->host->fail_lists--;
+	sim_unlock(xch->sim);
+	if (n) {
+		errno = ENOMEM;  /* xensim-ctl fail-lists */
+		return -1;
+	}
 	if (max > SIM_MAX_DOMS)
 		max = SIM_MAX_DOMS;
 	v = calloc(max ? max : 1, sizeof(*v));
