@@ -34,6 +34,10 @@
 #define IOV_BATCH 64		/* messages written per sendmsg */
 #define EVTAB_SIZE 256u		/* buckets of the queued-event table */
 #define RING_IN_START 256u	/* a ring's first input buffer */
+/* A written message with room for at most this much (header included)
+ * is kept for the next one (storeproc.h's out_spare): most replies
+ * ("OK", a short value, an error name) fit. */
+#define OUTMSG_SPARE_MAX 256u
 
 /* One queued message: header and payload as they go on the wire. */
 struct outmsg {
@@ -42,6 +46,7 @@ struct outmsg {
 	uint32_t hash;
 	bool dedup;			/* on an evtab chain */
 	uint32_t len;			/* header + payload */
+	uint32_t room;			/* bytes of data[], >= len */
 	uint32_t req_bytes;		/* a reply: its request's size, else 0 */
 	unsigned char data[];
 };
@@ -169,17 +174,25 @@ static void evtab_unlink(struct conn *c, struct outmsg *m)
 	m->dedup = false;
 }
 
-static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id,
-				 uint32_t tx_id, const void *data, size_t len)
+static struct outmsg *outmsg_new(struct storeproc *sp, uint32_t type,
+				 uint32_t req_id, uint32_t tx_id,
+				 const void *data, size_t len)
 {
 	struct xsd_sockmsg h = {
 		.type = type, .req_id = req_id, .tx_id = tx_id,
 		.len = (uint32_t)len,
 	};
-	struct outmsg *m = malloc(sizeof(*m) + HDR_SIZE + len);
+	size_t need = HDR_SIZE + len;
+	struct outmsg *m = sp->out_spare;
 
-	if (!m)
-		return NULL;
+	if (m && m->room >= need) {
+		sp->out_spare = NULL;
+	} else {
+		m = malloc(offsetof(struct outmsg, data) + need);
+		if (!m)
+			return NULL;
+		m->room = (uint32_t)need;
+	}
 	m->next = m->hprev = m->hnext = NULL;
 	m->hash = 0;
 	m->dedup = false;
@@ -189,6 +202,22 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id,
 	if (len)
 		memcpy(m->data + HDR_SIZE, data, len);
 	return m;
+}
+
+/* A small message is kept for the next one, the roomier of it and the
+ * one kept so far (one at most: a client answered one request at a time
+ * needs no more, and replies of varying length then all fit); the rest
+ * are freed. */
+static void outmsg_free(struct storeproc *sp, struct outmsg *m)
+{
+	struct outmsg *drop = m;
+
+	if (m->room <= OUTMSG_SPARE_MAX &&
+	    (!sp->out_spare || sp->out_spare->room < m->room)) {
+		drop = sp->out_spare;
+		sp->out_spare = m;
+	}
+	free(drop);
 }
 
 /* A reply (not a watch event): what 4.17's outstanding quota counts. */
@@ -220,10 +249,13 @@ static void quota_sync(struct storeproc *sp, struct conn *c)
  * waiting (-Q outstanding); dom0 is exempt. */
 static bool outstanding_full(const struct storeproc *sp, const struct conn *c)
 {
-	unsigned long lim = quota_limit_for(sp->quota, c->who.domid,
-					    QUOTA_OUTSTANDING);
+	unsigned long lim;
 
-	return sp->quota && !c->who.priv && lim && c->outstanding >= lim;
+	/* Checked before every request: the privileged skip the look-up. */
+	if (!sp->quota || c->who.priv)
+		return false;
+	lim = quota_limit_for(sp->quota, c->who.domid, QUOTA_OUTSTANDING);
+	return lim && c->outstanding >= lim;
 }
 
 static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)
@@ -240,7 +272,7 @@ static void enqueue(struct storeproc *sp, struct conn *c, struct outmsg *m)
 	wiretrace_msg(sp, c, true, (const struct xsd_sockmsg *)m->data, m->data + HDR_SIZE);
 }
 
-static void dequeue_head(struct conn *c)
+static void dequeue_head(struct storeproc *sp, struct conn *c)
 {
 	struct outmsg *m = c->out_head;
 
@@ -254,13 +286,13 @@ static void dequeue_head(struct conn *c)
 	c->out_off = 0;
 	c->out_bytes -= m->len;
 	evtab_unlink(c, m);
-	free(m);
+	outmsg_free(sp, m);
 }
 
-static void drop_output(struct conn *c)
+static void drop_output(struct storeproc *sp, struct conn *c)
 {
 	while (c->out_head)
-		dequeue_head(c);
+		dequeue_head(sp, c);
 	free(c->evtab);
 	c->evtab = NULL;
 }
@@ -273,7 +305,7 @@ int conn_queue_reply(struct storeproc *sp, struct conn *c,
 
 	if (c->dead)
 		return 0;
-	m = outmsg_new(type, req->req_id, req->tx_id, data, len);
+	m = outmsg_new(sp, type, req->req_id, req->tx_id, data, len);
 	if (!m)
 		return ENOMEM;
 	if (c->ring)
@@ -319,7 +351,7 @@ void conn_queue_event(struct storeproc *sp, struct conn *c,
 		if (already_queued(c, hash, data, len))
 			return;
 	}
-	m = outmsg_new(XS_WATCH_EVENT, 0, 0, data, len);
+	m = outmsg_new(sp, XS_WATCH_EVENT, 0, 0, data, len);
 	if (!m)
 		return;
 	if (dedup) {
@@ -337,7 +369,7 @@ void conn_queue_event(struct storeproc *sp, struct conn *c,
 
 /* Write what the socket takes: 0 (all written, or it is full) or the
  * errno that ends the connection. */
-static int flush(struct conn *c)
+static int flush(struct storeproc *sp, struct conn *c)
 {
 	while (c->out_head) {
 		struct iovec iov[IOV_BATCH];
@@ -368,7 +400,7 @@ static int flush(struct conn *c)
 				break;
 			}
 			n -= (ssize_t)rest;
-			dequeue_head(c);
+			dequeue_head(sp, c);
 		}
 	}
 	return 0;
@@ -399,7 +431,7 @@ static int flush_ring(struct storeproc *sp, struct conn *c)
 			n += take;
 			c->out_off += take;
 			if (c->out_off == m->len)
-				dequeue_head(c);
+				dequeue_head(sp, c);
 		}
 		err = ipc_out_send(sp, IPC_REPLY_DATA, c->id, frame, (uint32_t)n);
 		if (err)
@@ -417,7 +449,7 @@ static int flush_any(struct storeproc *sp, struct conn *c)
 	/* A message may be cut by a kill: the client cannot be resumed. */
 	if (c->out_head)
 		journal_client_mark(sp, c, true);
-	return flush(c);
+	return flush(sp, c);
 }
 
 /* --- closing ------------------------------------------------------------ */
@@ -434,7 +466,7 @@ void conn_close(struct storeproc *sp, struct conn *c, bool flush_first)
 	conn_quota_drop(sp, c);
 	watch_remove_all(&sp->watches, &c->wo);
 	conn_txn_abort_all(sp, c);
-	drop_output(c);
+	drop_output(sp, c);
 	quota_sync(sp, c);
 	domain_conn_closed(sp, c);
 	if (c->fd >= 0) {
@@ -497,6 +529,8 @@ void conn_close_all(struct storeproc *sp)
 		conn_close(sp, sp->first, true);
 	sp->pending = NULL;
 	free_dead(sp);
+	free(sp->out_spare);
+	sp->out_spare = NULL;
 }
 
 /* --- input -------------------------------------------------------------- */
@@ -861,7 +895,7 @@ void conn_reset(struct storeproc *sp, struct conn *c)
 	} else {
 		keep = NULL;
 	}
-	drop_output(c);
+	drop_output(sp, c);
 	if (keep) {
 		c->out_head = c->out_tail = keep;
 		c->out_bytes = keep->len;

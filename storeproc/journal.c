@@ -235,7 +235,7 @@ static void last_perms_set(struct last_perms *lp, const struct perm_list *pl)
 
 struct note {
 	struct buf *body;
-	char *prev;		/* the last path put, for front coding; owned */
+	char *prev;		/* the last path put, for front coding (journal_note_path's) */
 	struct last_perms last;
 };
 
@@ -255,9 +255,15 @@ static int note_node(void *ctx, const char *path, size_t pathlen,
 	return err;
 }
 
+/* Room on the stack for note.prev: a path up to this long (most are)
+ * costs a modifying request no allocation. */
+#define NOTE_PREV_ROOM 256u
+
 int journal_note_path(struct store *st, const char *path, struct buf *body)
 {
+	char room[NOTE_PREV_ROOM];
 	struct note nt = { .body = body };
+	size_t len;
 	int err;
 
 	if (path_is_special(path)) {
@@ -268,13 +274,17 @@ int journal_note_path(struct store *st, const char *path, struct buf *body)
 			return 0;
 		return put_node(st, NULL, path, body);
 	}
-	nt.prev = calloc(1, strlen(path) + 1);
+	/* Every node reported is on the path: its path fits in the path's. */
+	len = strlen(path) + 1;
+	nt.prev = len <= sizeof(room) ? room : malloc(len);
 	if (!nt.prev)
 		return ENOMEM;
+	nt.prev[0] = '\0';
 	err = store_journal_path(st, path, note_node, &nt);
 	if (err == ENOENT)
 		err = journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
-	free(nt.prev);
+	if (nt.prev != room)
+		free(nt.prev);
 	return err;
 }
 

@@ -248,7 +248,8 @@ static void take_snapshot(struct storeproc *sp)
 	log_debug("journal: snapshot of %zu bytes handed to the broker", m.len);
 }
 
-void journal_flush(struct storeproc *sp)
+/* What was noted since the last flush, as one record in the map. */
+static void append_record(struct storeproc *sp)
 {
 	static const uint32_t no_hdr[2];
 	struct journal_state *js = &sp->journal;
@@ -256,16 +257,6 @@ void journal_flush(struct storeproc *sp)
 	bool changed;
 	int err;
 
-	if (!js->active) {
-		/* Nothing to append to before the first snapshot is out. */
-		buf_reset(&js->dirty);
-		buf_reset(&js->dirty_doms);
-		buf_reset(&js->clients.changes);
-		js->quota_noted = false;
-		if (js->snap_due)
-			take_snapshot(sp);
-		return;
-	}
 	/* One buffer for every record, its header framed in place: no
 	 * allocation and no copy a modifying request but the map's. */
 	buf_reset(rec);
@@ -316,6 +307,27 @@ void journal_flush(struct storeproc *sp)
 	}
 	if (rec->cap > REC_KEEP)
 		buf_free(rec);
+}
+
+void journal_flush(struct storeproc *sp)
+{
+	struct journal_state *js = &sp->journal;
+
+	if (!js->active) {
+		/* Nothing to append to before the first snapshot is out. */
+		buf_reset(&js->dirty);
+		buf_reset(&js->dirty_doms);
+		buf_reset(&js->clients.changes);
+		js->quota_noted = false;
+		if (js->snap_due)
+			take_snapshot(sp);
+		return;
+	}
+	/* Most flushes find nothing noted (every READ's, and the main
+	 * loop's after each event): they need no record to be built. */
+	if (js->dirty.len || js->dirty_doms.len || js->clients.changes.len ||
+	    js->quota_noted)
+		append_record(sp);
 	/* A released or dead domain leaves the perms of other nodes without
 	 * firing events (4.17's write_node_raw); only a snapshot keeps that. */
 	if (sp->domains.count < js->domains_seen)

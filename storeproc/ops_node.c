@@ -48,13 +48,15 @@ int op_read(struct req *r)
 
 int op_write(struct req *r)
 {
-	size_t off, plen;
+	const char *nul = memchr(r->body, '\0', r->hdr->len);
+	size_t plen;
 	int err;
 
-	/* Only the first NUL matters: the value may hold more. */
-	if (req_count_strings(r, &off, 1) < 1)
+	/* Only the first NUL matters: the value may hold more, and need
+	 * not be scanned. */
+	if (!nul)
 		return EINVAL;
-	plen = strlen(r->body) + 1;
+	plen = (size_t)(nul - r->body) + 1;
 	err = req_path(r, r->body, 0);
 	if (!err)
 		err = store_write(r->sp->store, r->txn, &r->conn->who,

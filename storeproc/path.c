@@ -53,7 +53,8 @@ static bool valid_nodename(const char *s, size_t len, unsigned int max_rel)
 		return false;
 	if (len > 1 && s[len - 1] == '/')
 		return false;
-	if (len > local_prefix_len(s) + max_rel)
+	/* The prefix only matters to a path longer than the limit. */
+	if (len > max_rel && len > local_prefix_len(s) + max_rel)
 		return false;
 	for (i = 0; i < len; i++) {
 		if (!valid_char((unsigned char)s[i]))

@@ -629,12 +629,19 @@ int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 		       void *ctx)
 {
 	size_t len = strlen(path), done, start = 1;
-	struct node *n = tree_walk(&st->tree, path, len, &done);
+	struct node *n = tree_walk(&st->tree, path, len, &done), *a;
 	char *prefix;
 	int err = 0;
 
 	if (!n || done != len || path[0] != '/')
 		return ENOENT;
+	/* Usually every ancestor was reported already: then only n is, by
+	 * the path as given, without a copy or a second walk down (a
+	 * modifying request's cost, paid on every WRITE). */
+	for (a = node_parent(n); a && (a->flags & NODE_JOURNALED); a = node_parent(a))
+		;
+	if (!a)
+		return report(st, n, path, len, fn, ctx);
 	prefix = malloc(len + 1);
 	if (!prefix)
 		return ENOMEM;

@@ -21,6 +21,7 @@
 #include "watch.h"
 
 struct conn;
+struct outmsg;
 
 /*
  * cxenstored 4.17's per-domain limits and quotas, by option, with its
@@ -66,6 +67,10 @@ struct storeproc {
 	 * big one, so a request's temporaries never outlive it (XSA-416). */
 	struct buf path;
 	struct buf out;
+	/* A small reply's or event's allocation, freed once written, kept
+	 * for the next one (conn.c): no malloc and free for each reply.
+	 * Owned; NULL: none. */
+	struct outmsg *out_spare;
 
 	/* Guests and dom0's ring (domain.h); -K keeps what a dead domain
 	 * owned, given to dom0, instead of deleting it. */

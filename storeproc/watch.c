@@ -375,9 +375,10 @@ static int add_slot_matches(struct watch_index *wi, size_t *n,
 }
 
 /* Record the length and hash of every proper ancestor "prefix up to a
- * '/'" of path[0..len) in one pass; *count of them. */
+ * '/'" of path[0..len) in one pass; *count of them, and *whole the hash
+ * of the whole path, which the same pass gives. */
 static int cut_ancestors(struct watch_index *wi, const char *path,
-			 size_t len, size_t *count)
+			 size_t len, size_t *count, uint32_t *whole)
 {
 	uint32_t h = hash_start(wi->seed);
 	size_t n = 0;
@@ -404,6 +405,7 @@ static int cut_ancestors(struct watch_index *wi, const char *path,
 		h = hash_step(h, (unsigned char)path[i]);
 	}
 	*count = n;
+	*whole = hash_finish(h, len);
 	return 0;
 }
 
@@ -411,14 +413,18 @@ static int collect(struct watch_index *wi, const struct store_event *ev,
 		   size_t *n)
 {
 	size_t len = strlen(ev->path), ncut, i;
+	uint32_t whole;
 	int err;
 
 	*n = 0;
-	err = add_slot_matches(wi, n, ev->path, len,
-			       hash_path(wi->seed, ev->path, len));
-	if (err || ev->exact)
-		return err;
-	err = cut_ancestors(wi, ev->path, len, &ncut);
+	if (ev->exact)
+		return add_slot_matches(wi, n, ev->path, len,
+					hash_path(wi->seed, ev->path, len));
+	/* One pass hashes the path and its ancestors.  Which list a
+	 * match is found first in does not matter: watch_fire sorts. */
+	err = cut_ancestors(wi, ev->path, len, &ncut, &whole);
+	if (!err)
+		err = add_slot_matches(wi, n, ev->path, len, whole);
 	for (i = 0; !err && i < ncut; i++)
 		err = add_slot_matches(wi, n, ev->path, wi->cut[i],
 				       wi->cut_hash[i]);

@@ -45,8 +45,8 @@ void wiretrace_set_fd(struct storeproc *sp, int fd)
 		put(sp->trace_fd, "\n***\n", 5);
 }
 
-void wiretrace_msg(struct storeproc *sp, const struct conn *c, bool out,
-		   const struct xsd_sockmsg *hdr, const void *body)
+void wiretrace_put_msg(struct storeproc *sp, const struct conn *c, bool out,
+		       const struct xsd_sockmsg *hdr, const void *body)
 {
 	char line[LINE_MAX_LEN];
 	const char *p = body;

@@ -29,8 +29,19 @@ struct conn;
 void wiretrace_set_fd(struct storeproc *sp, int fd);
 
 /* One message in (`out` false) or out; `body` holds hdr->len bytes. */
-void wiretrace_msg(struct storeproc *sp, const struct conn *c, bool out,
-		   const struct xsd_sockmsg *hdr, const void *body);
+void wiretrace_put_msg(struct storeproc *sp, const struct conn *c, bool out,
+		       const struct xsd_sockmsg *hdr, const void *body);
+
+/* The check inline: wiretrace_put_msg's line buffer (4 KiB, probed
+ * page by page) would otherwise be set up for every message, traced
+ * or not. */
+static inline void wiretrace_msg(struct storeproc *sp, const struct conn *c,
+				 bool out, const struct xsd_sockmsg *hdr,
+				 const void *body)
+{
+	if (sp->trace_fd > 2)
+		wiretrace_put_msg(sp, c, out, hdr, body);
+}
 
 /* A connection was made (`created`) or closed. */
 void wiretrace_conn(struct storeproc *sp, const struct conn *c, bool created);
