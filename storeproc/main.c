@@ -349,8 +349,10 @@ static int setup(struct storeproc *sp)
 	sp->sink.fire = journal_sink;
 	sp->sink.ctx = sp;
 
+	if (ring_idle_open(sp))
+		return 1;
 	/* Confined before the broker can hand over the first client. */
-	if (sandbox_enter(&sp->sandbox, sp->ipc_fd, sp->epfd))
+	if (sandbox_enter(&sp->sandbox, sp->ipc_fd, sp->epfd, sp->ring_idle_fd))
 		return 1;
 	err = ipc_send(sp->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1);
 	if (err == EPIPE) {
@@ -387,8 +389,7 @@ static void run(struct storeproc *sp)
 	bool busy = false, watching_out = false;
 
 	while (!sp->quit) {
-		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH,
-				   busy ? 0 : ring_idle_wait_ms(sp));
+		int n = epoll_wait(sp->epfd, evs, EPOLL_BATCH, busy ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -398,7 +399,9 @@ static void run(struct storeproc *sp)
 			break;
 		}
 		for (int i = 0; i < n && !sp->quit; i++) {
-			if (evs[i].data.ptr)
+			if (evs[i].data.ptr == sp)  /* ring_idle_open's tag */
+				ring_idle_sweep(sp);
+			else if (evs[i].data.ptr)
 				conn_event(sp, evs[i].data.ptr, evs[i].events);
 			else if (evs[i].events & EPOLLOUT)
 				ipc_out_flush(sp);
@@ -408,7 +411,6 @@ static void run(struct storeproc *sp)
 			journal_flush(sp);
 		}
 		busy = conn_run_pending(sp);
-		ring_idle_tick(sp);
 		ipc_out_flush(sp);
 		ipc_watch_out(sp, &watching_out);
 	}
@@ -429,6 +431,8 @@ static void teardown(struct storeproc *sp)
 	buf_free(&sp->out);
 	if (sp->epfd >= 0)
 		close(sp->epfd);
+	if (sp->ring_idle_fd >= 0)
+		close(sp->ring_idle_fd);
 }
 
 int main(int argc, char **argv)
@@ -449,7 +453,7 @@ int main(int argc, char **argv)
 	 * malloc, that first use would be memreport's mallinfo2(): make it
 	 * here, before the sandbox. */
 	(void)mallinfo2();
-	sp.epfd = -1;
+	sp.epfd = sp.ring_idle_fd = -1;
 	journal_state_init(&sp.journal);
 	ret = parse_options(&sp, &verbose, &to_syslog, argc, argv);
 	if (ret >= 0)

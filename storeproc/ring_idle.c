@@ -2,30 +2,36 @@
 /* ring_idle.c - telling the broker which guests' rings are idle; see ring_idle.h. */
 #include "ring_idle.h"
 
-#include <time.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "ipc_out.h"
+#include "log.h"
 #include "storeproc.h"
 
-static int64_t now_ms(void)
+int ring_idle_open(struct storeproc *sp)
 {
-	struct timespec ts;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = sp->ring_idle_s },
+		.it_interval = { .tv_sec = sp->ring_idle_s },
+	};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = sp };
+	int err = 0;
 
-	/* Read once a main-loop turn: the coarse clock is a few ns, and a
-	 * sweep a tick (4 ms) late does not matter. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int ring_idle_wait_ms(struct storeproc *sp)
-{
-	int64_t left;
-
+	sp->ring_idle_fd = -1;
 	if (!sp->ring_idle_s)
-		return -1;
-	left = sp->ring_idle_next - now_ms();
-	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+		return 0;
+	sp->ring_idle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sp->ring_idle_fd < 0 || timerfd_settime(sp->ring_idle_fd, 0, &its, NULL) ||
+	    epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->ring_idle_fd, &ev)) {
+		err = errno;
+		log_err("--ring-idle timer: %s", strerror(err));
+	}
+	return err;
 }
 
 /* Nothing waits either way: no request held by the broker or by us, no
@@ -36,13 +42,13 @@ static bool at_rest(const struct conn *c)
 	       !c->credit_owed && !c->broker_held;
 }
 
-void ring_idle_tick(struct storeproc *sp)
+void ring_idle_sweep(struct storeproc *sp)
 {
-	int64_t now;
+	uint64_t expired;
 
-	if (!sp->ring_idle_s || (now = now_ms()) < sp->ring_idle_next)
-		return;
-	sp->ring_idle_next = now + (int64_t)sp->ring_idle_s * 1000;
+	if (sp->ring_idle_fd >= 0 &&
+	    read(sp->ring_idle_fd, &expired, sizeof(expired)) != (ssize_t)sizeof(expired))
+		return;  /* not due after all */
 	for (struct conn *c = sp->first; c; c = c->next) {
 		/* Guests' rings only: dom0's kernel ring is never unmapped. */
 		if (!c->ring || !c->who.domid || c->idle == RING_TOLD)

@@ -8,7 +8,9 @@
  * alone decides when a ring is idle; the broker only checks that nothing
  * is in flight before it unmaps.  A sweep each period: a ring with no
  * traffic since the sweep before, and nothing waiting either way, is told
- * once, so a ring goes after one to two idle periods.
+ * once, so a ring goes after one to two idle periods.  The period is a
+ * timerfd armed once: the main loop's wait has no timeout (a timeout
+ * arms a kernel timer at every wait, a request's cost on a VM).
  */
 #ifndef LIXS_RING_IDLE_H
 #define LIXS_RING_IDLE_H
@@ -22,11 +24,12 @@ enum ring_idle_state {
 	RING_TOLD,              /* the broker was sent RING_IDLE */
 };
 
-/* How long the main loop may wait for events: ms until the next sweep,
- * or -1 without --ring-idle. */
-int ring_idle_wait_ms(struct storeproc *sp);
+/* The periodic timer, before the sandbox (sp->ring_idle_fd; none without
+ * --ring-idle), added to sp->epfd with sp's address as its tag.  0, or
+ * an errno value (logged). */
+int ring_idle_open(struct storeproc *sp);
 
-/* The sweep, when it is due; cheap otherwise (a coarse clock read). */
-void ring_idle_tick(struct storeproc *sp);
+/* The timer fired (or a test says so): the sweep. */
+void ring_idle_sweep(struct storeproc *sp);
 
 #endif

@@ -234,20 +234,24 @@ static int close_between(unsigned int lo, unsigned int hi)
 	return lo <= hi && close_range(lo, hi, 0) ? errno : 0;
 }
 
-static int close_strays(int ipc_fd, int epfd)
+/* Every descriptor above 2 but keep[0..n) (each above 2, or -1: none). */
+static int close_strays(const int *keep, size_t n)
 {
-	unsigned int a = (unsigned int)(ipc_fd < epfd ? ipc_fd : epfd);
-	unsigned int b = (unsigned int)(ipc_fd < epfd ? epfd : ipc_fd);
-	int err;
+	unsigned int from = 3, next;
+	int err = 0;
 
 	for (int fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0)
 			return EBADF;  /* the broker always gives 0-2 */
-	err = close_between(3, a - 1);
-	if (!err)
-		err = close_between(a + 1, b - 1);
-	if (!err)
-		err = close_between(b + 1, ~0u);
+	/* Up from 3, each time to the next kept one: n is tiny. */
+	do {
+		next = ~0u;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)from && (unsigned int)keep[i] < next)
+				next = (unsigned int)keep[i];
+		err = close_between(from, next == ~0u ? ~0u : next - 1);
+		from = next + 1;
+	} while (!err && next != ~0u);
 	return err;
 }
 
@@ -387,8 +391,9 @@ static int lock_process(pid_t parent)
 	return 0;
 }
 
-int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd)
+int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd, int timer_fd)
 {
+	const int keep[] = { ipc_fd, epfd, timer_fd };
 	static struct profile prof;  /* 1 KiB: keep it off the stack */
 	const char *user = o->user ? o->user : LIXS_STORE_USER;
 	char perr[PROFILE_ERR_MAX];
@@ -409,7 +414,7 @@ int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd)
 	/* Only the descriptors it serves; syslog's own socket is re-made. */
 	if (o->to_syslog)
 		closelog();
-	err = close_strays(ipc_fd, epfd);
+	err = close_strays(keep, sizeof(keep) / sizeof(keep[0]));
 	if (err)
 		return step_failed("closing inherited descriptors", err);
 	/* syslog() must never need a file once the root is empty. */

@@ -25,7 +25,8 @@ struct sandbox_opts {
 
 /*
  * Enter the sandbox, in this fixed order: read the profile, look up the
- * user, close every descriptor but 0-2, `ipc_fd` and `epfd`, re-open
+ * user, close every descriptor but 0-2, `ipc_fd`, `epfd` and `timer_fd`
+ * (--ring-idle's; -1: none), re-open
  * syslog, install the SIGSYS reporter (seccomp/profile.h: a refused
  * syscall is named, then fatal), chroot to LIXS_EMPTY_DIR, switch user
  * (supplementary groups dropped), drop every capability set, set
@@ -34,6 +35,6 @@ struct sandbox_opts {
  * Returns 0, or 1 after logging which step failed: the caller must then
  * exit, never serve unconfined.
  */
-int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd);
+int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd, int timer_fd);
 
 #endif

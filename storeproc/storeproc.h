@@ -76,10 +76,10 @@ struct storeproc {
 	 * owned, given to dom0, instead of deleting it. */
 	struct domain_table domains;
 	bool keep_orphans;
-	/* --ring-idle: the sweep's period (0: none) and when the next one
-	 * is due, in CLOCK_MONOTONIC_COARSE ms (ring_idle.h). */
+	/* --ring-idle: the sweep's period (0: none) and its timerfd, owned
+	 * (-1: none; ring_idle.h). */
 	unsigned int ring_idle_s;
-	int64_t ring_idle_next;
+	int ring_idle_fd;
 	/* Frames for the broker that its socket did not take yet, oldest
 	 * first (ipc_out.h). */
 	struct ipc_outq *ipcq_head, *ipcq_tail;

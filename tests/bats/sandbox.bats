@@ -149,15 +149,17 @@ teardown() {
 	[ $((0$(stat -c %a "$EMPTY_DIR") & 022)) -eq 0 ]
 	# The answer-check connection of start_daemon is gone once the store
 	# process noticed; then: stdin/out/err, the ipc socket, the epoll set,
-	# the journal memfd it handed the broker (docs/RESTART.md).
-	wait_until fd_count_is "$sp" 6 || { fd_list "$sp"; false; }
+	# --ring-idle's timer, the journal memfd it handed the broker
+	# (docs/RESTART.md).
+	wait_until fd_count_is "$sp" 7 || { fd_list "$sp"; false; }
 	fd_list "$sp" >"$T/fds"
 	cat "$T/fds"
 	grep -Eq '^0 -> /dev/null$' "$T/fds"
 	grep -Eq "^2 -> $DAEMON_LOG\$" "$T/fds"
 	grep -Eq '^3 -> socket:' "$T/fds"
 	grep -Eq '^4 -> anon_inode:\[eventpoll\]$' "$T/fds"
-	grep -Eq '^5 -> /memfd:lixs-journal \(deleted\)$' "$T/fds"
+	grep -Eq '^5 -> anon_inode:\[timerfd\]$' "$T/fds"
+	grep -Eq '^6 -> /memfd:lixs-journal \(deleted\)$' "$T/fds"
 	grep -Eq '^Max processes +0 +0 ' "/proc/$sp/limits"
 	grep -Eq '^Max core file size +0 +0 ' "/proc/$sp/limits"
 	[ "$(awk '{ print $3 }' "/proc/$sp/stat")" != Z ]

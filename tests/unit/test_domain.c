@@ -693,8 +693,7 @@ static int t_conn_gone(void)
 /* One --ring-idle sweep, due now; what it sent. */
 static const char *sweep(void)
 {
-	sp.ring_idle_next = 0;
-	ring_idle_tick(&sp);
+	ring_idle_sweep(&sp);
 	return frames();
 }
 
@@ -713,7 +712,7 @@ static int t_ring_idle(void)
 	int ok = 1;
 
 	env_open();
-	sp.ring_idle_s = 1;
+	sp.ring_idle_fd = -1;  /* no timer: each sweep() is one period */
 	client_open(&d0, 0, true);
 	inject(IPC_CONN_NEW, 300, &cn, sizeof(cn));
 	g = introduce(&d0, 5, 200);
@@ -738,7 +737,6 @@ static int t_ring_idle(void)
 	run_store();
 	ok &= expect("part", sweep(), "") && expect("waiting", sweep(), "");
 	ok &= expect("still waiting", sweep(), "");
-	sp.ring_idle_s = 0;
 	close(d0.fd);
 	env_close();
 	return ok;
