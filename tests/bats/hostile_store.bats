@@ -71,6 +71,18 @@ attack() {
 	wait_until daemon_answers "$XENSTORED_PATH"
 }
 
+# Guest 5 writes while the store process is stopped, so the request
+# reaches it and the broker holds a copy; then attack "$@".  The guest's
+# fakeguest runs on in the background as $GUEST_PID, its output in
+# $T/fg.out.
+held_request_then_attack() {
+	kill -STOP "$(pgrep -P "$DAEMON_PID")"
+	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 -t 4 'WRITE:data/y\0v' >"$T/fg.out" 2>&1 &
+	GUEST_PID=$!
+	sleep 0.5
+	attack "$@"
+}
+
 # Start $1 (a number) was ended by the broker with this log line tail.
 ended_for() {
 	local pid
@@ -216,20 +228,13 @@ broker_fds() {
 }
 
 @test "RING_IDLE while a guest's request is held unmaps nothing: the request is not lost" {
-	local sp
-	sp=$(pgrep -P "$DAEMON_PID")
-	# The request reaches a stopped store process (the broker holds a
-	# copy); the next one, hostile, says the ring is idle and dies.
-	kill -STOP "$sp"
-	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 -t 4 'WRITE:data/y\0v' >"$T/fg.out" 2>&1 &
-	local guest=$!
-	sleep 0.5
-	attack 'idle dom:5'
+	# The next store process, hostile, says the ring is idle and dies.
+	held_request_then_attack 'idle dom:5'
 	# The broker kept the page and the held request, so the request still
 	# counts as in flight at two store deaths (unmapping would have lost it).
 	wait_until grep -q 'domain 5: its request was in flight at two store process deaths' \
 		"$DAEMON_LOG"
-	wait "$guest" || true
+	wait "$GUEST_PID" || true
 	[ "$("$XENSIM_CTL" maps 5)" -eq 1 ]
 }
 
@@ -287,19 +292,12 @@ broker_fds() {
 
 @test "a guest request that outlives two store processes cuts off that guest's ring, no one else's" {
 	xensim_guest 6
-	local sp
-	sp=$(pgrep -P "$DAEMON_PID")
-	# The request reaches a stopped store process (the broker keeps a
-	# copy), then a second one that dies without answering it: a request
+	# Then a second store process dies without answering it: a request
 	# that kills every store it reaches must not keep xenstore down.
-	kill -STOP "$sp"
-	timeout "$LIXS_WAIT" "$FAKEGUEST" -d 5 -t 4 'WRITE:data/y\0v' >"$T/fg.out" 2>&1 &
-	local guest=$!
-	sleep 0.5
-	attack 'map 40:1'
+	held_request_then_attack 'map 40:1'
 	wait_until grep -q 'domain 5: its request was in flight at two store process deaths; ring connection [0-9]* cut off' "$DAEMON_LOG"
 	# Never answered; the ring's error field says why (XENSTORE_ERROR_COMM).
-	run wait "$guest"
+	run wait "$GUEST_PID"
 	cat "$T/fg.out"
 	[ "$status" -ne 0 ]
 	! grep -q '^WRITE' "$T/fg.out"
