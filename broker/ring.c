@@ -190,7 +190,7 @@ static void pump(struct broker *b, struct ring *r)
  * IPC_RING_IDLE: the store heard nothing from the guest for a while.
  * Give the page back if nothing is in flight either way and the guest's
  * requests are read to the end: having seen us caught up, it notifies
- * when it writes again (ring_event maps the page then).  Only with
+ * when it writes again (pump maps the page again then).  Only with
  * VIRQ_DOM_EXC, which tells of the death that could free its domid.
  */
 static void park(struct broker *b, struct ring *r)

@@ -163,14 +163,12 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 			usage(stderr);
 			return 2;
 		}
-		if (err && opt == OPT_RING_IDLE) {
-			fprintf(stderr, "lixs-storeproc: invalid value '%s' for --ring-idle\n",
-				optarg);
-			return 2;
-		}
 		if (err) {
-			fprintf(stderr, "lixs-storeproc: invalid value '%s' for -%c\n",
-				optarg, opt);
+			/* The limits are named as their short option, as passed on. */
+			char name[] = { '-', (char)opt, '\0' };
+
+			fprintf(stderr, "lixs-storeproc: invalid value '%s' for %s\n", optarg,
+				opt == OPT_RING_IDLE ? "--ring-idle" : name);
 			return 2;
 		}
 	}
