@@ -5,9 +5,10 @@
  *
  * A turn of the main loop: epoll reports a connection (conn_event reads
  * what the socket has and puts it on the pending list), then
- * conn_run_pending serves each pending connection: it handles up to
+ * conn_serve_pending serves each pending connection: it handles up to
  * REQ_BUDGET complete requests, so one busy client cannot starve the
  * others, writes out what is queued, and sets what epoll should watch.
+ * conn_run_pending, at the end of the turn, also frees the closed ones.
  */
 #include "conn.h"
 #include "journal_clients.h"
@@ -30,7 +31,7 @@
 #include "wiretrace.h"
 
 #define HDR_SIZE sizeof(struct xsd_sockmsg)
-#define REQ_BUDGET 32u		/* requests served a turn per connection */
+#define REQ_BUDGET 32u		/* requests served at a time per connection */
 #define IOV_BATCH 64		/* messages written per sendmsg */
 #define EVTAB_SIZE 256u		/* buckets of the queued-event table */
 #define RING_IN_START 256u	/* a ring's first input buffer */
@@ -761,7 +762,7 @@ static bool serve(struct storeproc *sp, struct conn *c)
 	       !outstanding_full(sp, c);
 }
 
-bool conn_run_pending(struct storeproc *sp)
+bool conn_serve_pending(struct storeproc *sp)
 {
 	for (int pass = 0; pass < 2 && sp->pending; pass++) {
 		struct conn *list = sp->pending;
@@ -781,8 +782,15 @@ bool conn_run_pending(struct storeproc *sp)
 				mark_pending(sp, c);
 		}
 	}
-	free_dead(sp);
 	return sp->pending != NULL;
+}
+
+bool conn_run_pending(struct storeproc *sp)
+{
+	bool more = conn_serve_pending(sp);
+
+	free_dead(sp);
+	return more;
 }
 
 /* --- rings, waiting requests, reset ------------------------------------------ */

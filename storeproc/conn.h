@@ -170,8 +170,13 @@ void conn_reset(struct storeproc *sp, struct conn *c);
 void conn_event(struct storeproc *sp, struct conn *c, uint32_t events);
 
 /* Serve every connection on the pending list (handle buffered requests,
- * flush output), then free the closed ones.  True if some connection
- * still has work, so the caller should poll without blocking. */
+ * flush output).  True if some connection still has work, so the caller
+ * should poll without blocking.  Closed connections stay allocated, so
+ * the rest of an epoll batch may still point at them. */
+bool conn_serve_pending(struct storeproc *sp);
+
+/* conn_serve_pending, then free the closed connections: the end of a
+ * turn. */
 bool conn_run_pending(struct storeproc *sp);
 
 /*

@@ -407,6 +407,11 @@ static void run(struct storeproc *sp)
 				ipc_input(sp);
 			/* Before any reply those frames caused is written. */
 			journal_flush(sp);
+			/* Answer now, not after the whole batch is read: the
+			 * client works on this reply while we read the next
+			 * connection.  Reading all first kept the two taking
+			 * turns (conc -c 8: 115k against 300k requests/s). */
+			conn_serve_pending(sp);
 		}
 		busy = conn_run_pending(sp);
 		ipc_out_flush(sp);
