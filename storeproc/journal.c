@@ -433,14 +433,6 @@ static void jparse_reset(struct jparse *px)
 #define DOMID_LIMIT 0x7ff0u
 #define DOMID_NONE_J 0xffffffffu
 
-static uint32_t get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static bool all_zero(const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -484,10 +476,10 @@ static const char *parse_domain(const unsigned char *body, size_t len,
 {
 	if (len - *off < OP_HDR + 4)
 		return "truncated operation";
-	op->domid = get_u32(body + *off + 4);
-	op->target = get_u32(body + *off + 8);
-	op->flags = get_u32(body + *off + 12);
-	op->txn_next = get_u32(body + *off + 16);
+	op->domid = journal_get_u32(body + *off + 4);
+	op->target = journal_get_u32(body + *off + 8);
+	op->flags = journal_get_u32(body + *off + 12);
+	op->txn_next = journal_get_u32(body + *off + 16);
 	if (op->op == JOURNAL_CLIENT) {
 		/* The broker's socket ids: 1 .. 2^31 - 1 (broker/xen.h). */
 		if (!op->domid || op->domid >= 0x80000000u || op->target ||
@@ -510,9 +502,9 @@ static const char *parse_fixed(const unsigned char *body, size_t len,
 {
 	if (len - *off < OP_HDR)
 		return "truncated operation";
-	op->domid = get_u32(body + *off + 4);
-	op->target = get_u32(body + *off + 8);
-	op->flags = get_u32(body + *off + 12);
+	op->domid = journal_get_u32(body + *off + 4);
+	op->target = journal_get_u32(body + *off + 8);
+	op->flags = journal_get_u32(body + *off + 12);
 	if (op->op == JOURNAL_SEEN ? !op->domid :
 	    ((op->domid >= DOMID_LIMIT && op->domid != JOURNAL_GLOBAL) ||
 	     op->target >= QUOTA_LIMITS))
@@ -524,12 +516,12 @@ static const char *parse_fixed(const unsigned char *body, size_t len,
 static const char *parse_watch(const unsigned char *body, size_t len,
 			       size_t *off, struct jop *op, struct jparse *px)
 {
-	uint32_t field = get_u32(body + *off + 4);
+	uint32_t field = journal_get_u32(body + *off + 4);
 	uint32_t shared = field >> JOURNAL_SHARED_SHIFT, rest = field & JOURNAL_REST_MASK;
 	const char *why;
 
-	op->toklen = get_u32(body + *off + 8);
-	op->flags = get_u32(body + *off + 12);
+	op->toklen = journal_get_u32(body + *off + 8);
+	op->flags = journal_get_u32(body + *off + 12);
 	if (!(shared + rest) || shared + rest > JOURNAL_PATH_MAX ||
 	    op->toklen > JOURNAL_TOKEN_MAX ||
 	    op->flags & ~(JOURNAL_WATCH_RELATIVE | JOURNAL_WATCH_REMOVED))
@@ -596,11 +588,11 @@ static const char *parse_node_v2(const unsigned char *body, size_t len, size_t *
 
 	if (len - *off < OP_HDR)
 		return "truncated operation";
-	rest = get_u32(body + *off + 4);
+	rest = journal_get_u32(body + *off + 4);
 	shared = rest >> JOURNAL_SHARED_SHIFT;
 	rest &= JOURNAL_REST_MASK;
-	op->nperms = get_u32(body + *off + 8);
-	op->vallen = get_u32(body + *off + 12);
+	op->nperms = journal_get_u32(body + *off + 8);
+	op->vallen = journal_get_u32(body + *off + 12);
 	if (!fields_ok(shared, rest, op))
 		return "field out of bounds";
 	if (len - at < (size_t)rest + op->nperms * 8u + op->vallen)
@@ -610,7 +602,7 @@ static const char *parse_node_v2(const unsigned char *body, size_t len, size_t *
 	if (!why && op->op == JOURNAL_PUT)
 		buf_reset(&px->perms);
 	for (uint32_t i = 0; i < op->nperms && !why; i++)
-		why = take_perm(px, get_u32(pe + i * 8u), get_u32(pe + i * 8u + 4));
+		why = take_perm(px, journal_get_u32(pe + i * 8u), journal_get_u32(pe + i * 8u + 4));
 	if (why)
 		return why;
 	op->val = pe + op->nperms * 8u;
@@ -723,7 +715,7 @@ static const char *parse_op(const unsigned char *body, size_t len, size_t *off,
 	}
 	if (len - *off < sizeof(word))
 		return "truncated operation";
-	word = get_u32(body + *off);
+	word = journal_get_u32(body + *off);
 	op->op = word & 0xffu;
 	if (is_node_op(op->op)) {
 		/* In an op word: LIXSJNL4 never, LIXSJNL2 without flags,
@@ -945,7 +937,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	const unsigned char *p = data;
 	struct jparse px = { .path = BUF_INIT, .scratch = BUF_INIT, .perms = BUF_INIT,
 			     .unzipped = BUF_INIT };
-	uint32_t nslots = len >= JOURNAL_HEAD_FIXED ? get_u32(p + JOURNAL_MAGIC_LEN) : 0;
+	uint32_t nslots = len >= JOURNAL_HEAD_FIXED ? journal_get_u32(p + JOURNAL_MAGIC_LEN) : 0;
 	size_t off = JOURNAL_HEAD_LEN(nslots);
 	int err = 0;
 
@@ -965,7 +957,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 	}
 	/* The table only says what may be resumed: any value is harmless. */
 	for (uint32_t i = 0; rings && i < nslots && !err; i++)
-		if (get_u32(p + JOURNAL_HEAD_FIXED + 8u * i))
+		if (journal_get_u32(p + JOURNAL_HEAD_FIXED + 8u * i))
 			err = buf_append(&rings->client_states, p + JOURNAL_HEAD_FIXED + 8u * i, 8);
 	stats->good_bytes = off;
 	while (!err && off < len) {
@@ -974,7 +966,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		size_t blen;
 		bool zipped;
 
-		if (len - off < JOURNAL_REC_HDR || !get_u32(p + off)) {
+		if (len - off < JOURNAL_REC_HDR || !journal_get_u32(p + off)) {
 			/* No length (yet): the end of the records (journal.h). */
 			if (all_zero(p + off, len - off))
 				stats->spare_bytes = len - off;
@@ -984,8 +976,8 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 				stats->why = "unfinished record (no length)";
 			break;
 		}
-		rlen = get_u32(p + off) & ~JOURNAL_REC_ZSTD;
-		check = get_u32(p + off + 4);
+		rlen = journal_get_u32(p + off) & ~JOURNAL_REC_ZSTD;
+		check = journal_get_u32(p + off + 4);
 		if (rlen > JOURNAL_REC_MAX || len - off - JOURNAL_REC_HDR < rlen) {
 			stats->why = "truncated or oversized record";
 			break;
@@ -996,7 +988,7 @@ int journal_replay_rings(struct store *st, const void *data, size_t len,
 		}
 		body = p + off + JOURNAL_REC_HDR;
 		blen = rlen;
-		zipped = get_u32(p + off) & JOURNAL_REC_ZSTD;
+		zipped = journal_get_u32(p + off) & JOURNAL_REC_ZSTD;
 		if (zipped) {
 			err = journal_unzip(body, rlen, &px.unzipped);
 			if (err == EINVAL) {

@@ -97,6 +97,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "perms.h"
@@ -112,6 +113,16 @@
 #define JOURNAL_HEAD_FIXED 16u		/* magic, nslots, reserved */
 #define JOURNAL_CLIENT_SLOTS 4096u
 #define JOURNAL_HEAD_LEN(nslots) (JOURNAL_HEAD_FIXED + 8u * (size_t)(nslots))
+
+/* A u32 of the journal at any alignment, in the byte order it was
+ * written in: only this host's store processes read it. */
+static inline uint32_t journal_get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 /* A client table entry's state. */
 enum journal_client_state {

@@ -12,14 +12,6 @@
  * is taken, and its records are alike enough for it. */
 #define ZIP_LEVEL 1
 
-static uint32_t get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 int journal_zip(struct buf *snap)
 {
 	struct buf out = BUF_INIT, body = BUF_INIT;
@@ -30,18 +22,18 @@ int journal_zip(struct buf *snap)
 
 	if (snap->len < JOURNAL_HEAD_FIXED)
 		return 0;
-	head = JOURNAL_HEAD_LEN(get_u32(p + JOURNAL_MAGIC_LEN));
+	head = JOURNAL_HEAD_LEN(journal_get_u32(p + JOURNAL_MAGIC_LEN));
 	if (head > snap->len || !(cctx = ZSTD_createCCtx()))
 		return head > snap->len ? 0 : ENOMEM;
 	err = buf_append(&out, p, head);
 	for (off = head; !err && snap->len - off >= JOURNAL_REC_HDR;) {
-		uint32_t len = get_u32(p + off) & ~JOURNAL_REC_ZSTD;
+		uint32_t len = journal_get_u32(p + off) & ~JOURNAL_REC_ZSTD;
 		const unsigned char *b = p + off + JOURNAL_REC_HDR;
 		size_t n = 0;
 
 		if (len > snap->len - off - JOURNAL_REC_HDR)
 			break;  /* cannot be: journal_record() framed it */
-		if (len >= JOURNAL_ZIP_MIN && !(get_u32(p + off) & JOURNAL_REC_ZSTD) &&
+		if (len >= JOURNAL_ZIP_MIN && !(journal_get_u32(p + off) & JOURNAL_REC_ZSTD) &&
 		    !(err = buf_reserve(&body, ZSTD_compressBound(len)))) {
 			n = ZSTD_compressCCtx(cctx, body.data, body.cap, b, len, ZIP_LEVEL);
 			if (ZSTD_isError(n) || n >= len)
