@@ -3,12 +3,13 @@
  * conn.c - per-connection I/O of the store process: reading requests,
  * queueing and writing replies and watch events, closing (conn.h).
  *
- * A turn of the main loop: epoll reports a connection (conn_event reads
- * what the socket has and puts it on the pending list), then
- * conn_serve_pending serves each pending connection: it handles up to
- * REQ_BUDGET complete requests, so one busy client cannot starve the
- * others, writes out what is queued, and sets what epoll should watch.
- * conn_run_pending, at the end of the turn, also frees the closed ones.
+ * A turn of the main loop: for each connection epoll reports,
+ * conn_event reads what the socket has and puts it on the pending list,
+ * and conn_serve_pending serves it at once: it handles up to REQ_BUDGET
+ * complete requests, writes out what is queued, and sets what epoll
+ * should watch.  A connection with requests left over is served again
+ * only at the end of the turn (conn_run_pending, which also frees the
+ * closed ones), so one busy client cannot starve the others.
  */
 #include "conn.h"
 #include "journal_clients.h"
@@ -31,7 +32,7 @@
 #include "wiretrace.h"
 
 #define HDR_SIZE sizeof(struct xsd_sockmsg)
-#define REQ_BUDGET 32u		/* requests served at a time per connection */
+#define REQ_BUDGET 32u		/* requests handled a serve per connection */
 #define IOV_BATCH 64		/* messages written per sendmsg */
 #define EVTAB_SIZE 256u		/* buckets of the queued-event table */
 #define RING_IN_START 256u	/* a ring's first input buffer */
@@ -528,7 +529,7 @@ void conn_close_all(struct storeproc *sp)
 {
 	while (sp->first)
 		conn_close(sp, sp->first, true);
-	sp->pending = NULL;
+	sp->pending = sp->later = NULL;
 	free_dead(sp);
 	free(sp->out_spare);
 	sp->out_spare = NULL;
@@ -612,7 +613,7 @@ static void answer_applied(struct storeproc *sp, struct conn *c,
 
 /*
  * Handle complete requests from the input buffer.  Returns true if
- * complete requests are left over for a later turn (budget spent or
+ * complete requests are left over for a later serve (budget spent or
  * output over its bound); false if none (or c was closed).
  */
 static bool handle_requests(struct storeproc *sp, struct conn *c)
@@ -721,7 +722,7 @@ static void ring_grant(struct storeproc *sp, struct conn *c)
 	}
 }
 
-/* Serve c once; true if it has more to do next turn. */
+/* Serve c once; true if it has more to do at its next serve. */
 static bool serve(struct storeproc *sp, struct conn *c)
 {
 	bool more = handle_requests(sp, c);
@@ -756,41 +757,59 @@ static bool serve(struct storeproc *sp, struct conn *c)
 		journal_client_mark(sp, c, false);
 	set_epoll(sp, c);
 	/* Held back by the budget, or by output that has drained since:
-	 * go on next turn.  Still over the bound (or the outstanding
+	 * go on at the next serve.  Still over the bound (or the outstanding
 	 * quota): EPOLLOUT (or the ring's CONN_SPACE) brings it back. */
 	return more && !c->dead && c->out_bytes <= CONN_OUT_SOFT &&
 	       !outstanding_full(sp, c);
 }
 
-bool conn_serve_pending(struct storeproc *sp)
+/* Serve the pending list once.  A connection with requests left over
+ * goes back on it, or, with `later`, on sp->later. */
+static void serve_pass(struct storeproc *sp, bool later)
 {
-	for (int pass = 0; pass < 2 && sp->pending; pass++) {
-		struct conn *list = sp->pending;
+	struct conn *list = sp->pending;
 
-		sp->pending = NULL;
-		while (list) {
-			struct conn *c = list;
-			bool more;
+	sp->pending = NULL;
+	while (list) {
+		struct conn *c = list;
+		bool more;
 
-			list = c->pnext;
-			c->pnext = NULL;
-			/* on_pending stays set while serving, so that its own
-			 * replies do not queue it a second time. */
-			more = !c->dead && serve(sp, c);
-			c->on_pending = false;
-			if (more)
-				mark_pending(sp, c);
+		list = c->pnext;
+		c->pnext = NULL;
+		/* on_pending stays set while serving, so that its own
+		 * replies do not queue it a second time. */
+		c->serving = true;
+		more = !c->dead && serve(sp, c);
+		c->serving = false;
+		if (more && later) {
+			c->pnext = sp->later;	/* still on_pending */
+			sp->later = c;
+			continue;
 		}
+		c->on_pending = false;
+		if (more)
+			mark_pending(sp, c);
 	}
-	return sp->pending != NULL;
+}
+
+void conn_serve_pending(struct storeproc *sp)
+{
+	serve_pass(sp, true);
 }
 
 bool conn_run_pending(struct storeproc *sp)
 {
-	bool more = conn_serve_pending(sp);
+	while (sp->later) {
+		struct conn *c = sp->later;
 
+		sp->later = c->pnext;
+		c->pnext = sp->pending;
+		sp->pending = c;
+	}
+	for (int pass = 0; pass < 2 && sp->pending; pass++)
+		serve_pass(sp, false);
 	free_dead(sp);
-	return more;
+	return sp->pending != NULL;
 }
 
 /* --- rings, waiting requests, reset ------------------------------------------ */
@@ -911,7 +930,7 @@ void conn_reset(struct storeproc *sp, struct conn *c)
 	}
 	/* Unread input is dropped unless c is handling it right now (it
 	 * introduced itself); dropped bytes count as consumed. */
-	if (!c->on_pending) {
+	if (!c->serving) {
 		c->credit_owed += (uint32_t)c->in_len;
 		c->in_pos += c->in_len;
 		c->in_len = 0;

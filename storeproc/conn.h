@@ -44,9 +44,10 @@ struct conn_txn;
 
 struct conn {
 	struct conn *prev, *next;	/* storeproc's list, oldest first */
-	struct conn *pnext;		/* storeproc's pending list */
+	struct conn *pnext;		/* storeproc's pending or later list */
 	struct conn *dnext;		/* storeproc's dead list */
-	bool on_pending;
+	bool on_pending;		/* on either of those lists */
+	bool serving;			/* its requests are being handled */
 	bool dead;			/* closed; freed at the end of the turn */
 	bool eof;			/* the peer will send nothing more */
 	bool rdonly;			/* modifying requests get EACCES */
@@ -169,14 +170,15 @@ void conn_reset(struct storeproc *sp, struct conn *c);
 /* epoll reported `events` for c. */
 void conn_event(struct storeproc *sp, struct conn *c, uint32_t events);
 
-/* Serve every connection on the pending list (handle buffered requests,
- * flush output).  True if some connection still has work, so the caller
- * should poll without blocking.  Closed connections stay allocated, so
- * the rest of an epoll batch may still point at them. */
-bool conn_serve_pending(struct storeproc *sp);
+/* Serve every connection on the pending list once (handle buffered
+ * requests, flush output), after an epoll event; one with requests left
+ * over waits for the end of the turn.  Closed connections stay
+ * allocated, so the rest of an epoll batch may still point at them. */
+void conn_serve_pending(struct storeproc *sp);
 
-/* conn_serve_pending, then free the closed connections: the end of a
- * turn. */
+/* The end of a turn: serve what is pending and left over, then free
+ * the closed connections.  True if some connection still has work, so
+ * the caller should poll without blocking. */
 bool conn_run_pending(struct storeproc *sp);
 
 /*

@@ -59,8 +59,12 @@ struct storeproc {
 	size_t nconns;
 	uint64_t conn_seq;		/* creation stamps */
 	/* Connections with work to do outside an epoll event (buffered
-	 * requests, output to flush), and closed ones awaiting free(). */
+	 * requests, output to flush), those whose budget ran out while
+	 * serving an event (served again at the end of the turn, so that a
+	 * flood does not run ahead of the batch's other connections), and
+	 * closed ones awaiting free(). */
 	struct conn *pending;
+	struct conn *later;
 	struct conn *dead;
 
 	/* Per-request scratch, reset for each request and shrunk after a

@@ -4,7 +4,8 @@
  * connections (a socketpair per client, the store process's own conn.c
  * and dispatch.c, no broker): header echo, error replies, the order of
  * replies and watch events, read-only refusals, transaction ids, E2BIG,
- * oversized headers, and the output bound for a client that never reads.
+ * oversized headers, the output bound for a client that never reads, and
+ * the order in which a turn of the main loop serves its connections.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -336,6 +337,59 @@ static int t_never_reads(void)
 	return ok;
 }
 
+/* Replies waiting on cl's socket, counted (and taken). */
+static int replies(struct client *cl)
+{
+	const char *text = drain(cl);
+	int n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/*
+ * The main loop's turn (storeproc/main.c run()): each connection epoll
+ * reports is answered as soon as it is read, and one whose budget ran
+ * out waits for the end of the turn, not for the next event: a flood
+ * does not run ahead of the batch's other connections.
+ */
+static int t_turn_order(void)
+{
+	struct client flood, small;
+	int ok = 1, first, total;
+
+	env_open();
+	client_open(&flood, true, false);
+	client_open(&small, true, false);
+	for (int i = 0; i < 200; i++)
+		client_send(&flood, XS_READ, 0, S("/tool\0"));
+	client_send(&small, XS_READ, 0, S("/tool\0"));
+
+	/* Event 1: the flood, answered up to its budget at once. */
+	conn_event(&sp, flood.c, EPOLLIN);
+	conn_serve_pending(&sp);
+	first = replies(&flood);
+	ok &= first > 0 && first < 200;
+	/* Event 2: the small client, answered at once; the flood waits. */
+	conn_event(&sp, small.c, EPOLLIN);
+	conn_serve_pending(&sp);
+	ok &= expect(drain(&small), "2 1 0 \n");
+	ok &= replies(&flood) == 0;
+	/* The end of the turn serves the flood again; later turns finish it. */
+	ok &= conn_run_pending(&sp);
+	total = first + replies(&flood);
+	ok &= total > first;
+	while (conn_run_pending(&sp))
+		;
+	total += replies(&flood);
+	if (total != 200)
+		printf("    %d replies to the flood, want 200\n", total);
+	ok &= total == 200;
+	env_close();
+	return ok;
+}
+
 static const struct unit_case tests[] = {
 	{ "table: a row per type, handlers, flags", t_table },
 	{ "req_id/tx_id echoed, ENOSYS, EINVAL, domain requests", t_echo_and_errors },
@@ -346,6 +400,7 @@ static const struct unit_case tests[] = {
 	{ "reply over 4096 bytes is E2BIG", t_e2big },
 	{ "len > 4096 closes that connection only", t_oversize_header },
 	{ "a client that never reads stalls only itself", t_never_reads },
+	{ "answered as read; a flood's leftover waits for the turn's end", t_turn_order },
 };
 
 UNIT_MAIN("dispatch")

@@ -819,6 +819,57 @@ static int t_ring_input(void)
 }
 
 /*
+ * A second INTRODUCE resets the guest's connection (4.17's
+ * domain_conn_reset): requests it has sent but the store has not handled
+ * yet are dropped, also when they are only waiting for the end of the
+ * turn after the ring's budget ran out, and the broker gets credit for
+ * them as consumed.
+ */
+static int t_reset_drops_queued(void)
+{
+	struct xsd_sockmsg h = { XS_GET_DOMAIN_PATH, 0, 0, 2 };
+	unsigned char buf[40 * (sizeof(h) + 2)];
+	struct client d0;
+	struct guest *g;
+	size_t n = 0;
+	int ok = 1, answered = 0;
+
+	env_open();
+	client_open(&d0, 0, true);
+	g = introduce(&d0, 5, 200);
+	g_drain(g);
+	drain(&d0);
+	frames();
+	for (int i = 0; i < 40; i++) {
+		h.req_id = (uint32_t)i + 1;
+		memcpy(buf + n, &h, sizeof(h));
+		memcpy(buf + n + sizeof(h), "5", 2);
+		n += sizeof(h) + 2;
+	}
+	g->req = 40;
+	/* One turn: the ring's 40 requests, then dom0's INTRODUCE again. */
+	g_bytes(g, buf, n);
+	conn_serve_pending(&sp);
+	client_send(&d0, XS_INTRODUCE, 0, S("5\0" "1234\0" "7\0"));
+	conn_event(&sp, d0.c, EPOLLIN);
+	conn_serve_pending(&sp);
+	run_store();
+	for (const char *t = g_drain(g); *t; t++)
+		answered += *t == '\n';
+	if (answered < 1 || answered >= 40)
+		printf("    %d of 40 answered before the reset\n", answered);
+	ok &= answered >= 1 && answered < 40;
+	ok &= expect("reset", drain(&d0), "8 4 0 OK|\n");
+	ok &= g->credit == g->sent;
+	/* The connection goes on. */
+	g_send(g, XS_GET_DOMAIN_PATH, 0, S("5\0"));
+	ok &= expect("after", g_drain(g), "10 41 0 /local/domain/5|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/*
  * Flow control: the broker sends only what it has credit for; a guest
  * that never reads gets IPC_RING_WINDOW reply bytes and no more, its
  * queue stops at the output bound, credit stops, and once it reads
@@ -1177,6 +1228,7 @@ static const struct unit_case tests[] = {
 	{ "CONN_GONE keeps the domain; dom0's kernel ring", t_conn_gone },
 	{ "ring input: split requests, bad header, stale frames", t_ring_input },
 	{ "ring flow control: window, output bound, credit", t_flow_control },
+	{ "a second INTRODUCE drops a ring's requests left for the turn's end", t_reset_drops_queued },
 	{ "a ring request's reply and its credit leave in one frame", t_reply_joins_credit },
 	{ "--ring-idle: a ring at rest a whole period told idle once", t_ring_idle },
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
