@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "domain.h"
+#include "ipc_out.h"
 #include "journal.h"
 #include "journal_zip.h"
 #include "log.h"
@@ -227,8 +228,18 @@ static void take_snapshot(struct storeproc *sp)
 {
 	struct journal_state *js = &sp->journal;
 	struct journal_map m;
-	int err = snapshot_map(sp, &m);
+	int err;
 
+	/* Never ahead of frames queued while the socket was full: a queued
+	 * CONN_CREDIT must reach the broker before a snapshot that no
+	 * longer lists the requests it grants (conn.h, `seen`), or a store
+	 * dying in between has them given and applied again. */
+	ipc_out_flush(sp);
+	if (ipc_out_waiting(sp)) {
+		js->snap_due = true;
+		return;
+	}
+	err = snapshot_map(sp, &m);
 	if (!err)
 		err = ipc_send(sp->ipc_fd, IPC_JOURNAL, 0, NULL, 0, m.fd);
 	if (err) {

@@ -979,6 +979,53 @@ static int t_ipc_queue(void)
 }
 
 /*
+ * A snapshot goes to the broker behind the frames queued while the ipc
+ * socket was full, never ahead of them: those may be credits for
+ * requests the snapshot no longer lists as applied.
+ */
+static int t_snapshot_behind_queue(void)
+{
+	static unsigned char buf[IPC_FRAME_MAX];
+	struct ipc_msg m;
+	uint32_t sent = 0, got = 0;
+	int ok = 1, early = 0, journals = 0;
+
+	env_open();
+	while (sent < 100000 && !ipc_out_waiting(&sp)) {
+		sent++;
+		ipc_out_send(&sp, IPC_CONN_CREDIT, 7, &sent, sizeof(sent));
+	}
+	for (int j = 0; j < 10; j++) {
+		sent++;
+		ipc_out_send(&sp, IPC_CONN_CREDIT, 7, &sent, sizeof(sent));
+	}
+	/* Room for a few frames, not for the whole queue. */
+	for (int j = 0; j < 3; j++)
+		ok &= ipc_recv(broker_fd, buf, sizeof(buf), IPC_TO_BROKER, &m) == 0;
+	got = 3;
+	sp.journal.snap_due = true;
+	for (int round = 0; round < 1000 && (got < sent || !journals); round++) {
+		journal_flush(&sp);	/* the main loop's, after each event */
+		while (ipc_recv(broker_fd, buf, sizeof(buf), IPC_TO_BROKER, &m) == 0) {
+			if (m.hdr.type == IPC_JOURNAL) {
+				journals++;
+				early += got < sent;
+				close(m.fd);
+				continue;
+			}
+			got++;
+		}
+		ipc_out_flush(&sp);
+	}
+	if (!ok || early || journals != 1 || got != sent)
+		printf("    sent %u got %u, %d snapshots, %d early\n", sent, got,
+		       journals, early);
+	ok &= got == sent && journals == 1 && !early;
+	env_close();
+	return ok;
+}
+
+/*
  * A restarted store given a ring's unanswered requests again (ipc.h,
  * ring_pos): one whose change the journal holds (JOURNAL_SEEN at its end)
  * is answered "OK" without being applied twice; later ones are applied.
@@ -1232,6 +1279,7 @@ static const struct unit_case tests[] = {
 	{ "a ring request's reply and its credit leave in one frame", t_reply_joins_credit },
 	{ "--ring-idle: a ring at rest a whole period told idle once", t_ring_idle },
 	{ "ipc output queue keeps order when the socket is full", t_ipc_queue },
+	{ "a snapshot waits behind the ipc frames queued before it", t_snapshot_behind_queue },
 	{ "a ring's requests given again after a restart: applied ones answered", t_ring_replay },
 	{ "a snapshot carries every applied ring request not yet granted back", t_seen_in_snapshot },
 	{ "a unix client's 20,000 watches go into a snapshot in 64 KiB records", t_client_watches_chunked },
