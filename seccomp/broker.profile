@@ -97,8 +97,8 @@ fstatfs         # libc's check of /proc
 memfd_create    # the store's journal
 ftruncate       # the store sizes its journal ahead (seccomp/default.profile)
 epoll_create1   # the store's event loop
-timerfd_create  # the store's --ring-idle timer (armed with timerfd_settime, above)
 epoll_create    # the same on older libcs
+timerfd_create  # the store's --ring-idle timer (armed with timerfd_settime, above)
 getuid          # libc and libcap-ng identity checks
 geteuid
 getgid

@@ -233,8 +233,8 @@ static void take_snapshot(struct storeproc *sp)
 	/* Never ahead of frames queued while the socket was full: a queued
 	 * CONN_CREDIT must reach the broker before a snapshot that no
 	 * longer lists the requests it grants (conn.h, `seen`), or a store
-	 * dying in between has them given and applied again. */
-	ipc_out_flush(sp);
+	 * dying in between has them given and applied again.  The main
+	 * loop flushes the queue; a flush that finds it empty takes it. */
 	if (ipc_out_waiting(sp)) {
 		js->snap_due = true;
 		return;

@@ -55,8 +55,6 @@ void wiretrace_put_msg(struct storeproc *sp, const struct conn *c, bool out,
 	size_t n, len = hdr->len;
 	int k;
 
-	if (sp->trace_fd <= 2)
-		return;
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	k = snprintf(line, sizeof(line), "%s 0x%x %04d%02d%02d %02d:%02d:%02d %s (",

@@ -28,7 +28,8 @@ struct conn;
 /* Take over `fd` (owned from now; -1: tracing off), closing the old one. */
 void wiretrace_set_fd(struct storeproc *sp, int fd);
 
-/* One message in (`out` false) or out; `body` holds hdr->len bytes. */
+/* One message in (`out` false) or out; `body` holds hdr->len bytes.
+ * Only while tracing: call wiretrace_msg. */
 void wiretrace_put_msg(struct storeproc *sp, const struct conn *c, bool out,
 		       const struct xsd_sockmsg *hdr, const void *body);
 

@@ -340,12 +340,7 @@ static int t_never_reads(void)
 /* Replies waiting on cl's socket, counted (and taken). */
 static int replies(struct client *cl)
 {
-	const char *text = drain(cl);
-	int n = 0;
-
-	for (; *text; text++)
-		n += *text == '\n';
-	return n;
+	return wire_lines(drain(cl));
 }
 
 /*

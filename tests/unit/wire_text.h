@@ -71,6 +71,16 @@ static inline const char *wire_text(unsigned char *in, size_t *have)
 	return text;
 }
 
+/* How many messages wire_text() showed: its lines. */
+static inline int wire_lines(const char *text)
+{
+	int n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
 /*
  * What every test's store process context starts with: zeroed (limits
  * left to the caller), an epoll set, an empty store, the watch index and
