@@ -92,6 +92,7 @@
 #define T_FROZEN	0x100u	/* T_BASE list copied into `frozen` */
 #define T_NOMEM		0x200u	/* ... but the copy failed: commit fails */
 #define T_MADE		0x400u	/* commit: a node to create is allocated */
+#define T_LINKED	0x800u	/* commit: ... and appended to its parent */
 
 #define TAB_MIN 16u
 
@@ -99,6 +100,13 @@
 struct names {
 	uint32_t n, cap;
 	char **v;
+};
+
+/* Children a view appended, in order: their entries, whose paths end
+ * in the names (t_name); the entries are the transaction's, not owned. */
+struct kids {
+	uint32_t n, cap;
+	struct tent **v;
 };
 
 /* One touched node. */
@@ -118,14 +126,32 @@ struct tent {
 	struct nodegen *seen;
 	uint64_t cgen;
 	uint64_t vgen, pgen, kgen;
+	/* Absent at first touch: its nearest committed ancestor then and
+	 * that one's child list stamp; while both hold, it is still absent
+	 * (t_check), with no walk from the root. */
+	struct nodegen *anc;
+	uint64_t akgen;
+	/* Commit: the node t_prepare made for it (T_MADE), then the node
+	 * t_apply changed, which t_fire reports. */
+	struct node *node;
 	uint64_t mgen;		/* the transaction's last change */
 	struct val *val;	/* view value (reference owned) */
 	struct pset perms;	/* T_OWNPERMS: the view's perms */
 	struct pset operms;	/* committed perms at first touch */
-	struct names added;	/* children appended to the view, in order */
+	struct kids added;	/* children appended to the view */
 	struct names removed;	/* committed children hidden from the view */
 	size_t len;
 	char path[];
+};
+
+/* Entries are carved from blocks the transaction owns and frees with
+ * it (an entry lives as long as its transaction): a commit touches
+ * dozens, and one malloc a block costs less than one each. */
+#define TBLOCK_SIZE 4096u
+struct tblock {
+	struct tblock *next;
+	size_t used, size;
+	uint64_t room[];	/* entries, each rounded up to 8 bytes */
 };
 
 /* The RM walk's stack: a node of the view and where its children are. */
@@ -146,6 +172,11 @@ struct txn {
 	uint32_t limit;		/* most entries allowed, 0: any number */
 	uint32_t domid;		/* whose refusals these are (quota.h) */
 	struct tent *first, **last;
+	struct tblock *blocks;	/* the entries' memory, newest first; owned */
+	/* The entries t_get gave last, newest first: a request asks for the
+	 * same paths again (a WRITE of a new node its parent twice and
+	 * itself twice), and comparing costs less than hashing. */
+	struct tent *recent[2];
 	bool failed;		/* the view is incomplete: commit fails */
 	bool doomed;		/* commit answers EAGAIN (store_txn_doom) */
 	struct buf path;	/* scratch */
@@ -191,11 +222,55 @@ static int names_add(struct names *ns, const char *s, size_t len)
 	return 0;
 }
 
-static void names_del_at(struct names *ns, uint32_t i)
+/* --- appended children ------------------------------------------------- */
+
+/* The name of p's child c: the last part of c's path. */
+static const char *t_name(const struct tent *p, const struct tent *c,
+			  size_t *len)
 {
-	free(ns->v[i]);
-	memmove(&ns->v[i], &ns->v[i + 1], (ns->n - i - 1) * sizeof(ns->v[0]));
-	ns->n--;
+	size_t off = p->len + (p->len > 1);
+
+	*len = c->len - off;
+	return c->path + off;
+}
+
+static int kids_add(struct kids *ks, struct tent *c)
+{
+	if (ks->n == ks->cap) {
+		uint32_t cap = ks->cap ? ks->cap * 2 : 4;
+		struct tent **v = realloc(ks->v, cap * sizeof(*v));
+
+		if (!v)
+			return ENOMEM;
+		ks->v = v;
+		ks->cap = cap;
+	}
+	ks->v[ks->n++] = c;
+	return 0;
+}
+
+/* Take the first of p's appended children named name[0..len) out. */
+static void kids_del(struct tent *p, const char *name, size_t len)
+{
+	struct kids *ks = &p->added;
+	size_t nlen;
+
+	for (uint32_t i = 0; i < ks->n; i++) {
+		const char *s = t_name(p, ks->v[i], &nlen);
+
+		if (nlen == len && memcmp(s, name, len) == 0) {
+			memmove(&ks->v[i], &ks->v[i + 1],
+				(ks->n - i - 1) * sizeof(ks->v[0]));
+			ks->n--;
+			return;
+		}
+	}
+}
+
+static void kids_clear(struct kids *ks)
+{
+	free(ks->v);
+	*ks = (struct kids){ 0 };
 }
 
 static void names_clear(struct names *ns)
@@ -213,13 +288,37 @@ static void tent_free(struct tree *tr, struct tent *t)
 {
 	tree_unref(tr, &t->ref);
 	tree_unseen(tr, t->seen);
+	tree_unseen(tr, t->anc);
 	names_clear(&t->frozen);
 	val_put(t->val);
 	pset_clear(&t->perms);
 	pset_clear(&t->operms);
-	names_clear(&t->added);
+	kids_clear(&t->added);
 	names_clear(&t->removed);
-	free(t);
+}
+
+/* A zeroed entry with room for a path of len bytes and its NUL. */
+static struct tent *t_alloc(struct txn *x, size_t len)
+{
+	size_t need = (sizeof(struct tent) + len + 1 + 7) & ~(size_t)7;
+	struct tblock *b = x->blocks;
+	struct tent *t;
+
+	if (!b || b->size - b->used < need) {
+		size_t size = need > TBLOCK_SIZE ? need : TBLOCK_SIZE;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = x->blocks;
+		b->used = 0;
+		b->size = size;
+		x->blocks = b;
+	}
+	t = (struct tent *)(void *)((unsigned char *)b->room + b->used);
+	b->used += need;
+	memset(t, 0, need);
+	return t;
 }
 
 static struct tent *t_find(const struct txn *x, const char *path, size_t len,
@@ -254,16 +353,38 @@ static int t_grow(struct txn *x)
 	return 0;
 }
 
+static bool t_is(const struct tent *t, const char *path, size_t len)
+{
+	return t && t->len == len && memcmp(t->path, path, len) == 0;
+}
+
+static struct tent *t_note(struct txn *x, struct tent *t)
+{
+	if (x->recent[0] != t) {
+		x->recent[1] = x->recent[0];
+		x->recent[0] = t;
+	}
+	return t;
+}
+
 /* The entry of path[0..len), touching the node first if need be. */
 static int t_get(struct txn *x, const char *path, size_t len,
 		 struct tent **out)
 {
-	uint32_t h = tree_hash(&x->st->tree, path, len);
-	struct tent *t = t_find(x, path, len, h);
+	uint32_t h;
+	struct tent *t;
 	struct node *n;
+	size_t done;
 
+	if (t_is(x->recent[0], path, len) || t_is(x->recent[1], path, len)) {
+		*out = t_note(x, t_is(x->recent[0], path, len) ? x->recent[0] :
+							    x->recent[1]);
+		return 0;
+	}
+	h = tree_hash(&x->st->tree, path, len);
+	t = t_find(x, path, len, h);
 	if (t) {
-		*out = t;
+		*out = t_note(x, t);
 		return 0;
 	}
 	if (x->limit && x->count >= x->limit) {
@@ -273,14 +394,21 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	}
 	if ((!x->tab || x->count > x->mask) && t_grow(x))
 		return ENOMEM;
-	t = calloc(1, sizeof(*t) + len + 1);
+	t = t_alloc(x, len);
 	if (!t)
 		return ENOMEM;
 	memcpy(t->path, path, len);
 	t->len = len;
 	t->hash = h;
-	n = tree_lookup(&x->st->tree, path, len);
-	if (n) {
+	/* On ENOMEM below, t's room stays in its block until the
+	 * transaction ends, unlisted. */
+	n = tree_walk(&x->st->tree, path, len, &done);
+	if (n && done != len) {
+		t->anc = tree_seen(&x->st->tree, n);
+		if (!t->anc)
+			return ENOMEM;
+		t->akgen = t->anc->kgen;
+	} else if (n) {
 		node_pset_copy(&t->operms, n);
 		t->seen = tree_seen(&x->st->tree, n);
 		if (!t->seen || tree_val_ref(&x->st->tree, n, &t->val) ||
@@ -288,7 +416,6 @@ static int t_get(struct txn *x, const char *path, size_t len,
 			tree_unseen(&x->st->tree, t->seen);
 			val_put(t->val);
 			pset_clear(&t->operms);
-			free(t);
 			return ENOMEM;
 		}
 		t->fl = T_EXISTS | T_BASE;
@@ -303,7 +430,7 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	*x->last = t;
 	x->last = &t->onext;
 	x->count++;
-	*out = t;
+	*out = t_note(x, t);
 	return 0;
 }
 
@@ -456,14 +583,13 @@ int txn_read(struct txn *x, const struct caller *who, const char *path,
 /* Make c, missing in the view, a new child `name` of p holding v
  * (consumed on success). */
 static int t_make(struct txn *x, const struct caller *who, struct tent *p,
-		  struct tent *c, const char *name, size_t namelen,
-		  struct val *v)
+		  struct tent *c, struct val *v)
 {
 	struct pset ps = { 0 };
 
 	if (store_inherit_perms(who, t_pset(p), &ps))
 		return ENOMEM;
-	if (names_add(&p->added, name, namelen)) {
+	if (kids_add(&p->added, c)) {
 		pset_clear(&ps);
 		return ENOMEM;
 	}
@@ -557,8 +683,7 @@ static int t_create(struct txn *x, const struct caller *who,
 		err = t_get(x, path, end, &c);
 		if (err)
 			goto fail;
-		err = t_make(x, who, p, c, path + pos, end - pos,
-			     end == len ? v : NULL);
+		err = t_make(x, who, p, c, end == len ? v : NULL);
 		if (err)
 			goto fail;
 		p = c;
@@ -625,7 +750,7 @@ static void t_delete(struct txn *x, struct tent *t, bool exact)
 	val_put(t->val);
 	t->val = NULL;
 	pset_clear(&t->perms);
-	names_clear(&t->added);
+	kids_clear(&t->added);
 	names_clear(&t->removed);
 	tree_unref(&x->st->tree, &t->ref);
 	t->base = NULL;
@@ -691,8 +816,7 @@ static bool next_child(struct frame *f, const char **name, size_t *len)
 		}
 	}
 	if (f->ai < f->t->added.n) {
-		*name = f->t->added.v[f->ai++];
-		*len = strlen(*name);
+		*name = t_name(f->t, f->t->added.v[f->ai++], len);
 		return true;
 	}
 	return false;
@@ -776,8 +900,7 @@ static int t_unlist(const struct txn *x, struct tent *p, const char *name,
 
 	if (t_base_has(x, p, name, len) && !names_find(&p->removed, name, len, &i))
 		return names_add(&p->removed, name, len);
-	if (names_find(&p->added, name, len, &i))
-		names_del_at(&p->added, i);
+	kids_del(p, name, len);
 	return 0;
 }
 
@@ -943,6 +1066,12 @@ static void txn_free(struct txn *x)
 		x->first = t->onext;
 		tent_free(&st->tree, t);
 	}
+	while (x->blocks) {
+		struct tblock *b = x->blocks;
+
+		x->blocks = b->next;
+		free(b);
+	}
 	free(x->tab);
 	free(x->stack);
 	buf_free(&x->path);
@@ -977,24 +1106,26 @@ void store_txn_abort(struct store *st, struct txn *x)
 }
 
 /* The rule at the top of this file: 0, EAGAIN, or ENOMEM when the view
- * could not be kept complete. */
+ * could not be kept complete.  No walk from the root for a node that was
+ * there (a node never moves: alive, it is at its path) nor, usually, for
+ * one that was not (t_get's `anc`). */
 static int t_check(const struct txn *x)
 {
 	const struct tent *t;
-	const struct node *n;
 
 	if (x->failed)
 		return ENOMEM;
 	for (t = x->first; t; t = t->onext) {
 		if (t->fl & T_NOMEM)
 			return ENOMEM;
-		n = tree_lookup(&x->st->tree, t->path, t->len);
 		if (!t->cgen) {
-			if (n)
+			if (t->anc && t->anc->node && t->anc->kgen == t->akgen)
+				continue;
+			if (tree_lookup(&x->st->tree, t->path, t->len))
 				return EAGAIN;
 			continue;
 		}
-		if (!n || n != t->seen->node)
+		if (!t->seen->node)
 			return EAGAIN;
 		if (((t->rd & R_VALUE) && t->seen->vgen != t->vgen) ||
 		    ((t->rd & R_PERMS) && t->seen->pgen != t->pgen) ||
@@ -1012,106 +1143,127 @@ static int by_path_len(const void *a, const void *b)
 	return (ta->len > tb->len) - (ta->len < tb->len);
 }
 
-/* The entry of t's appended child `name`, if it really is in the view. */
-static struct tent *t_child(struct txn *x, const struct tent *t,
-			    const char *name)
+/* Parents before children: by path length.  Insertion for the few
+ * entries of a usual commit (qsort's calls cost more there). */
+static void t_sort(struct tent **v, size_t n)
 {
-	size_t nlen = strlen(name);
-	struct tent *c;
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), by_path_len);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct tent *t = v[i];
+		size_t j = i;
 
-	x->path.len = 0;
-	if (buf_append(&x->path, t->path, t->len) ||
-	    (t->len > 1 && buf_append(&x->path, "/", 1)) ||
-	    buf_append(&x->path, name, nlen))
-		return NULL;
-	c = t_find(x, x->path.data, x->path.len,
-		   tree_hash(&x->st->tree, x->path.data, x->path.len));
-	return c && (c->fl & T_EXISTS) ? c : NULL;
+		for (; j && v[j - 1]->len > t->len; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+/* Drop the nodes t_prepare made that are not in the tree. */
+static void t_drop_made(struct tree *tr, struct kids *ks)
+{
+	for (uint32_t j = 0; j < ks->n; j++) {
+		struct tent *c = ks->v[j];
+
+		if ((c->fl & T_MADE) && c->node && !(c->fl & T_LINKED)) {
+			tree_node_drop(tr, c->node);
+			c->node = NULL;
+		}
+	}
 }
 
 /*
  * Everything that can fail, before anything changes: the changed entries
- * sorted so parents come before children, and a node for each child the
- * view appends, at the index of its name in the parents' `added` lists
- * taken in that order.  The lists may name a child twice, or one the
- * view no longer holds (see txn_rm): such entries get NULL, so each
- * node of the view is created once and no other.
+ * sorted so parents come before children, and a node (T_MADE, in `node`)
+ * for each child the views append.  The lists may name a child twice, or
+ * one the view no longer holds (see txn_rm): each node of the view is
+ * made once, and no other.
  */
-static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg,
-		     struct node ***fresh)
+static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg)
 {
-	size_t n = 0, nf = 0, nv = 0, i, k = 0;
+	struct tree *tr = &x->st->tree;
+	size_t n = 0, nv = 0, i;
 	struct tent *t, **v = NULL, *c;
-	struct node **f = NULL;
 	uint32_t j;
 
 	for (t = x->first; t; t = t->onext) {
 		if (!(t->fl & T_CHANGED))
 			continue;
 		n++;
-		if (t->fl & T_EXISTS)
-			nf += t->added.n;
 		/* A value written may not fit its node's room: then it
 		 * takes a side table entry, which t_apply cannot fail on. */
 		if ((t->fl & T_OWNVAL) && t->val)
 			nv++;
 	}
-	if (tree_reserve_vals(&x->st->tree, nv))
-		goto nomem;
+	if (tree_reserve_vals(tr, nv))
+		return ENOMEM;
 	v = malloc((n ? n : 1) * sizeof(*v));
-	f = calloc(nf ? nf : 1, sizeof(*f));
-	if (!v || !f)
-		goto nomem;
+	if (!v)
+		return ENOMEM;
 	for (t = x->first, i = 0; t; t = t->onext)
 		if (t->fl & T_CHANGED)
 			v[i++] = t;
-	qsort(v, n, sizeof(*v), by_path_len);
+	t_sort(v, n);
 	for (i = 0; i < n; i++) {
 		if (!(v[i]->fl & T_EXISTS))
 			continue;
-		for (j = 0; j < v[i]->added.n; j++, k++) {
-			const char *name = v[i]->added.v[j];
+		for (j = 0; j < v[i]->added.n; j++) {
+			const char *name;
+			size_t len;
 
-			c = t_child(x, v[i], name);
-			if (!c || (c->fl & T_MADE))
+			c = v[i]->added.v[j];
+			if (!(c->fl & T_EXISTS) || (c->fl & T_MADE))
 				continue;
-			f[k] = tree_node_new(&x->st->tree, name, strlen(name),
-					     val_len(c->val));
-			if (!f[k])
+			name = t_name(v[i], c, &len);
+			c->node = tree_node_new(tr, name, len, val_len(c->val));
+			if (!c->node)
 				goto nomem;
 			c->fl |= T_MADE;
 		}
 	}
 	*chg = v;
 	*nchg = n;
-	*fresh = f;
 	return 0;
 
 nomem:
-	while (k)
-		if (f[--k])
-			tree_node_drop(&x->st->tree, f[k]);
+	for (i = 0; i < n; i++)
+		t_drop_made(tr, &v[i]->added);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < v[i]->added.n; j++)
+			v[i]->added.v[j]->fl &= (uint16_t)~T_MADE;
 	free(v);
-	free(f);
 	return ENOMEM;
 }
 
-static void t_apply(struct txn *x, struct tent **v, size_t n,
-		    struct node **fresh)
+/* The committed node t's view stands for while t_apply runs: the one
+ * made for it, the one it first saw, else (a node some other writer
+ * made meanwhile, t_apply's "exists at commit") whatever is there. */
+static struct node *t_node(const struct tree *tr, const struct tent *t)
+{
+	if ((t->fl & T_MADE) && t->node)
+		return t->node;
+	if (t->seen && t->seen->node && !(t->fl & T_DELETED))
+		return t->seen->node;
+	return tree_lookup(tr, t->path, t->len);
+}
+
+static void t_apply(struct txn *x, struct tent **v, size_t n)
 {
 	struct tree *tr = &x->st->tree;
 	uint64_t gen = store_next_gen(x->st);
 	struct node *node, *parent;
-	size_t i, k = 0;
+	size_t i;
 	uint32_t j;
 
 	/* Removals first, parents before children (whose nodes then go
-	 * with their parent's subtree). */
+	 * with their parent's subtree, and their nodegens with them). */
 	for (i = 0; i < n; i++) {
-		if (!(v[i]->fl & T_DELETED))
+		if (!(v[i]->fl & T_DELETED) || !v[i]->seen)
 			continue;
-		node = tree_lookup(tr, v[i]->path, v[i]->len);
-		if (!node || !v[i]->seen || node != v[i]->seen->node)
+		node = v[i]->seen->node;
+		if (!node)
 			continue;
 		parent = node_parent(node);
 		if (!parent)
@@ -1120,18 +1272,17 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 		tree_changed(tr, parent, TREE_KIDS, gen);
 	}
 	/* Then what exists in the view, parents first, so each node
-	 * created from its parent's appended names is there to fill. */
+	 * created from its parent's appended children is there to fill. */
 	for (i = 0; i < n; i++) {
 		struct tent *t = v[i];
 
 		if (!(t->fl & T_EXISTS))
 			continue;
-		node = tree_lookup(tr, t->path, t->len);
+		node = t_node(tr, t);
+		t->node = node;
 		if (!node) {
 			log_err("txn: commit found no node for %s", t->path);
-			for (j = 0; j < t->added.n; j++, k++)
-				if (fresh[k])
-					tree_node_drop(tr, fresh[k]);
+			t_drop_made(tr, &t->added);
 			continue;
 		}
 		if (t->fl & T_OWNVAL) {
@@ -1145,18 +1296,19 @@ static void t_apply(struct txn *x, struct tent **v, size_t n,
 			tree_changed(tr, node, TREE_PERMS, gen);
 		}
 		for (j = 0; j < t->added.n; j++) {
-			struct node *c = fresh[k++];
+			struct tent *c = t->added.v[j];
 
-			if (!c)
+			if (!(c->fl & T_MADE) || !c->node || (c->fl & T_LINKED))
 				continue;
-			if (tree_child(tr, node, c->name, c->namelen)) {
-				log_err("txn: %s/%s exists at commit",
-					t->path, c->name);
-				tree_node_drop(tr, c);
+			if (tree_child(tr, node, c->node->name, c->node->namelen)) {
+				log_err("txn: %s exists at commit", c->path);
+				tree_node_drop(tr, c->node);
+				c->node = NULL;
 				continue;
 			}
-			c->gen = gen;
-			tree_append(tr, node, c);
+			c->node->gen = gen;
+			tree_append(tr, node, c->node);
+			c->fl |= T_LINKED;
 			tree_changed(tr, node, TREE_KIDS, gen);
 		}
 	}
@@ -1172,7 +1324,10 @@ static void t_fire(struct txn *x, const struct store_event_sink *sink)
 	for (t = x->first; t; t = t->onext) {
 		if (!(t->fl & T_FIRE))
 			continue;
-		n = tree_lookup(&x->st->tree, t->path, t->len);
+		/* t_apply found the nodes of the view; what it did not
+		 * visit is looked up. */
+		n = (t->fl & T_EXISTS) && t->node ? t->node :
+		    tree_lookup(&x->st->tree, t->path, t->len);
 		/* Created and removed again: 4.17 queues it, but nobody
 		 * passes its permission check, not even dom0. */
 		if (!n && !pset_count(&t->operms))
@@ -1259,7 +1414,6 @@ static int t_commit_quota(const struct txn *x)
 int store_txn_commit(struct store *st, struct txn *x,
 		     const struct store_event_sink *sink)
 {
-	struct node **fresh = NULL;
 	struct tent **chg = NULL;
 	size_t nchg = 0;
 	int err = 0;
@@ -1273,16 +1427,15 @@ int store_txn_commit(struct store *st, struct txn *x,
 	if (!err)
 		err = t_check(x);
 	if (!err)
-		err = t_prepare(x, &chg, &nchg, &fresh);
+		err = t_prepare(x, &chg, &nchg);
 	if (!err) {
 		/* Its own views need no copies of what it changes. */
 		for (t = x->first; t; t = t->onext)
 			tree_unref(&st->tree, &t->ref);
-		t_apply(x, chg, nchg, fresh);
+		t_apply(x, chg, nchg);
 		t_fire(x, sink);
 	}
 	free(chg);
-	free(fresh);
 	txn_free(x);
 	return err;
 }
