@@ -367,6 +367,43 @@ static struct tent *t_note(struct txn *x, struct tent *t)
 	return t;
 }
 
+/*
+ * The committed node at path[0..len) (*found), else its nearest
+ * committed ancestor (NULL for a path not under "/"): from a recent
+ * entry for its parent when there is one (a request's path is often a
+ * sibling's or a child's of the last one's), else by a walk from "/".
+ */
+static struct node *t_committed(const struct txn *x, const char *path,
+				size_t len, bool *found)
+{
+	size_t plen = store_parent_len(path, len), done;
+	struct node *n;
+
+	for (unsigned int i = 0; i < 2 && len > 1; i++) {
+		const struct tent *p = x->recent[i];
+
+		if (!t_is(p, path, plen))
+			continue;
+		if (p->seen && p->seen->node) {
+			size_t off = plen + (plen > 1);
+
+			n = tree_child(&x->st->tree, p->seen->node, path + off,
+				       len - off);
+			*found = n != NULL;
+			return n ? n : p->seen->node;
+		}
+		/* The parent was absent and still is (t_check's test):
+		 * so is its child, under the same ancestor. */
+		if (!p->cgen && p->anc && p->anc->node && p->anc->kgen == p->akgen) {
+			*found = false;
+			return p->anc->node;
+		}
+	}
+	n = tree_walk(&x->st->tree, path, len, &done);
+	*found = n && done == len;
+	return n;
+}
+
 /* The entry of path[0..len), touching the node first if need be. */
 static int t_get(struct txn *x, const char *path, size_t len,
 		 struct tent **out)
@@ -374,7 +411,7 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	uint32_t h;
 	struct tent *t;
 	struct node *n;
-	size_t done;
+	bool found;
 
 	if (t_is(x->recent[0], path, len) || t_is(x->recent[1], path, len)) {
 		*out = t_note(x, t_is(x->recent[0], path, len) ? x->recent[0] :
@@ -402,8 +439,8 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	t->hash = h;
 	/* On ENOMEM below, t's room stays in its block until the
 	 * transaction ends, unlisted. */
-	n = tree_walk(&x->st->tree, path, len, &done);
-	if (n && done != len) {
+	n = t_committed(x, path, len, &found);
+	if (n && !found) {
 		t->anc = tree_seen(&x->st->tree, n);
 		if (!t->anc)
 			return ENOMEM;
