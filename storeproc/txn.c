@@ -1184,7 +1184,7 @@ static int by_path_len(const void *a, const void *b)
  * entries of a usual commit (qsort's calls cost more there). */
 static void t_sort(struct tent **v, size_t n)
 {
-	if (n > 32) {
+	if (n > 64) {
 		qsort(v, n, sizeof(*v), by_path_len);
 		return;
 	}
