@@ -504,6 +504,25 @@ static int t_txn_conflict(void)
 	CHECK(wr(st, NULL, &dom0, "/s/n/y", "") == 0);
 	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);
 	STR(dir(st, NULL, &dom0, "/s/n"), "y");
+
+	/* First touches found through the parent's entry (txn.c's
+	 * t_committed) see the committed tree as it is then, and a child
+	 * missing then and made elsewhere afterwards is a conflict. */
+	CHECK(wr(st, NULL, &dom0, "/k", "") == 0);
+	t = store_txn_start(st);
+	STR(rd(st, t, &dom0, "/k"), "");
+	CHECK(wr(st, NULL, &dom0, "/k/c", "1") == 0);
+	STR(rd(st, t, &dom0, "/k/c"), "1");
+	STR(rd(st, t, &dom0, "/k/d"), "<2>");
+	STR(rd(st, t, &dom0, "/k/d/e"), "<2>");
+	CHECK(wr(st, NULL, &dom0, "/k/d/e", "2") == 0);
+	STR(rd(st, t, &dom0, "/k/d/e/f"), "<2>");
+	CHECK(store_txn_commit(st, t, &sink) == EAGAIN);
+	t = store_txn_start(st);
+	STR(rd(st, t, &dom0, "/k/x"), "<2>");
+	STR(rd(st, t, &dom0, "/k/x/y"), "<2>");
+	CHECK(wr(st, NULL, &dom0, "/k/z", "") == 0);	/* a sibling only */
+	CHECK(store_txn_commit(st, t, &sink) == 0);
 	store_free(st);
 	return ok;
 }
