@@ -92,6 +92,7 @@ void watch_index_fini(struct watch_index *wi)
 		}
 	}
 	free(wi->tab);
+	free(wi->by_len);
 	free(wi->match);
 	free(wi->cut);
 	free(wi->cut_hash);
@@ -148,6 +149,31 @@ static void grow(struct watch_index *wi)
 	wi->size = nsize;
 }
 
+/* by_len room up to index len (0 or ENOMEM). */
+static int len_room(struct watch_index *wi, size_t len)
+{
+	size_t cap = wi->by_len_cap ? wi->by_len_cap : 64;
+	uint32_t *v;
+
+	if (len < wi->by_len_cap)
+		return 0;
+	while (cap <= len)
+		cap *= 2;
+	v = realloc(wi->by_len, cap * sizeof(*v));
+	if (!v)
+		return ENOMEM;
+	memset(v + wi->by_len_cap, 0, (cap - wi->by_len_cap) * sizeof(*v));
+	wi->by_len = v;
+	wi->by_len_cap = cap;
+	return 0;
+}
+
+/* Whether some watched path is len bytes long. */
+static bool len_watched(const struct watch_index *wi, size_t len)
+{
+	return len <= wi->longest && wi->by_len[len];
+}
+
 static struct watch_slot *slot_get(struct watch_index *wi, const char *path)
 {
 	size_t len = strlen(path);
@@ -158,11 +184,14 @@ static struct watch_slot *slot_get(struct watch_index *wi, const char *path)
 		return s;
 	if (wi->used >= wi->size - wi->size / 4)
 		grow(wi);
-	if (!wi->size)
+	if (!wi->size || len_room(wi, len))
 		return NULL;
 	s = malloc(sizeof(*s) + len + 1);
 	if (!s)
 		return NULL;
+	wi->by_len[len]++;
+	if (len > wi->longest)
+		wi->longest = len;
 	s->first = NULL;
 	s->hash = hash;
 	s->len = len;
@@ -183,6 +212,9 @@ static void slot_put(struct watch_index *wi, struct watch_slot *s)
 		if (*pp == s) {
 			*pp = s->next;
 			wi->used--;
+			if (!--wi->by_len[s->len] && s->len == wi->longest)
+				while (wi->longest && !wi->by_len[wi->longest])
+					wi->longest--;
 			free(s);
 			return;
 		}
@@ -375,16 +407,17 @@ static int add_slot_matches(struct watch_index *wi, size_t *n,
 }
 
 /* Record the length and hash of every proper ancestor "prefix up to a
- * '/'" of path[0..len) in one pass; *count of them, and *whole the hash
- * of the whole path, which the same pass gives. */
+ * '/'" of path[0..len) that is as long as some watched path, in one pass
+ * that stops at the longest; *count of them, and *whole the hash of the
+ * whole path when the same pass gives it (else 0: no watch that long). */
 static int cut_ancestors(struct watch_index *wi, const char *path,
 			 size_t len, size_t *count, uint32_t *whole)
 {
 	uint32_t h = hash_start(wi->seed);
-	size_t n = 0;
+	size_t n = 0, end = len <= wi->longest ? len : wi->longest + 1;
 
-	for (size_t i = 0; i < len; i++) {
-		if (path[i] == '/' && i > 0) {
+	for (size_t i = 0; i < end; i++) {
+		if (path[i] == '/' && i > 0 && wi->by_len[i]) {
 			if (n == wi->cut_cap) {
 				size_t ncap = wi->cut_cap ? wi->cut_cap * 2 : 32;
 				size_t *c = realloc(wi->cut, ncap * sizeof(*c));
@@ -405,7 +438,7 @@ static int cut_ancestors(struct watch_index *wi, const char *path,
 		h = hash_step(h, (unsigned char)path[i]);
 	}
 	*count = n;
-	*whole = hash_finish(h, len);
+	*whole = len_watched(wi, len) ? hash_finish(h, len) : 0;
 	return 0;
 }
 
@@ -417,19 +450,22 @@ static int collect(struct watch_index *wi, const struct store_event *ev,
 	int err;
 
 	*n = 0;
+	if (!wi->longest)
+		return 0;
 	if (ev->exact)
-		return add_slot_matches(wi, n, ev->path, len,
-					hash_path(wi->seed, ev->path, len));
+		return len_watched(wi, len) ?
+		       add_slot_matches(wi, n, ev->path, len,
+					hash_path(wi->seed, ev->path, len)) : 0;
 	/* One pass hashes the path and its ancestors.  Which list a
 	 * match is found first in does not matter: watch_fire sorts. */
 	err = cut_ancestors(wi, ev->path, len, &ncut, &whole);
-	if (!err)
+	if (!err && len_watched(wi, len))
 		err = add_slot_matches(wi, n, ev->path, len, whole);
 	for (i = 0; !err && i < ncut; i++)
 		err = add_slot_matches(wi, n, ev->path, wi->cut[i],
 				       wi->cut_hash[i]);
 	/* "/" is everybody's ancestor, even of "@..." names. */
-	if (!err && !(len == 1 && ev->path[0] == '/'))
+	if (!err && !(len == 1 && ev->path[0] == '/') && len_watched(wi, 1))
 		err = add_slot_matches(wi, n, "/", 1,
 				       hash_path(wi->seed, "/", 1));
 	return err;

@@ -47,6 +47,12 @@ struct watch_index {
 	size_t size;			/* buckets, a power of two */
 	size_t used;			/* watched paths */
 	uint32_t seed;			/* keys the hash (guests pick paths) */
+	/* Watched paths of each length (by_len[len], len <= longest; owned):
+	 * an event looks up only the prefixes of a length some watched path
+	 * has, and hashes no further than the longest. */
+	uint32_t *by_len;
+	size_t longest;			/* 0: nothing watched */
+	size_t by_len_cap;
 	uint64_t next_seq;		/* registration order */
 	/* Scratch reused by watch_fire (owned, freed by watch_index_fini). */
 	struct watch **match;

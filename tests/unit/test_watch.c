@@ -94,6 +94,42 @@ static int t_ancestors_and_order(void)
 	return ok;
 }
 
+/* Only prefixes as long as some watched path are looked up, and none
+ * longer than the longest: that bound follows removals. */
+static int t_lengths(void)
+{
+	struct watch_index wi;
+	struct watch_owner a;
+	struct seen s;
+	int ok = 1;
+
+	watch_index_init(&wi, 7);
+	watch_owner_init(&a, &dom0, 1);
+	ok &= expect(fire(&wi, &s, "/a/bb/c", false), "");
+	ok &= !watch_add(&wi, &a, "/a", false, "short", NULL);
+	ok &= !watch_add(&wi, &a, "/a/bb", false, "long", NULL);
+	ok &= !watch_add(&wi, &a, "/a/bb/c/dddd", false, "longest", NULL);
+	ok &= wi.longest == 12;
+	ok &= expect(fire(&wi, &s, "/a/bb/c", false),
+		     "1:/a/bb/c|short;1:/a/bb/c|long;");
+	ok &= expect(fire(&wi, &s, "/a/bb/c/dddd/e", false),
+		     "1:/a/bb/c/dddd/e|short;1:/a/bb/c/dddd/e|long;"
+		     "1:/a/bb/c/dddd/e|longest;");
+	ok &= expect(fire(&wi, &s, "/a/bb", true), "1:/a/bb|long;");
+	ok &= !watch_remove(&wi, &a, "/a/bb/c/dddd", "longest");
+	ok &= wi.longest == 5;
+	ok &= expect(fire(&wi, &s, "/a/bb/c/dddd/e", false),
+		     "1:/a/bb/c/dddd/e|short;1:/a/bb/c/dddd/e|long;");
+	ok &= !watch_remove(&wi, &a, "/a/bb", "long");
+	ok &= wi.longest == 2;
+	ok &= expect(fire(&wi, &s, "/a/bb/c", false), "1:/a/bb/c|short;");
+	ok &= expect(fire(&wi, &s, "/a/bb", true), "");
+	watch_remove_all(&wi, &a);
+	ok &= wi.used == 0 && wi.longest == 0;
+	watch_index_fini(&wi);
+	return ok;
+}
+
 static int t_special(void)
 {
 	struct watch_index wi;
@@ -248,6 +284,7 @@ static int t_many(void)
 
 static const struct unit_case tests[] = {
 	{ "ancestors, \"/\", exact events, delivery order", t_ancestors_and_order },
+	{ "lookups only at watched lengths, up to the longest", t_lengths },
 	{ "@ events match their own name and \"/\"", t_special },
 	{ "relative watches: initial event and payloads", t_relative },
 	{ "read permission filter (node, parent, old perms, special)", t_permissions },
