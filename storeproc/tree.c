@@ -231,23 +231,38 @@ static void pset_share(struct tree *t, struct pset *ps)
 	*slot = permset_get(ps->s);
 }
 
-/* FNV-1a keyed by the seed, then a murmur3 finalizer to spread the bits
- * the mask keeps. */
+/* One step: a word mixed into the state by a multiply and a shift
+ * (each invertible, so no two words collide at one step). */
+static uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdu;
+	return h ^ (h >> 32);
+}
+
+/* Keyed by the seed; eight bytes a step, since transactions hash whole
+ * paths (byte-at-a-time FNV-1a cost about four instructions a byte),
+ * then murmur3's 64-bit finalizer to spread the bits the mask keeps.
+ * Not a cryptographic PRF: quotas bound a guest's entries, the seed
+ * keeps it from precomputing collisions. */
 uint32_t tree_hash(const struct tree *t, const char *name, size_t len)
 {
-	uint32_t h = 2166136261u ^ t->seed;
-	size_t i;
+	uint64_t h = (0x9e3779b97f4a7c15u ^ t->seed) + len, w = 0;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 16777619u;
+	for (; len - i >= 8; i += 8) {
+		memcpy(&w, name + i, sizeof(w));
+		h = hash_mix(h, w);
 	}
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	if (i < len) {
+		w = 0;
+		for (unsigned int k = 0; i + k < len; k++)
+			w |= (uint64_t)(unsigned char)name[i + k] << (8 * k);
+		h = hash_mix(h, w);
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 /* The value room after n's name. */
