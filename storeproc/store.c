@@ -157,6 +157,7 @@ void store_free(struct store *st)
 	if (!st)
 		return;
 	txn_free_all(st);
+	free(st->tblock_spare);
 	/* Whoever owns the quota table may free it before or after us. */
 	tree_set_acct(&st->tree, NULL, NULL);
 	/* Their lists lie in the tree's slab. */

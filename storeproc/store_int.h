@@ -18,6 +18,8 @@ struct store {
 	struct pset special[SPECIAL_COUNT];
 	struct txn *txns;	/* open transactions (txn.c's list) */
 	size_t ntxns;
+	struct tblock *tblock_spare;	/* a freed transaction's entry block,
+					 * kept for the next one; owned */
 	struct buf path;	/* scratch: paths of removed nodes */
 	struct quota *quota;	/* not owned; NULL: no quotas */
 };

@@ -307,9 +307,12 @@ static struct tent *t_alloc(struct txn *x, size_t len)
 	if (!b || b->size - b->used < need) {
 		size_t size = need > TBLOCK_SIZE ? need : TBLOCK_SIZE;
 
-		b = malloc(sizeof(*b) + size);
-		if (!b)
+		if (size == TBLOCK_SIZE && x->st->tblock_spare) {
+			b = x->st->tblock_spare;
+			x->st->tblock_spare = NULL;
+		} else if (!(b = malloc(sizeof(*b) + size))) {
 			return NULL;
+		}
 		b->next = x->blocks;
 		b->used = 0;
 		b->size = size;
@@ -1107,7 +1110,10 @@ static void txn_free(struct txn *x)
 		struct tblock *b = x->blocks;
 
 		x->blocks = b->next;
-		free(b);
+		if (!st->tblock_spare && b->size == TBLOCK_SIZE)
+			st->tblock_spare = b;
+		else
+			free(b);
 	}
 	free(x->tab);
 	free(x->stack);
