@@ -64,6 +64,14 @@ static int expect(const char *got, const char *want)
 	return 0;
 }
 
+/* An empty index (seeded) and one owner, connection 1. */
+static void one_owner(struct watch_index *wi, uint32_t seed,
+		      struct watch_owner *a, const struct caller *who)
+{
+	watch_index_init(wi, seed);
+	watch_owner_init(a, who, 1);
+}
+
 static int t_ancestors_and_order(void)
 {
 	struct watch_index wi;
@@ -103,8 +111,7 @@ static int t_lengths(void)
 	struct seen s;
 	int ok = 1;
 
-	watch_index_init(&wi, 7);
-	watch_owner_init(&a, &dom0, 1);
+	one_owner(&wi, 7, &a, &dom0);
 	ok &= expect(fire(&wi, &s, "/a/bb/c", false), "");
 	ok &= !watch_add(&wi, &a, "/a", false, "short", NULL);
 	ok &= !watch_add(&wi, &a, "/a/bb", false, "long", NULL);
@@ -137,8 +144,7 @@ static int t_special(void)
 	struct seen s;
 	int ok = 1;
 
-	watch_index_init(&wi, 1);
-	watch_owner_init(&a, &dom0, 1);
+	one_owner(&wi, 1, &a, &dom0);
 	ok &= !watch_add(&wi, &a, "@introduceDomain", false, "i", NULL);
 	ok &= !watch_add(&wi, &a, "@intro", false, "x", NULL);
 	ok &= !watch_add(&wi, &a, "/", false, "r", NULL);
@@ -159,8 +165,7 @@ static int t_relative(void)
 	struct seen s;
 	int ok = 1;
 
-	watch_index_init(&wi, 7);
-	watch_owner_init(&a, &dom5, 1);
+	one_owner(&wi, 7, &a, &dom5);
 	ok &= !watch_add(&wi, &a, "/local/domain/5/dev", true, "t", &w);
 	ok &= !watch_add(&wi, &a, "/local/domain/5/dev", false, "abs", NULL);
 	ok &= !watch_initial_payload(w, &b) &&
@@ -266,8 +271,7 @@ static int t_many(void)
 	struct seen s;
 	int ok = 1;
 
-	watch_index_init(&wi, 5);
-	watch_owner_init(&a, &dom0, 1);
+	one_owner(&wi, 5, &a, &dom0);
 	for (int i = 0; i < 5000; i++) {
 		snprintf(path, sizeof(path), "/n%d/m", i);
 		ok &= !watch_add(&wi, &a, path, false, "t", NULL);
