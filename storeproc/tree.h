@@ -83,8 +83,10 @@ struct noderef {
  * generation, the last change of any kind (what DIRECTORY_PART reports);
  * the three aspect stamps are kept here, from a transaction's first touch
  * until the last transaction holding the node lets go, so a node nobody
- * holds pays nothing for them.  Stamps start at the node's generation and
- * are compared for equality only.
+ * holds pays nothing for them (a transaction also holds the nearest
+ * ancestor of each node it found absent, whose child list stamp tells it
+ * the node still is).  Stamps start at the node's generation and are
+ * compared for equality only.
  */
 struct nodegen {
 	struct node *node;	/* NULL once the node is gone */

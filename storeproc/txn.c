@@ -6,7 +6,8 @@
  * Model.  A transaction keeps one entry per node path it touched (read,
  * checked, created, changed or removed), in first-touch order, found by a
  * hash of the path.  First touch records the committed node's identity
- * (a held struct nodegen, tree.h, or "absent") and its value, perms and
+ * (a held struct nodegen, tree.h, or "absent" with the nearest committed
+ * ancestor's nodegen, held too) and its value, perms and
  * child list stamps, and freezes value and perms for the transaction: as
  * in cxenstored 4.17, a transaction keeps seeing what it first saw.  The
  * transaction's own changes live in the entry (value, perms, existence)
@@ -1204,16 +1205,23 @@ static void t_sort(struct tent **v, size_t n)
 	}
 }
 
-/* Drop the nodes t_prepare made that are not in the tree. */
+/* Drop the node t_prepare made for c, not in the tree: c is then as if
+ * none was made (and `node` may name a committed one, t_apply). */
+static void t_unmake(struct tree *tr, struct tent *c)
+{
+	tree_node_drop(tr, c->node);
+	c->node = NULL;
+	c->fl &= (uint16_t)~T_MADE;
+}
+
+/* The same for every child of a list that t_prepare made a node for. */
 static void t_drop_made(struct tree *tr, struct kids *ks)
 {
 	for (uint32_t j = 0; j < ks->n; j++) {
 		struct tent *c = ks->v[j];
 
-		if ((c->fl & T_MADE) && c->node && !(c->fl & T_LINKED)) {
-			tree_node_drop(tr, c->node);
-			c->node = NULL;
-		}
+		if ((c->fl & T_MADE) && c->node && !(c->fl & T_LINKED))
+			t_unmake(tr, c);
 	}
 }
 
@@ -1273,9 +1281,6 @@ static int t_prepare(struct txn *x, struct tent ***chg, size_t *nchg)
 nomem:
 	for (i = 0; i < n; i++)
 		t_drop_made(tr, &v[i]->added);
-	for (i = 0; i < n; i++)
-		for (j = 0; j < v[i]->added.n; j++)
-			v[i]->added.v[j]->fl &= (uint16_t)~T_MADE;
 	free(v);
 	return ENOMEM;
 }
@@ -1285,7 +1290,7 @@ nomem:
  * made meanwhile, t_apply's "exists at commit") whatever is there. */
 static struct node *t_node(const struct tree *tr, const struct tent *t)
 {
-	if ((t->fl & T_MADE) && t->node)
+	if (t->fl & T_MADE)
 		return t->node;
 	if (t->seen && t->seen->node && !(t->fl & T_DELETED))
 		return t->seen->node;
@@ -1345,8 +1350,7 @@ static void t_apply(struct txn *x, struct tent **v, size_t n)
 				continue;
 			if (tree_child(tr, node, c->node->name, c->node->namelen)) {
 				log_err("txn: %s exists at commit", c->path);
-				tree_node_drop(tr, c->node);
-				c->node = NULL;
+				t_unmake(tr, c);
 				continue;
 			}
 			c->node->gen = gen;
