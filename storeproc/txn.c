@@ -92,7 +92,8 @@
 #define T_EXACT		0x80u	/* ... for exact watches only */
 #define T_FROZEN	0x100u	/* T_BASE list copied into `frozen` */
 #define T_NOMEM		0x200u	/* ... but the copy failed: commit fails */
-#define T_MADE		0x400u	/* commit: a node to create is allocated */
+#define T_MADE		0x400u	/* commit: a node to create is allocated
+				 * (in `node`) */
 #define T_LINKED	0x800u	/* commit: ... and appended to its parent */
 
 #define TAB_MIN 16u
@@ -362,6 +363,22 @@ static bool t_is(const struct tent *t, const char *path, size_t len)
 	return t && t->len == len && memcmp(t->path, path, len) == 0;
 }
 
+/* The recent entry of path[0..len), else NULL. */
+static struct tent *t_recent(const struct txn *x, const char *path, size_t len)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		if (t_is(x->recent[i], path, len))
+			return x->recent[i];
+	return NULL;
+}
+
+/* An entry absent at first touch whose nearest committed ancestor is
+ * there with the child list it had then: so the entry is still absent. */
+static bool t_still_absent(const struct tent *t)
+{
+	return !t->cgen && t->anc && t->anc->node && t->anc->kgen == t->akgen;
+}
+
 static struct tent *t_note(struct txn *x, struct tent *t)
 {
 	if (x->recent[0] != t) {
@@ -381,27 +398,21 @@ static struct node *t_committed(const struct txn *x, const char *path,
 				size_t len, bool *found)
 {
 	size_t plen = store_parent_len(path, len), done;
+	const struct tent *p = len > 1 ? t_recent(x, path, plen) : NULL;
 	struct node *n;
 
-	for (unsigned int i = 0; i < 2 && len > 1; i++) {
-		const struct tent *p = x->recent[i];
+	if (p && p->seen && p->seen->node) {
+		size_t off = plen + (plen > 1);
 
-		if (!t_is(p, path, plen))
-			continue;
-		if (p->seen && p->seen->node) {
-			size_t off = plen + (plen > 1);
-
-			n = tree_child(&x->st->tree, p->seen->node, path + off,
-				       len - off);
-			*found = n != NULL;
-			return n ? n : p->seen->node;
-		}
-		/* The parent was absent and still is (t_check's test):
-		 * so is its child, under the same ancestor. */
-		if (!p->cgen && p->anc && p->anc->node && p->anc->kgen == p->akgen) {
-			*found = false;
-			return p->anc->node;
-		}
+		n = tree_child(&x->st->tree, p->seen->node, path + off, len - off);
+		*found = n != NULL;
+		return n ? n : p->seen->node;
+	}
+	/* The parent is still absent: so is its child, under the same
+	 * ancestor. */
+	if (p && t_still_absent(p)) {
+		*found = false;
+		return p->anc->node;
 	}
 	n = tree_walk(&x->st->tree, path, len, &done);
 	*found = n && done == len;
@@ -417,13 +428,11 @@ static int t_get(struct txn *x, const char *path, size_t len,
 	struct node *n;
 	bool found;
 
-	if (t_is(x->recent[0], path, len) || t_is(x->recent[1], path, len)) {
-		*out = t_note(x, t_is(x->recent[0], path, len) ? x->recent[0] :
-							    x->recent[1]);
-		return 0;
+	t = t_recent(x, path, len);
+	if (!t) {
+		h = tree_hash(&x->st->tree, path, len);
+		t = t_find(x, path, len, h);
 	}
-	h = tree_hash(&x->st->tree, path, len);
-	t = t_find(x, path, len, h);
 	if (t) {
 		*out = t_note(x, t);
 		return 0;
@@ -1163,9 +1172,8 @@ static int t_check(const struct txn *x)
 		if (t->fl & T_NOMEM)
 			return ENOMEM;
 		if (!t->cgen) {
-			if (t->anc && t->anc->node && t->anc->kgen == t->akgen)
-				continue;
-			if (tree_lookup(&x->st->tree, t->path, t->len))
+			if (!t_still_absent(t) &&
+			    tree_lookup(&x->st->tree, t->path, t->len))
 				return EAGAIN;
 			continue;
 		}
@@ -1220,7 +1228,7 @@ static void t_drop_made(struct tree *tr, struct kids *ks)
 	for (uint32_t j = 0; j < ks->n; j++) {
 		struct tent *c = ks->v[j];
 
-		if ((c->fl & T_MADE) && c->node && !(c->fl & T_LINKED))
+		if ((c->fl & T_MADE) && !(c->fl & T_LINKED))
 			t_unmake(tr, c);
 	}
 }
@@ -1346,7 +1354,7 @@ static void t_apply(struct txn *x, struct tent **v, size_t n)
 		for (j = 0; j < t->added.n; j++) {
 			struct tent *c = t->added.v[j];
 
-			if (!(c->fl & T_MADE) || !c->node || (c->fl & T_LINKED))
+			if (!(c->fl & T_MADE) || (c->fl & T_LINKED))
 				continue;
 			if (tree_child(tr, node, c->node->name, c->node->namelen)) {
 				log_err("txn: %s exists at commit", c->path);

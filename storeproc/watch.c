@@ -409,7 +409,8 @@ static int add_slot_matches(struct watch_index *wi, size_t *n,
 /* Record the length and hash of every proper ancestor "prefix up to a
  * '/'" of path[0..len) that is as long as some watched path, in one pass
  * that stops at the longest; *count of them, and *whole the hash of the
- * whole path when the same pass gives it (else 0: no watch that long). */
+ * whole path, which the same pass gives when len <= longest (the only
+ * case it is looked up in). */
 static int cut_ancestors(struct watch_index *wi, const char *path,
 			 size_t len, size_t *count, uint32_t *whole)
 {
@@ -438,7 +439,7 @@ static int cut_ancestors(struct watch_index *wi, const char *path,
 		h = hash_step(h, (unsigned char)path[i]);
 	}
 	*count = n;
-	*whole = len_watched(wi, len) ? hash_finish(h, len) : 0;
+	*whole = hash_finish(h, len);
 	return 0;
 }
 
