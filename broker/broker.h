@@ -91,7 +91,7 @@ struct broker {
 	struct timespec store_started;
 	unsigned int backoff_ms;          /* delay before the next quick restart */
 
-	uint8_t rxbuf[IPC_FRAME_MAX];
+	struct ipc_rx rx;                 /* frames from the store, taken in batches */
 };
 
 /*

@@ -32,7 +32,7 @@
 #define BACKOFF_MAX_MS 5000
 #define STORE_STALL_MS 10000      /* a full ipc socket, before the store is ended */
 #define STOP_WAIT_MS 2000          /* after IPC_SHUTDOWN, before SIGKILL */
-#define FRAMES_PER_WAKEUP 64
+#define FRAMES_PER_WAKEUP (int)(8 * IPC_RX_BATCH)  /* whole batches (ipc.h) */
 
 /* --storeproc, else next to our own binary (a build tree), else installed. */
 void store_find(struct broker *b)
@@ -140,6 +140,7 @@ static void store_kill(struct broker *b)
 	if (b->ipc_fd >= 0)
 		close(b->ipc_fd);
 	b->ipc_fd = -1;
+	ipc_rx_reset(&b->rx);
 	if (b->store_pid > 0)
 		kill(b->store_pid, SIGKILL);
 	listener_update(b);
@@ -190,7 +191,7 @@ void store_readable(struct broker *b)
 {
 	for (int i = 0; i < FRAMES_PER_WAKEUP && b->ipc_fd >= 0; i++) {
 		struct ipc_msg m = { .fd = -1 };
-		int ret = ipc_recv(b->ipc_fd, b->rxbuf, sizeof(b->rxbuf), IPC_TO_BROKER, &m);
+		int ret = ipc_recv_next(b->ipc_fd, &b->rx, IPC_TO_BROKER, &m);
 
 		if (ret == EAGAIN)
 			return;

@@ -31,7 +31,6 @@
 #define XSD_PORT "/proc/xen/xsd_port"
 #define XSD_KVA "/proc/xen/xsd_kva"
 #define PAGE 4096u
-#define EVENTS_PER_WAKEUP 64
 
 void xen_notify(struct broker *b, const struct ring *r)
 {
@@ -201,22 +200,24 @@ int xen_remap(struct broker *b, struct ring *r)
 	return err;
 }
 
+/*
+ * One port a turn: epoll reports the fd again while ports are queued, and
+ * a read that finds none would be a system call on every request.
+ */
 void xen_events(struct broker *b)
 {
-	for (int i = 0; i < EVENTS_PER_WAKEUP; i++) {
-		xenevtchn_port_or_error_t port = xenevtchn_pending(b->xen.xce);
+	xenevtchn_port_or_error_t port = xenevtchn_pending(b->xen.xce);
 
-		if (port < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_err("event channel: %s", strerror(errno));
-			return;
-		}
-		/* Unmask first: a notify that comes while we work is not lost. */
-		if (xenevtchn_unmask(b->xen.xce, (evtchn_port_t)port))
-			log_warn("unmask port %d: %s", port, strerror(errno));
-		if (port == b->xen.virq_port)
-			domains_scan(b);
-		else
-			ring_event(b, (uint32_t)port);
+	if (port < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_err("event channel: %s", strerror(errno));
+		return;
 	}
+	/* Unmask first: a notify that comes while we work is not lost. */
+	if (xenevtchn_unmask(b->xen.xce, (evtchn_port_t)port))
+		log_warn("unmask port %d: %s", port, strerror(errno));
+	if (port == b->xen.virq_port)
+		domains_scan(b);
+	else
+		ring_event(b, (uint32_t)port);
 }

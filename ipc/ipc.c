@@ -16,9 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Receive room for this many fds, so that "too many" is seen and closed. */
-#define IPC_RECV_FDS_MAX 4
-
 static const struct ipc_type_info ipc_types[] = {
 	{ IPC_CONN_NEW, "CONN_NEW", IPC_TO_STORE,
 	  sizeof(struct ipc_conn_new), sizeof(struct ipc_conn_new), IPC_F_FD, true },
@@ -218,45 +215,28 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
 	return ret;
 }
 
-int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
-	     struct ipc_msg *msg)
+/*
+ * A datagram recvmsg() returned n bytes of: its descriptors taken, its
+ * flags and then the frame rules checked (ipc_recv's contract).
+ */
+static int accept_frame(struct msghdr *mh, const void *buf, size_t n, enum ipc_dir dir,
+			struct ipc_msg *msg)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * IPC_RECV_FDS_MAX)];
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = bufsz };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
 	int fds[IPC_RECV_FDS_MAX];
 	unsigned int nfds = 0;
-	ssize_t n;
-	int ret;
+	int ret = take_fds(mh, fds, &nfds);
 
-	if (bufsz < IPC_FRAME_MAX)
-		return EINVAL;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EWOULDBLOCK)
-			return EAGAIN;
-		return errno == ECONNRESET ? EPIPE : errno;
-	}
-	ret = take_fds(&mh, fds, &nfds);
 	if (n == 0 && nfds == 0 && !ret)
 		return EPIPE;	/* a SEQPACKET peer that closed reads as 0 bytes */
-	if (!ret && (mh.msg_flags & MSG_TRUNC))
+	if (!ret && (mh->msg_flags & MSG_TRUNC))
 		ret = E2BIG;
 	/* A receiver with no free descriptor gets none and MSG_CTRUNC: the
 	 * kernel dropped the fd, the frame is gone with it (EMFILE); some fds
 	 * and MSG_CTRUNC is a sender that attached too many (EPROTO). */
-	if (!ret && (mh.msg_flags & MSG_CTRUNC))
+	if (!ret && (mh->msg_flags & MSG_CTRUNC))
 		ret = nfds ? EPROTO : EMFILE;
 	if (!ret)
-		ret = ipc_frame_check(buf, (size_t)n, dir, nfds, msg);
+		ret = ipc_frame_check(buf, n, dir, nfds, msg);
 	if (ret) {
 		for (unsigned int i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -264,6 +244,80 @@ int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
 	}
 	msg->fd = nfds ? fds[0] : -1;
 	return 0;
+}
+
+/* A failed receive's errno as ipc_recv reports it. */
+static int recv_error(int err)
+{
+	if (err == EWOULDBLOCK)
+		return EAGAIN;
+	return err == ECONNRESET ? EPIPE : err;
+}
+
+int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
+	     struct ipc_msg *msg)
+{
+	union ipc_rx_ctl ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = bufsz };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+
+	if (bufsz < IPC_FRAME_MAX)
+		return EINVAL;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? recv_error(errno) : accept_frame(&mh, buf, (size_t)n, dir, msg);
+}
+
+int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg *msg)
+{
+	unsigned int i;
+	int n;
+
+	if (rx->next == rx->got) {
+		/* The last batch emptied the socket: whatever came since makes
+		 * it readable, and the caller's epoll says so.  Asking now would
+		 * be a system call that finds nothing, on every request. */
+		if (rx->drained) {
+			rx->drained = false;
+			return EAGAIN;
+		}
+		for (i = 0; i < IPC_RX_BATCH; i++) {
+			rx->iov[i] = (struct iovec){ rx->buf[i], sizeof(rx->buf[i]) };
+			rx->mm[i].msg_hdr = (struct msghdr){
+				.msg_iov = &rx->iov[i], .msg_iovlen = 1,
+				.msg_control = rx->ctl[i].buf, .msg_controllen = sizeof(rx->ctl[i].buf),
+			};
+		}
+		do
+			n = recvmmsg(sock, rx->mm, IPC_RX_BATCH, MSG_CMSG_CLOEXEC | MSG_DONTWAIT, NULL);
+		while (n < 0 && errno == EINTR);
+		rx->got = rx->next = 0;
+		if (n < 0)
+			return recv_error(errno);
+		rx->got = (unsigned int)n;
+		rx->drained = rx->got < IPC_RX_BATCH;
+	}
+	i = rx->next++;
+	return accept_frame(&rx->mm[i].msg_hdr, rx->buf[i], rx->mm[i].msg_len, dir, msg);
+}
+
+void ipc_rx_reset(struct ipc_rx *rx)
+{
+	for (unsigned int i = rx->next; i < rx->got; i++) {
+		int fds[IPC_RECV_FDS_MAX];
+		unsigned int nfds = 0;
+
+		take_fds(&rx->mm[i].msg_hdr, fds, &nfds);
+		while (nfds)
+			close(fds[--nfds]);
+	}
+	rx->got = rx->next = 0;
+	rx->drained = false;
 }
 
 int ipc_conn_new_decode(const struct ipc_msg *msg, struct ipc_conn_new *out)

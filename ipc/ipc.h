@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Message numbers are wire ABI between the two binaries: never reuse one. */
@@ -271,6 +272,45 @@ int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
  */
 int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
 	     struct ipc_msg *msg);
+
+/* Receive room for this many fds, so that "too many" is seen and closed. */
+#define IPC_RECV_FDS_MAX 4
+
+/* Control data room for one received frame. */
+union ipc_rx_ctl {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int) * IPC_RECV_FDS_MAX)];
+};
+
+#define IPC_RX_BATCH 8u
+
+/*
+ * Frames received together, for ipc_recv_next().  Zeroed (or
+ * ipc_rx_reset) before first use; owned by its caller, 66 KiB.
+ */
+struct ipc_rx {
+	unsigned int got;      /* frames in the batch */
+	unsigned int next;     /* the next one ipc_recv_next hands out */
+	bool drained;          /* the batch emptied the socket */
+	struct mmsghdr mm[IPC_RX_BATCH];
+	struct iovec iov[IPC_RX_BATCH];
+	union ipc_rx_ctl ctl[IPC_RX_BATCH];
+	uint8_t buf[IPC_RX_BATCH][IPC_FRAME_MAX];
+};
+
+/*
+ * ipc_recv() for an event loop: the next frame of the batch that one
+ * recvmmsg() took, up to IPC_RX_BATCH frames, from `sock`.  The payload
+ * stays valid until the batch is used up.  After a batch that emptied
+ * the socket, one EAGAIN comes without asking the kernel: the caller
+ * must wait for readability (level-triggered) before it calls again, and
+ * must not leave frames in the batch while it waits (stop only on a
+ * result other than 0, or after a multiple of IPC_RX_BATCH frames).
+ */
+int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg *msg);
+
+/* Forget the batch (a new socket), closing descriptors not handed out. */
+void ipc_rx_reset(struct ipc_rx *rx);
 
 /* Fixed-size payload codecs: exact length required, fields range-checked. */
 int ipc_conn_new_decode(const struct ipc_msg *msg, struct ipc_conn_new *out);

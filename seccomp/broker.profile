@@ -44,7 +44,8 @@ getsockopt      # SO_PEERCRED: whose client it is (policy/)
 sendmsg         # frames and SCM_RIGHTS hand-over to the store process
 sendmmsg        # the store process's, for its replies and credit (seccomp/default.profile)
 shutdown        # the store process's, to drop a client whose socket the broker keeps
-recvmsg         # the store process's frames
+recvmmsg        # the store process's frames, all that wait in one call (ipc.c);
+                # the store process's, for the broker's
 sendto          # log lines to syslog
 socket          # glibc's syslog() reconnecting after syslogd restarted
 connect         # the same

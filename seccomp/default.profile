@@ -13,7 +13,8 @@
 epoll_wait      # wait for the broker and the clients (glibc's epoll_wait)
 epoll_pwait     # the same where the architecture has no epoll_wait
 epoll_ctl       # add, re-arm and remove client sockets
-recvmsg         # frames and handed-over client fds from the broker (ipc.c)
+recvmmsg        # frames and handed-over client fds from the broker, all that
+                # wait in one call (ipc.c ipc_recv_next)
 sendmsg         # frames to the broker, replies to clients (ipc.c, conn.c)
 sendmmsg        # a ring's replies and their credit in one call (ipc.c ipc_send_many)
 read            # requests from client sockets (conn.c)

@@ -57,7 +57,7 @@ static const char *const required[] = {
 #else
 	"epoll_pwait",	/* the same on architectures without epoll_wait */
 #endif
-	"recvmsg",	/* the broker's frames */
+	"recvmmsg",	/* the broker's frames */
 	"sendmsg",	/* IPC_HELLO, and the report to syslog */
 	"write",	/* the report of a refused syscall on stderr */
 	"close",	/* a frame's stray fd is closed on receipt */

@@ -43,7 +43,7 @@
 #include "wiretrace.h"
 
 #define EPOLL_BATCH 64
-#define IPC_BATCH 64		/* broker frames handled a turn */
+#define IPC_BATCH (int)(8 * IPC_RX_BATCH)	/* broker frames a turn: whole batches (ipc.h) */
 
 enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE, OPT_RING_IDLE };
 
@@ -261,8 +261,7 @@ static void ipc_input(struct storeproc *sp)
 {
 	for (int i = 0; i < IPC_BATCH && !sp->quit; i++) {
 		struct ipc_msg msg;
-		int err = ipc_recv(sp->ipc_fd, sp->ipc_buf, sizeof(sp->ipc_buf),
-				   IPC_TO_STORE, &msg);
+		int err = ipc_recv_next(sp->ipc_fd, &sp->ipc_rx, IPC_TO_STORE, &msg);
 
 		if (err == EAGAIN)
 			return;

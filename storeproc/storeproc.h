@@ -103,7 +103,7 @@ struct storeproc {
 	int trace_fd;
 	bool quit;
 	int exit_code;
-	unsigned char ipc_buf[IPC_FRAME_MAX];
+	struct ipc_rx ipc_rx;   /* frames from the broker, taken in batches */
 };
 
 #endif

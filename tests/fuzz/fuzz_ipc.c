@@ -56,10 +56,24 @@ static int oracle_domain(void *ctx, uint32_t domid, struct policy_domain *out)
 	return 0;
 }
 
-/* An accepted frame must survive ipc_send/ipc_recv unchanged. */
+static void same_frame(const struct ipc_msg *back, const struct ipc_msg *msg)
+{
+	FUZZ_ASSERT(memcmp(&back->hdr, &msg->hdr, sizeof(back->hdr)) == 0);
+	FUZZ_ASSERT(memcmp(back->payload, msg->payload, msg->hdr.len) == 0);
+	FUZZ_ASSERT((back->fd >= 0) == !!(msg->hdr.flags & IPC_F_FD));
+	if (back->fd >= 0)
+		close(back->fd);
+}
+
+/*
+ * An accepted frame must survive ipc_send and then ipc_recv unchanged,
+ * and so must a second copy through ipc_recv_next, after which the batch
+ * is empty.
+ */
 static void round_trip(const struct ipc_msg *msg, enum ipc_dir dir)
 {
 	static unsigned char rbuf[IPC_FRAME_MAX];
+	static struct ipc_rx rx;
 	struct ipc_msg back;
 	int sv[2], fd = -1, err;
 
@@ -67,16 +81,19 @@ static void round_trip(const struct ipc_msg *msg, enum ipc_dir dir)
 		return;
 	if (msg->hdr.flags & IPC_F_FD)
 		fd = sv[0];
-	err = ipc_send(sv[0], msg->hdr.type, msg->hdr.conn, msg->payload,
-		       msg->hdr.len, fd);
-	FUZZ_ASSERT(err == 0);
+	for (int i = 0; i < 2; i++) {
+		err = ipc_send(sv[0], msg->hdr.type, msg->hdr.conn, msg->payload,
+			       msg->hdr.len, fd);
+		FUZZ_ASSERT(err == 0);
+	}
 	err = ipc_recv(sv[1], rbuf, sizeof(rbuf), dir, &back);
 	FUZZ_ASSERT(err == 0);
-	FUZZ_ASSERT(memcmp(&back.hdr, &msg->hdr, sizeof(back.hdr)) == 0);
-	FUZZ_ASSERT(memcmp(back.payload, msg->payload, msg->hdr.len) == 0);
-	FUZZ_ASSERT((back.fd >= 0) == !!(msg->hdr.flags & IPC_F_FD));
-	if (back.fd >= 0)
-		close(back.fd);
+	same_frame(&back, msg);
+	ipc_rx_reset(&rx);
+	err = ipc_recv_next(sv[1], &rx, dir, &back);
+	FUZZ_ASSERT(err == 0);
+	same_frame(&back, msg);
+	FUZZ_ASSERT(ipc_recv_next(sv[1], &rx, dir, &back) == EAGAIN);
 	close(sv[0]);
 	close(sv[1]);
 }

@@ -210,6 +210,94 @@ static int t_send_many(void)
 	return ok;
 }
 
+/* The batch is big: one for all the cases below. */
+static struct ipc_rx rx;
+
+/* n CONN_DATA frames on conn 1, payload "0", "1", ... */
+static int send_numbered(int sock, int from, int n)
+{
+	for (int i = from; i < from + n; i++) {
+		char c = (char)('0' + i % 10);
+
+		if (ipc_send(sock, IPC_CONN_DATA, 1, &c, 1, -1))
+			return 0;
+	}
+	return 1;
+}
+
+/* The next n frames from the batch are numbered from `from`. */
+static int next_numbered(int sock, int from, int n)
+{
+	struct ipc_msg m;
+
+	for (int i = from; i < from + n; i++)
+		if (ipc_recv_next(sock, &rx, IPC_TO_STORE, &m) || m.hdr.len != 1 ||
+		    m.payload[0] != '0' + i % 10)
+			return 0;
+	return 1;
+}
+
+/*
+ * Frames come in order across batches; after a batch that emptied the
+ * socket one EAGAIN comes unasked (the caller's epoll has the rest), and
+ * the next call asks the kernel again.
+ */
+static int t_recv_next_batches(void)
+{
+	struct pair p = pair_open();
+	struct ipc_msg m;
+	int ok;
+
+	ipc_rx_reset(&rx);
+	ok = send_numbered(p.broker, 0, 3) && next_numbered(p.store, 0, 2);
+	ok &= send_numbered(p.broker, 3, 1);  /* after the batch was taken */
+	ok &= next_numbered(p.store, 2, 1) &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EAGAIN && rx.got == 3;
+	ok &= next_numbered(p.store, 3, 1) &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EAGAIN &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EAGAIN;
+	/* More than a batch: a full one does not claim the socket empty. */
+	ok &= send_numbered(p.broker, 0, IPC_RX_BATCH + 3) &&
+	      next_numbered(p.store, 0, IPC_RX_BATCH + 3) && rx.got == 3 &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EAGAIN;
+	/* A bad frame is refused in its place; the ones after it still come. */
+	ok &= send_numbered(p.broker, 0, 1) &&
+	      !raw_send(p.broker, IPC_CONN_DATA, 0, 0, 1, "x", 1, NULL, 0) &&
+	      send_numbered(p.broker, 1, 1);
+	ok &= next_numbered(p.store, 0, 1) &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EINVAL &&
+	      next_numbered(p.store, 1, 1);
+	close(p.broker);
+	ok &= ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EAGAIN &&
+	      ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) == EPIPE;
+	close(p.store);
+	return ok;
+}
+
+/* A descriptor in a frame never handed out is closed by ipc_rx_reset. */
+static int t_recv_next_reset_closes(void)
+{
+	struct pair p = pair_open();
+	struct ipc_msg m;
+	char c;
+	int pipefd[2], ok;
+
+	ipc_rx_reset(&rx);
+	if (pipe(pipefd))
+		return 0;
+	ok = !ipc_send(p.broker, IPC_TRACE_FD, 0, NULL, 0, pipefd[1]) &&
+	     !ipc_send(p.broker, IPC_TRACE_FD, 0, NULL, 0, pipefd[1]);
+	close(pipefd[1]);
+	ok &= !ipc_recv_next(p.store, &rx, IPC_TO_STORE, &m) && m.fd >= 0;
+	close(m.fd);
+	ipc_rx_reset(&rx);
+	/* Every write end gone: EOF, not a block. */
+	ok &= read(pipefd[0], &c, 1) == 0 && rx.got == 0 && rx.next == 0;
+	close(pipefd[0]);
+	pair_close(p);
+	return ok;
+}
+
 static int t_shutdown_roundtrip(void)
 {
 	struct pair p = pair_open();
@@ -468,6 +556,8 @@ static const struct unit_case tests[] = {
 	{ "CONN_DATA round trip at IPC_PAYLOAD_MAX", t_max_payload_roundtrip },
 	{ "recv: EAGAIN when empty, EPIPE when closed", t_recv_empty_and_closed },
 	{ "recv: buffer under IPC_FRAME_MAX refused", t_recv_small_buffer },
+	{ "recv_next: order across batches, EAGAIN unasked after an emptying one", t_recv_next_batches },
+	{ "recv_next: ipc_rx_reset closes the fds of frames not handed out", t_recv_next_reset_closes },
 	{ "send: oversize, unknown type, bad len/fd/conn, EPIPE", t_send_refuses },
 	{ "short frame", t_short_frame },
 	{ "unknown type", t_unknown_type },

@@ -16,7 +16,7 @@
 #include "unit.h"
 
 /* Every syscall profile_parse() insists on, so a test adds only its lines. */
-#define BASE "epoll_wait\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
+#define BASE "epoll_wait\nrecvmmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
 	"ftruncate\nexit_group\n"
 #define BASE_LINES 11
 
@@ -123,12 +123,12 @@ static int t_duplicate(void)
 
 static int t_missing_required(void)
 {
-	/* Without recvmsg, the store process could never hear the broker. */
+	/* Without recvmmsg, the store process could never hear the broker. */
 	return fails_with("epoll_wait\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
 			  "memfd_create\nftruncate\nexit_group\n",
 			  "t.profile: lacks a syscall the store process cannot run "
-			  "without: 'recvmsg'") &&
-	       profile_required("recvmsg") && profile_required("exit_group") &&
+			  "without: 'recvmmsg'") &&
+	       profile_required("recvmmsg") && profile_required("exit_group") &&
 	       profile_required("ftruncate") &&
 	       !profile_required("read") && !profile_required("nonsense");
 }
@@ -143,9 +143,9 @@ static int t_errno_lines(void)
 	       fails_with(BASE "socket errno EACCES more\n", "t.profile:12: bad syntax") &&
 	       fails_with(BASE "socket errnoEACCES\n", "t.profile:12: bad syntax") &&
 	       /* A required syscall that only fails is as good as missing. */
-	       fails_with("recvmsg errno EPERM\nepoll_wait\nsendmsg\nwrite\nclose\nbrk\n"
+	       fails_with("recvmmsg errno EPERM\nepoll_wait\nsendmsg\nwrite\nclose\nbrk\n"
 			  "mmap\nmunmap\nmemfd_create\nftruncate\nexit_group\n",
-			  "cannot run without: 'recvmsg'");
+			  "cannot run without: 'recvmmsg'");
 }
 
 static int t_action(void)
