@@ -7,7 +7,6 @@
 #include "path.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #define LOCAL_DOMAIN "/local/domain/"
@@ -65,20 +64,41 @@ static bool valid_nodename(const char *s, size_t len, unsigned int max_rel)
 	return true;
 }
 
+/*
+ * "/local/domain/<domid>" into out (room for LOCAL_DOMAIN and 10 digits),
+ * not NUL-terminated; its length.  Not snprintf: a guest's relative path
+ * costs it on every request, and formatting took 770 instructions of a
+ * ring READ's 4,000.
+ */
+static size_t domain_home(uint32_t domid, char *out)
+{
+	char digits[10];
+	size_t n = 0, len = LOCAL_DOMAIN_LEN;
+
+	do
+		digits[n++] = (char)('0' + domid % 10);
+	while ((domid /= 10));
+	memcpy(out, LOCAL_DOMAIN, len);
+	while (n)
+		out[len++] = digits[--n];
+	return len;
+}
+
 int path_canonicalize_limit(uint32_t domid, const char *in,
 			    unsigned int flags, unsigned int max_rel,
 			    struct buf *out)
 {
 	char prefix[sizeof(LOCAL_DOMAIN) + 12];
-	size_t inlen = strlen(in);
-	int err, n;
+	size_t inlen = strlen(in), n;
+	int err;
 
 	if (max_rel > PATH_REL_MAX || max_rel == 0)
 		max_rel = PATH_REL_MAX;
 	buf_reset(out);
 	if (in[0] != '/' && in[0] != '@') {
-		n = snprintf(prefix, sizeof(prefix), LOCAL_DOMAIN "%u/", domid);
-		err = buf_append(out, prefix, (size_t)n);
+		n = domain_home(domid, prefix);
+		prefix[n++] = '/';
+		err = buf_append(out, prefix, n);
 		if (err)
 			return err;
 	}
@@ -115,11 +135,12 @@ bool path_is_special(const char *path)
 int path_domain_home(uint32_t domid, struct buf *out)
 {
 	char tmp[sizeof(LOCAL_DOMAIN) + 12];
-	int n, err;
+	size_t n = domain_home(domid, tmp);
+	int err;
 
-	n = snprintf(tmp, sizeof(tmp), "/local/domain/%u", domid);
+	tmp[n++] = '\0';
 	buf_reset(out);
-	err = buf_append(out, tmp, (size_t)n + 1);
+	err = buf_append(out, tmp, n);
 	if (err)
 		return err;
 	out->len--;	/* keep the NUL, exclude it from len */
