@@ -121,6 +121,7 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	b->chan = b->o.channels ? b->o.channels : CHAN_ALL;
 	/* Before xen_open(), which watches its fd; it survives daemonize(). */
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
 	if (xen_open(b))
 		return 1;
 	/* Keep 0-2 taken, so no socket of ours can land there and be dup2'ed over. */
@@ -132,7 +133,6 @@ static int broker_init(struct broker *b, int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(ret));
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&set, sigs[i]);

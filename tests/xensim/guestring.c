@@ -13,10 +13,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guestring.h"
@@ -42,6 +45,8 @@ int gring_attach(struct gring *g, const char *dir, uint32_t domid, int dom0_ring
 
 	memset(g, 0, sizeof(*g));
 	g->ev.fd = -1;
+	/* A guest's notifications never signal it (sim_open reads this). */
+	signal(SIGPIPE, SIG_IGN);
 	rc = dir ? sim_open(&g->sim, dir) : sim_open_env(&g->sim);
 	if (rc)
 		return rc;
@@ -88,6 +93,11 @@ fail:
 
 void gring_detach(struct gring *g)
 {
+	if (g->watchdog_on) {
+		pthread_cancel(g->watchdog);
+		pthread_join(g->watchdog, NULL);
+		g->watchdog_on = 0;
+	}
 	if (g->ev.fd >= 0)
 		sim_evtchn_close(&g->ev);
 	if (g->intf)
@@ -172,18 +182,67 @@ long gring_read(struct gring *g, void *buf, size_t len)
 	return done;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The watchdog: every tick, a wait past its deadline gets a token in its
+ * event FIFO, which ends the blocking read.  A token that comes late
+ * (the read had ended) is skipped by the next wait.
+ */
+static void *watchdog(void *arg)
+{
+	struct gring *g = arg;
+	const struct timespec tick = { 0, GRING_TICK_MS * 1000000L };
+	const uint32_t token = GRING_TIMEOUT_TOKEN;
+
+	for (;;) {
+		int64_t d = __atomic_load_n(&g->wait_deadline_ms, __ATOMIC_ACQUIRE);
+
+		if (d && now_ms() >= d &&
+		    __atomic_compare_exchange_n(&g->wait_deadline_ms, &d, 0, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED) &&
+		    write(g->ev.fd, &token, sizeof(token)) < 0)
+			perror("guest ring watchdog");
+		nanosleep(&tick, NULL);  /* where gring_detach cancels it */
+	}
+	return NULL;
+}
+
+/*
+ * A blocking read, as a guest waits for its interrupt: not poll() then
+ * read(), nor a timer armed for each wait, which cost this stand-in 0.8
+ * and 0.5 µs a request that the ring benchmark (fakeguest --bench) would
+ * charge to the daemon.  The watchdog bounds it.
+ */
 int gring_wait(struct gring *g, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = g->ev.fd, .events = POLLIN };
+	int64_t deadline = now_ms() + timeout_ms;
 	uint32_t port;
-	int n;
+	ssize_t n;
+	int rc;
 
-	n = poll(&pfd, 1, timeout_ms);
-	if (n < 0)
-		return errno;
-	if (n == 0)
-		return ETIMEDOUT;
-	if (read(g->ev.fd, &port, sizeof(port)) != (ssize_t)sizeof(port))
-		return EIO;
+	if (!g->watchdog_on) {
+		rc = pthread_create(&g->watchdog, NULL, watchdog, g);
+		if (rc)
+			return rc;
+		g->watchdog_on = 1;
+	}
+	do {
+		if (now_ms() >= deadline)
+			return ETIMEDOUT;
+		__atomic_store_n(&g->wait_deadline_ms, deadline, __ATOMIC_RELEASE);
+		n = read(g->ev.fd, &port, sizeof(port));
+		__atomic_store_n(&g->wait_deadline_ms, 0, __ATOMIC_RELEASE);
+		if (n < 0 && errno != EINTR)
+			return errno;
+		if (n >= 0 && n != (ssize_t)sizeof(port))
+			return EIO;
+	} while (n < 0 || port == GRING_TIMEOUT_TOKEN);
 	return sim_evtchn_unmask(&g->ev, port);
 }

@@ -8,6 +8,7 @@
 #ifndef XENSIM_GUESTRING_H
 #define XENSIM_GUESTRING_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,17 @@ struct gring {
 	uint32_t domid;
 	uint32_t port;          /* our end of the store channel */
 	int notify_always;      /* notify after every copy, not as Linux */
+	/* gring_wait's bound: the watchdog thread, started at the first wait
+	 * and cancelled by gring_detach, and the deadline of the wait under
+	 * way (0: none), shared with it. */
+	pthread_t watchdog;
+	int watchdog_on;
+	int64_t wait_deadline_ms;
 };
+
+/* Tick of the watchdog; a token no port can be, which it sends a wait. */
+#define GRING_TICK_MS 20
+#define GRING_TIMEOUT_TOKEN UINT32_MAX
 
 /*
  * Attach to domid's ring (dom0_ring: dom0's kernel ring instead) on the
@@ -44,9 +55,9 @@ long gring_read(struct gring *g, void *buf, size_t len);
 int gring_notify(struct gring *g);
 
 /*
- * Wait up to timeout_ms for an event on the store channel (consumed and
- * unmasked, as the kernel's handler does).  0 on an event, ETIMEDOUT,
- * or an errno.
+ * Wait up to timeout_ms (and one GRING_TICK_MS more at most) for an
+ * event on the store channel (consumed and unmasked, as the kernel's
+ * handler does).  0 on an event, ETIMEDOUT, or an errno.
  */
 int gring_wait(struct gring *g, int timeout_ms);
 

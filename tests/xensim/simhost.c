@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +54,13 @@ static int init_host(struct sim_host *h)
 int sim_open(struct sim *sim, const char *dir)
 {
 	char path[4096];
+	struct sigaction pipe;
 	struct stat st;
 	void *p;
 	int fd, rc = 0;
 
 	memset(sim, 0, sizeof(*sim));
+	sim->pipe_ignored = !sigaction(SIGPIPE, NULL, &pipe) && pipe.sa_handler == SIG_IGN;
 	sim->dir = strdup(dir);
 	if (!sim->dir)
 		return ENOMEM;

@@ -148,6 +148,7 @@ struct sim {
 	struct sim_host *host;
 	char *dir;
 	int all_domains;        /* XENSIM_ALL_DOMAINS=1: phantoms, see above */
+	int pipe_ignored;       /* SIGPIPE was ignored at sim_open: see fire() */
 	unsigned fifo_next;     /* next cache slot to reuse */
 	struct sim_fifo fifo[SIM_FIFO_CACHE]; /* fds owned, closed by sim_close */
 	unsigned nfire;         /* events waiting for sim_unlock */
