@@ -94,8 +94,13 @@ fail:
 void gring_detach(struct gring *g)
 {
 	if (g->watchdog_on) {
-		pthread_cancel(g->watchdog);
+		pthread_mutex_lock(&g->watch_lock);
+		g->watch_stop = 1;
+		pthread_cond_signal(&g->watch_cond);
+		pthread_mutex_unlock(&g->watch_lock);
 		pthread_join(g->watchdog, NULL);
+		pthread_cond_destroy(&g->watch_cond);
+		pthread_mutex_destroy(&g->watch_lock);
 		g->watchdog_on = 0;
 	}
 	if (g->ev.fd >= 0)
@@ -198,10 +203,11 @@ static int64_t now_ms(void)
 static void *watchdog(void *arg)
 {
 	struct gring *g = arg;
-	const struct timespec tick = { 0, GRING_TICK_MS * 1000000L };
 	const uint32_t token = GRING_TIMEOUT_TOKEN;
+	struct timespec next;
 
-	for (;;) {
+	pthread_mutex_lock(&g->watch_lock);
+	while (!g->watch_stop) {
 		int64_t d = __atomic_load_n(&g->wait_deadline_ms, __ATOMIC_ACQUIRE);
 
 		if (d && now_ms() >= d &&
@@ -209,9 +215,41 @@ static void *watchdog(void *arg)
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED) &&
 		    write(g->ev.fd, &token, sizeof(token)) < 0)
 			perror("guest ring watchdog");
-		nanosleep(&tick, NULL);  /* where gring_detach cancels it */
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_nsec += GRING_TICK_MS * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		/* gring_detach signals it to stop at once. */
+		pthread_cond_timedwait(&g->watch_cond, &g->watch_lock, &next);
 	}
+	pthread_mutex_unlock(&g->watch_lock);
 	return NULL;
+}
+
+static int watchdog_start(struct gring *g)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+
+	if (!rc)
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!rc)
+		rc = pthread_cond_init(&g->watch_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc)
+		return rc;
+	pthread_mutex_init(&g->watch_lock, NULL);
+	g->watch_stop = 0;
+	rc = pthread_create(&g->watchdog, NULL, watchdog, g);
+	if (rc) {
+		pthread_cond_destroy(&g->watch_cond);
+		pthread_mutex_destroy(&g->watch_lock);
+		return rc;
+	}
+	g->watchdog_on = 1;
+	return 0;
 }
 
 /*
@@ -227,12 +265,8 @@ int gring_wait(struct gring *g, int timeout_ms)
 	ssize_t n;
 	int rc;
 
-	if (!g->watchdog_on) {
-		rc = pthread_create(&g->watchdog, NULL, watchdog, g);
-		if (rc)
-			return rc;
-		g->watchdog_on = 1;
-	}
+	if (!g->watchdog_on && (rc = watchdog_start(g)))
+		return rc;
 	do {
 		if (now_ms() >= deadline)
 			return ETIMEDOUT;

@@ -24,10 +24,14 @@ struct gring {
 	uint32_t port;          /* our end of the store channel */
 	int notify_always;      /* notify after every copy, not as Linux */
 	/* gring_wait's bound: the watchdog thread, started at the first wait
-	 * and cancelled by gring_detach, and the deadline of the wait under
-	 * way (0: none), shared with it. */
+	 * and stopped by gring_detach (watch_stop under watch_lock, signalled
+	 * on watch_cond), and the deadline of the wait under way (0: none),
+	 * which it reads. */
 	pthread_t watchdog;
 	int watchdog_on;
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
+	int watch_stop;
 	int64_t wait_deadline_ms;
 };
 
