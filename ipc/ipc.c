@@ -254,6 +254,18 @@ static int recv_error(int err)
 	return err == ECONNRESET ? EPIPE : err;
 }
 
+/*
+ * Whether to receive again: after EINTR, and after ECONNRESET.  A peer
+ * that closed with frames of ours unread is reported so before the frames
+ * it sent us, which are still there: a store process's last JOURNAL frame
+ * among them.  The error is reported once; then come the frames, then
+ * end of file (EPIPE).
+ */
+static bool again(ssize_t n)
+{
+	return n < 0 && (errno == EINTR || errno == ECONNRESET);
+}
+
 int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
 	     struct ipc_msg *msg)
 {
@@ -269,7 +281,7 @@ int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
 		return EINVAL;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	while (again(n));
 	return n < 0 ? recv_error(errno) : accept_frame(&mh, buf, (size_t)n, dir, msg);
 }
 
@@ -295,7 +307,7 @@ int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg 
 		}
 		do
 			n = recvmmsg(sock, rx->mm, IPC_RX_BATCH, MSG_CMSG_CLOEXEC | MSG_DONTWAIT, NULL);
-		while (n < 0 && errno == EINTR);
+		while (again(n));
 		rx->got = rx->next = 0;
 		if (n < 0)
 			return recv_error(errno);

@@ -265,9 +265,10 @@ int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
  * Receive one frame into `buf` (at least IPC_FRAME_MAX bytes) and
  * validate it for direction `dir`.  Returns 0 with *msg filled (the
  * receiver owns msg->fd if >= 0), EAGAIN when nothing is waiting,
- * EPIPE when the peer closed, EMFILE when the frame came with a
- * descriptor this process had no room for (the kernel dropped it; the
- * frame is consumed and lost), or the ipc_frame_check error (any
+ * EPIPE when the peer closed (after every frame it sent, also when it
+ * left ours unread), EMFILE when the frame came with a descriptor this
+ * process had no room for (the kernel dropped it; the frame is
+ * consumed and lost), or the ipc_frame_check error (any
  * descriptors that arrived with a bad frame are already closed).
  */
 int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
@@ -285,8 +286,8 @@ union ipc_rx_ctl {
 #define IPC_RX_BATCH 8u
 
 /*
- * Frames received together, for ipc_recv_next().  Zeroed (or
- * ipc_rx_reset) before first use; owned by its caller, 66 KiB.
+ * Frames received together, for ipc_recv_next().  Zeroed before first
+ * use, ipc_rx_reset between sockets; owned by its caller, 66 KiB.
  */
 struct ipc_rx {
 	unsigned int got;      /* frames in the batch */
@@ -304,8 +305,9 @@ struct ipc_rx {
  * stays valid until the batch is used up.  After a batch that emptied
  * the socket, one EAGAIN comes without asking the kernel: the caller
  * must wait for readability (level-triggered) before it calls again, and
- * must not leave frames in the batch while it waits (stop only on a
- * result other than 0, or after a multiple of IPC_RX_BATCH frames).
+ * must not leave frames in the batch while it waits: it stops on EAGAIN,
+ * after a multiple of IPC_RX_BATCH frames, or on an error after which it
+ * closes the socket and calls ipc_rx_reset.
  */
 int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg *msg);
 

@@ -55,7 +55,7 @@ struct hostile {
 	const char *dir;
 	unsigned int start;           /* 1 for the first start */
 	struct timespec born;
-	struct ipc_rx rx;             /* frames from the broker, in batches */
+	uint8_t buf[IPC_FRAME_MAX];
 	struct {
 		uint32_t domid, conn;
 	} rings[MAX_RINGS];
@@ -188,15 +188,9 @@ static bool take_frames(struct hostile *h, long ms)
 	struct ipc_msg m;
 	int ret;
 
-	if (ms < 0)
+	if (ms < 0 || poll(&pfd, 1, (int)ms) != 1)
 		return true;
-	/* Frames left in the batch first: poll sees only the socket. */
-	if (h->rx.next == h->rx.got) {
-		if (poll(&pfd, 1, (int)ms) != 1)
-			return true;
-		h->rx.drained = false;  /* it is readable: ask the kernel */
-	}
-	ret = ipc_recv_next(LIXS_IPC_FD, &h->rx, IPC_TO_STORE, &m);
+	ret = ipc_recv(LIXS_IPC_FD, h->buf, sizeof(h->buf), IPC_TO_STORE, &m);
 	if (ret == EAGAIN)
 		return true;
 	if (ret)

@@ -274,6 +274,40 @@ static int t_recv_next_batches(void)
 	return ok;
 }
 
+/*
+ * A store process that dies with the broker's frames unread: the kernel
+ * says ECONNRESET before the frames it had sent (its last JOURNAL, say).
+ * Both receive paths still hand them all over, then EPIPE.
+ */
+static int t_recv_after_reset(void)
+{
+	int ok = 1;
+
+	for (int next = 0; next < 2; next++) {
+		struct pair p = pair_open();
+		uint8_t buf[IPC_FRAME_MAX];
+		struct ipc_msg m;
+		int err;
+
+		ipc_rx_reset(&rx);
+		ok &= send_numbered(p.broker, 0, 1) &&	/* never read */
+		      !ipc_send(p.store, IPC_HELLO, 0, &(struct ipc_hello){ IPC_PROTO_VERSION, 7 },
+				sizeof(struct ipc_hello), -1) &&
+		      !ipc_send(p.store, IPC_RING_IDLE, 5, NULL, 0, -1);
+		close(p.store);
+		for (int i = 0; i < 2; i++) {
+			err = next ? ipc_recv_next(p.broker, &rx, IPC_TO_BROKER, &m)
+				   : ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m);
+			ok &= !err && m.hdr.type == (i ? IPC_RING_IDLE : IPC_HELLO);
+		}
+		err = next ? ipc_recv_next(p.broker, &rx, IPC_TO_BROKER, &m)
+			   : ipc_recv(p.broker, buf, sizeof(buf), IPC_TO_BROKER, &m);
+		ok &= err == EPIPE;
+		close(p.broker);
+	}
+	return ok;
+}
+
 /* A descriptor in a frame never handed out is closed by ipc_rx_reset. */
 static int t_recv_next_reset_closes(void)
 {
@@ -558,6 +592,7 @@ static const struct unit_case tests[] = {
 	{ "recv: buffer under IPC_FRAME_MAX refused", t_recv_small_buffer },
 	{ "recv_next: order across batches, EAGAIN unasked after an emptying one", t_recv_next_batches },
 	{ "recv_next: ipc_rx_reset closes the fds of frames not handed out", t_recv_next_reset_closes },
+	{ "recv, recv_next: a peer gone with our frames unread: its frames, then EPIPE", t_recv_after_reset },
 	{ "send: oversize, unknown type, bad len/fd/conn, EPIPE", t_send_refuses },
 	{ "short frame", t_short_frame },
 	{ "unknown type", t_unknown_type },
