@@ -44,8 +44,11 @@ getsockopt      # SO_PEERCRED: whose client it is (policy/)
 sendmsg         # frames and SCM_RIGHTS hand-over to the store process
 sendmmsg        # the store process's, for its replies and credit (seccomp/default.profile)
 shutdown        # the store process's, to drop a client whose socket the broker keeps
-recvmmsg        # the store process's frames, all that wait in one call (ipc.c);
-                # the store process's, for the broker's
+recvmmsg        # frames from the store process, all that wait in one call
+                # (ipc.c); the store process reads the broker's so too
+recvmmsg_time64 # the same where glibc makes it so (32-bit architectures)
+recvmsg         # glibc's nscd client, should the store process's getpwnam()
+                # at start find nscd: it hands over its cache that way
 sendto          # log lines to syslog
 socket          # glibc's syslog() reconnecting after syslogd restarted
 connect         # the same

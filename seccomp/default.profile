@@ -15,6 +15,7 @@ epoll_pwait     # the same where the architecture has no epoll_wait
 epoll_ctl       # add, re-arm and remove client sockets
 recvmmsg        # frames and handed-over client fds from the broker, all that
                 # wait in one call (ipc.c ipc_recv_next)
+recvmmsg_time64 # the same where glibc makes it so (32-bit architectures)
 sendmsg         # frames to the broker, replies to clients (ipc.c, conn.c)
 sendmmsg        # a ring's replies and their credit in one call (ipc.c ipc_send_many)
 read            # requests from client sockets (conn.c)

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,9 @@ int main(int argc, char **argv)
 	long domid = -1;
 	int dom0 = 0, notify_always = 0, i, rc, used;
 
+	/* Before the host is opened (sim_open reads it): a notification is
+	 * then one write, with no signal masking around it. */
+	signal(SIGPIPE, SIG_IGN);
 	f.timeout_ms = 5000;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {

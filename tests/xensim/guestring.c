@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,8 +44,6 @@ int gring_attach(struct gring *g, const char *dir, uint32_t domid, int dom0_ring
 
 	memset(g, 0, sizeof(*g));
 	g->ev.fd = -1;
-	/* A guest's notifications never signal it (sim_open reads this). */
-	signal(SIGPIPE, SIG_IGN);
 	rc = dir ? sim_open(&g->sim, dir) : sim_open_env(&g->sim);
 	if (rc)
 		return rc;

@@ -61,7 +61,10 @@ int gring_notify(struct gring *g);
 /*
  * Wait up to timeout_ms (and one GRING_TICK_MS more at most) for an
  * event on the store channel (consumed and unmasked, as the kernel's
- * handler does).  0 on an event, ETIMEDOUT, or an errno.
+ * handler does).  0 on an event, ETIMEDOUT (at once for timeout_ms <= 0,
+ * nothing read), or an errno.  The first wait starts the ring's watchdog
+ * thread (one a ring, ticking every GRING_TICK_MS); gring_detach stops
+ * it, so a ring is attached again only after gring_detach.
  */
 int gring_wait(struct gring *g, int timeout_ms);
 
