@@ -216,8 +216,9 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
 }
 
 /*
- * A datagram recvmsg() returned n bytes of: its descriptors taken, its
- * flags and then the frame rules checked (ipc_recv's contract).
+ * A datagram of n bytes (from recvmsg, or one of recvmmsg's): its
+ * descriptors taken, its flags and then the frame rules checked
+ * (ipc_recv's contract).
  */
 static int accept_frame(struct msghdr *mh, const void *buf, size_t n, enum ipc_dir dir,
 			struct ipc_msg *msg)
