@@ -247,12 +247,10 @@ static int accept_frame(struct msghdr *mh, const void *buf, size_t n, enum ipc_d
 	return 0;
 }
 
-/* A failed receive's errno as ipc_recv reports it. */
+/* A failed receive's errno as ipc_recv reports it (ECONNRESET: again()). */
 static int recv_error(int err)
 {
-	if (err == EWOULDBLOCK)
-		return EAGAIN;
-	return err == ECONNRESET ? EPIPE : err;
+	return err == EWOULDBLOCK ? EAGAIN : err;
 }
 
 /*
@@ -300,11 +298,17 @@ int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg 
 			return EAGAIN;
 		}
 		for (i = 0; i < IPC_RX_BATCH; i++) {
-			rx->iov[i] = (struct iovec){ rx->buf[i], sizeof(rx->buf[i]) };
-			rx->mm[i].msg_hdr = (struct msghdr){
-				.msg_iov = &rx->iov[i], .msg_iovlen = 1,
-				.msg_control = rx->ctl[i].buf, .msg_controllen = sizeof(rx->ctl[i].buf),
-			};
+			struct msghdr *mh = &rx->mm[i].msg_hdr;
+
+			/* Pointed once (a zeroed batch has none); the kernel
+			 * rewrites only the control length and the flags. */
+			if (!mh->msg_iov) {
+				rx->iov[i] = (struct iovec){ rx->buf[i], sizeof(rx->buf[i]) };
+				mh->msg_iov = &rx->iov[i];
+				mh->msg_iovlen = 1;
+				mh->msg_control = rx->ctl[i].buf;
+			}
+			mh->msg_controllen = sizeof(rx->ctl[i].buf);
 		}
 		do
 			n = recvmmsg(sock, rx->mm, IPC_RX_BATCH, MSG_CMSG_CLOEXEC | MSG_DONTWAIT, NULL);

@@ -62,14 +62,6 @@ static int fail(int code, const char *what)
 	return code;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void print_msg(const struct msg *m)
 {
 	xs_print_msg(stdout, m->type, m->req, m->tx, (const uint8_t *)m->body, m->len);
@@ -88,7 +80,7 @@ static int ring_error(struct fg *f)
 /* Wait for an event until deadline; EXIT_TIMEOUT when it passed. */
 static int wait_event(struct fg *f, int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - gring_now_ms();
 	int rc;
 
 	if (left <= 0)
@@ -105,7 +97,7 @@ static int wait_event(struct fg *f, int64_t deadline)
 static int send_bytes(struct fg *f, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 
 	while (len) {
 		long n = gring_write(&f->g, p, len);
@@ -118,7 +110,7 @@ static int send_bytes(struct fg *f, const void *buf, size_t len)
 		if (!len)
 			break;
 		if (n > 0)
-			deadline = now_ms() + f->timeout_ms;
+			deadline = gring_now_ms() + f->timeout_ms;
 		rc = wait_event(f, deadline);
 		if (rc)
 			return rc;
@@ -204,7 +196,7 @@ static long build_request(struct fg *f, const char *step, uint32_t *type)
 /* Print messages until a reply (not a watch event) arrived. */
 static int await_reply(struct fg *f, uint32_t type)
 {
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 	struct msg m;
 	int rc;
 
@@ -236,7 +228,7 @@ static int step_request(struct fg *f, const char *step)
 /* Print the next n messages; count only watch events if events_only. */
 static int step_recv(struct fg *f, long n, int events_only)
 {
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 	struct msg m;
 	int rc;
 
@@ -256,7 +248,7 @@ static int step_recv(struct fg *f, long n, int events_only)
 static int quiet_request(struct fg *f, uint32_t type, const char *a,
 			 const char *b, struct msg *reply)
 {
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 	size_t la = strlen(a) + 1, lb = b ? strlen(b) + 1 : 0;
 	uint32_t req = ++f->next_req, tx = 0, len = (uint32_t)(la + lb);
 	int rc;
@@ -285,7 +277,7 @@ static int quiet_request(struct fg *f, uint32_t type, const char *a,
 /* --await PATH VALUE: watch, re-read on each event until it matches. */
 static int step_await(struct fg *f, const char *path, const char *value)
 {
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 	struct msg m;
 	int rc;
 
@@ -302,7 +294,7 @@ static int step_await(struct fg *f, const char *path, const char *value)
 		    memcmp(m.body, value, m.len) == 0)
 			break;
 		/* Wait for the next event of our watch (or any message). */
-		if (now_ms() >= deadline)
+		if (gring_now_ms() >= deadline)
 			return fail(EXIT_TIMEOUT, "await timed out");
 		rc = recv_msg(f, &m, deadline);
 		if (rc)
@@ -357,7 +349,7 @@ static int step_flood(struct fg *f, long count, const char *step)
 		n = build_request(f, step, &type);
 		if (n < 0)
 			return fail(EXIT_USAGE, "bad request step");
-		deadline = now_ms() + f->timeout_ms;
+		deadline = gring_now_ms() + f->timeout_ms;
 		while (off < (size_t)n) {
 			long w = gring_write(&f->g, f->out + off, (size_t)n - off);
 			int rc;
@@ -397,7 +389,7 @@ static int step_bench(struct fg *f, long count, const char *step)
 			return fail(EXIT_USAGE, "bad request step");
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		rc = send_bytes(f, f->out, (size_t)n);
-		deadline = now_ms() + f->timeout_ms;
+		deadline = gring_now_ms() + f->timeout_ms;
 		do {
 			if (!rc)
 				rc = recv_msg(f, &m, deadline);
@@ -420,7 +412,7 @@ static int step_bench(struct fg *f, long count, const char *step)
  */
 static int step_reconnect(struct fg *f)
 {
-	int64_t deadline = now_ms() + f->timeout_ms;
+	int64_t deadline = gring_now_ms() + f->timeout_ms;
 	int rc;
 
 	__atomic_store_n(&f->g.intf->connection, XENSTORE_RECONNECT, __ATOMIC_SEQ_CST);

@@ -184,7 +184,7 @@ long gring_read(struct gring *g, void *buf, size_t len)
 	return done;
 }
 
-static int64_t now_ms(void)
+int64_t gring_now_ms(void)
 {
 	struct timespec ts;
 
@@ -207,7 +207,7 @@ static void *watchdog(void *arg)
 	while (!g->watch_stop) {
 		int64_t d = __atomic_load_n(&g->wait_deadline_ms, __ATOMIC_ACQUIRE);
 
-		if (d && now_ms() >= d &&
+		if (d && gring_now_ms() >= d &&
 		    __atomic_compare_exchange_n(&g->wait_deadline_ms, &d, 0, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED) &&
 		    write(g->ev.fd, &token, sizeof(token)) < 0)
@@ -257,7 +257,7 @@ static int watchdog_start(struct gring *g)
  */
 int gring_wait(struct gring *g, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = gring_now_ms() + timeout_ms;
 	uint32_t port;
 	ssize_t n;
 	int rc;
@@ -265,7 +265,7 @@ int gring_wait(struct gring *g, int timeout_ms)
 	if (!g->watchdog_on && (rc = watchdog_start(g)))
 		return rc;
 	do {
-		if (now_ms() >= deadline)
+		if (gring_now_ms() >= deadline)
 			return ETIMEDOUT;
 		__atomic_store_n(&g->wait_deadline_ms, deadline, __ATOMIC_RELEASE);
 		n = read(g->ev.fd, &port, sizeof(port));

@@ -55,6 +55,9 @@ void gring_detach(struct gring *g);
 long gring_write(struct gring *g, const void *buf, size_t len);
 long gring_read(struct gring *g, void *buf, size_t len);
 
+/* CLOCK_MONOTONIC in ms: gring_wait's clock, for its callers' deadlines. */
+int64_t gring_now_ms(void);
+
 /* Send a notification on the store channel. */
 int gring_notify(struct gring *g);
 

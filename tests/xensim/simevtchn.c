@@ -62,8 +62,8 @@ static void fifo_forget(struct sim *sim, uint64_t id)
 /*
  * Queue `port` on handle `id`'s FIFO.  A dead or vanished reader loses the
  * event, as with a dead kernel, and never raises SIGPIPE in the notifier:
- * a notifier that ignored SIGPIPE when it opened the host (the broker, a
- * guest ring) writes plainly; for any other, SIGPIPE is blocked around
+ * a notifier that ignored SIGPIPE when it opened the host (the broker,
+ * fakeguest) writes plainly; for any other, SIGPIPE is blocked around
  * the write and a pending one is taken back.  Masking costs two system
  * calls that no notification on Xen makes.
  */
