@@ -186,15 +186,23 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 	return err;
 }
 
-void journal_sink(void *ctx, const struct store_event *ev)
+static void note_name(struct storeproc *sp, const char *name)
 {
-	struct storeproc *sp = ctx;
-
-	if (sp->journal.active && buf_append_str0(&sp->journal.dirty, ev->path)) {
+	if (sp->journal.active && buf_append_str0(&sp->journal.dirty, name)) {
 		/* The record would be incomplete: a snapshot covers it. */
-		log_err("journal: no memory to note %s; taking a snapshot", ev->path);
+		log_err("journal: no memory to note %s; taking a snapshot", name);
 		sp->journal.snap_due = true;
 	}
+}
+
+void journal_note_special(struct storeproc *sp, const char *name)
+{
+	note_name(sp, name);
+}
+
+void journal_sink(void *ctx, const struct store_event *ev)
+{
+	note_name(ctx, ev->path);
 	ops_watch_sink(ctx, ev);
 }
 

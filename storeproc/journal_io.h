@@ -63,6 +63,10 @@ void journal_state_fini(struct journal_state *js);
  * (ops_watch_sink).  `sp` is the struct storeproc. */
 void journal_sink(void *sp, const struct store_event *ev);
 
+/* The perms of special node `name` ("@introduceDomain") changed: 4.17's
+ * SET_PERMS fires no event for it, so the journal is told here. */
+void journal_note_special(struct storeproc *sp, const char *name);
+
 /*
  * Append one record with the committed state of every noted name, and
  * take a snapshot when one is due.  Called after each request and each

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "domain.h"
+#include "journal_io.h"
 #include "path.h"
 #include "perms.h"
 #include "quota.h"
@@ -166,6 +167,8 @@ int op_set_perms(struct req *r)
 	free(perms);
 	if (err)
 		return err;
+	if (path_is_special(r->sp->path.data))
+		journal_note_special(r->sp, r->sp->path.data);
 	req_ack(r);
 	return 0;
 }

@@ -269,6 +269,25 @@ with_guest() {
 	[[ ${lines[0]} == 'WATCH_EVENT req=0 tx=0 len='*' data\0rel\0' ]]
 }
 
+@test "xensim: SET_PERMS of @introduceDomain survives the crash" {
+	with_guest
+	# Special nodes' perms fire no event: the journal must still keep them.
+	xs 'SET_PERMS:@introduceDomain\0n0\0r5\0'
+	[ "${lines[0]}" = 'SET_PERMS req=1 tx=0 len=3 OK\0' ]
+	crash_store >/dev/null
+	fg 5 'WATCH:@introduceDomain\0intro\0' -w 1
+	[ "$status" -eq 0 ]
+	local out
+	out=$("$XENSIM_CTL" create 6) || return 1
+	read -r _ gfn port <<<"$out"
+	xs "INTRODUCE:6\\0$gfn\\0$port\\0"
+	[ "${lines[0]}" = 'INTRODUCE req=1 tx=0 len=3 OK\0' ]
+	# Domain 5 may read @introduceDomain, so the introduction reaches it.
+	fg 5 -w 1
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == 'WATCH_EVENT req=0 tx=0 len='*' @introduceDomain\0intro\0' ]]
+}
+
 @test "xensim: SET_TARGET survives the crash" {
 	with_guest
 	local out
