@@ -66,18 +66,18 @@ static bool same_perms(const struct perm_list *prev, const struct perm *perms,
 }
 
 /*
- * journal_op_append(), the path front-coded against `prev`, the path of
- * the body's last operation that has one (NULL: none, or not known), and
- * a PUT's perms coded as "the same" when they equal `prev_perms`, the
- * perms of the body's last PUT (NULL: not known).  The layout is in
- * journal.h (PUT and RM).
+ * One PUT or RM onto `body`, its path's first `shared` bytes (plen in
+ * all) those of the body's previous operation with a path, and a PUT's
+ * perms coded as "the same" when they equal `prev_perms`, the perms of
+ * the body's last PUT (NULL: not known).  The layout is in journal.h
+ * (PUT and RM).
  */
-static int op_append_after(struct buf *body, const char *prev,
+static int op_append_coded(struct buf *body, size_t shared,
 			   const struct perm_list *prev_perms, enum journal_op op,
-			   const char *path, const struct perm *perms,
+			   const char *path, size_t plen, const struct perm *perms,
 			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t plen = strlen(path), shared = 0, rest;
+	size_t rest = plen - shared;
 	bool same = op == JOURNAL_PUT && same_perms(prev_perms, perms, nperms);
 	unsigned char *p;
 	int err;
@@ -85,9 +85,6 @@ static int op_append_after(struct buf *body, const char *prev,
 	if (!plen || plen > JOURNAL_PATH_MAX || nperms > JOURNAL_PERMS_MAX ||
 	    vallen > JOURNAL_VALUE_MAX || (op != JOURNAL_PUT && (nperms || vallen)))
 		return EINVAL;
-	while (prev && prev[shared] && prev[shared] == path[shared])
-		shared++;
-	rest = plen - shared;
 	/* Room for the longest coding; the body's length is where it ends. */
 	err = buf_reserve(body, 1 + UV_MAX * (4 + 2 * (size_t)nperms) + rest + vallen);
 	if (err)
@@ -110,6 +107,21 @@ static int op_append_after(struct buf *body, const char *prev,
 		memcpy(p + rest, val, vallen);
 	body->len = (size_t)(p + rest + vallen - (unsigned char *)body->data);
 	return 0;
+}
+
+/* op_append_coded(), the path front-coded against `prev` (NULL: none,
+ * or not known) by comparing them. */
+static int op_append_after(struct buf *body, const char *prev,
+			   const struct perm_list *prev_perms, enum journal_op op,
+			   const char *path, const struct perm *perms,
+			   unsigned int nperms, const void *val, size_t vallen)
+{
+	size_t shared = 0;
+
+	while (prev && prev[shared] && prev[shared] == path[shared])
+		shared++;
+	return op_append_coded(body, shared, prev_perms, op, path, strlen(path),
+			       perms, nperms, val, vallen);
 }
 
 int journal_op_append(struct buf *body, enum journal_op op, const char *path,
@@ -233,58 +245,70 @@ static void last_perms_set(struct last_perms *lp, const struct perm_list *pl)
 		memcpy(lp->room, pl->e, pl->n * sizeof(*pl->e));
 }
 
+/* What coding one operation of a change record needs of the operations
+ * before it in the body. */
 struct note {
 	struct buf *body;
-	char *prev;		/* the last path put, for front coding (journal_note_path's) */
-	struct last_perms last;
+	const char *prev;	/* the path of the body's last operation with
+				 * one; NULL: there is none */
+	bool first;		/* the walk's first node, which follows prev */
+	struct last_perms last;	/* the body's last PUT's perms */
 };
 
-static int note_node(void *ctx, const char *path, size_t pathlen,
+/* Within a walk, the walk says how much of each path the one before it
+ * shares (it is an ancestor's): no copy and no comparison.  Its first
+ * node follows the previous path noted, mostly a sibling's. */
+static int note_node(void *ctx, const char *path, size_t pathlen, size_t shared,
 		     const struct perm_list *pl, const void *val, size_t vlen)
 {
 	struct note *nt = ctx;
-	/* The first is coded against nothing: the body holds other
-	 * operations; each later one against the one before. */
-	int err = op_append_after(nt->body, nt->prev[0] ? nt->prev : NULL, &nt->last.pl,
-				  JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
+	int err;
 
-	if (!err) {
-		memcpy(nt->prev, path, pathlen + 1);
+	if (nt->first && nt->prev)
+		while (nt->prev[shared] && nt->prev[shared] == path[shared])
+			shared++;
+	nt->first = false;
+	err = op_append_coded(nt->body, shared, &nt->last.pl, JOURNAL_PUT, path,
+			      pathlen, pl->e, pl->n, val, vlen);
+	if (!err)
 		last_perms_set(&nt->last, pl);
-	}
 	return err;
 }
 
-/* Room on the stack for note.prev: a path up to this long (most are)
- * costs a modifying request no allocation. */
-#define NOTE_PREV_ROOM 256u
-
-int journal_note_path(struct store *st, const char *path, struct buf *body)
+/* One path of journal_note_paths(). */
+static int note_path(struct store *st, const char *path, struct note *nt)
 {
-	char room[NOTE_PREV_ROOM];
-	struct note nt = { .body = body };
-	size_t len;
+	size_t before = nt->body->len;
+	struct perm_list pl;
 	int err;
 
 	if (path_is_special(path)) {
-		struct perm_list pl;
-
 		/* Other "@..." events ("@releaseDomain/<domid>") hold no state. */
 		if (store_special_perms(st, path, &pl))
 			return 0;
-		return put_node(st, NULL, path, body);
+		err = put_node(st, nt->prev, path, nt->body);
+		nt->last.pl.n = 0;	/* its perms are not remembered */
+	} else {
+		nt->first = true;
+		err = store_journal_path(st, path, note_node, nt);
+		if (err == ENOENT)
+			err = op_append_after(nt->body, nt->prev, NULL, JOURNAL_RM, path,
+					      NULL, 0, NULL, 0);
 	}
-	/* Every node reported is on the path: its path fits in the path's. */
-	len = strlen(path) + 1;
-	nt.prev = len <= sizeof(room) ? room : malloc(len);
-	if (!nt.prev)
-		return ENOMEM;
-	nt.prev[0] = '\0';
-	err = store_journal_path(st, path, note_node, &nt);
-	if (err == ENOENT)
-		err = journal_op_append(body, JOURNAL_RM, path, NULL, 0, NULL, 0);
-	if (nt.prev != room)
-		free(nt.prev);
+	/* Whatever was put or removed last is the path itself. */
+	if (!err && nt->body->len != before)
+		nt->prev = path;
+	return err;
+}
+
+int journal_note_paths(struct store *st, const char *paths, size_t len,
+		       struct buf *body)
+{
+	struct note nt = { .body = body };
+	int err = 0;
+
+	for (size_t off = 0; !err && off < len; off += strlen(paths + off) + 1)
+		err = note_path(st, paths + off, &nt);
 	return err;
 }
 
@@ -340,46 +364,51 @@ int journal_record_in_place(struct buf *rec)
 }
 
 struct snap {
-	struct buf *out, body, prev;
+	struct buf *out, body;
+	struct journal_zipper *zip;	/* NULL: records stored plain */
+	size_t plain;			/* the bytes out would hold, all plain */
 	struct last_perms last;
 };
 
-/* A full chunk (or, forced, any) becomes a record; what the next
- * operation is coded against (the last path and perms put, for front
- * coding, which does not cross records) is then unknown. */
+/* A full chunk (or, forced, any) becomes a record; the next node is then
+ * coded against nothing, as coding does not cross records. */
 static int flush_chunk(struct snap *sn, bool force)
 {
-	int err = journal_record_chunk(sn->out, &sn->body, force);
+	int err = 0;
 
-	if (!sn->body.len) {
-		buf_reset(&sn->prev);
+	if (sn->body.len && (force || sn->body.len >= JOURNAL_SNAP_CHUNK)) {
+		sn->plain += JOURNAL_REC_HDR + sn->body.len;
+		err = sn->zip ? journal_zip_record(sn->zip, sn->out, sn->body.data,
+						   sn->body.len) :
+				journal_record(sn->out, sn->body.data, sn->body.len);
+		buf_reset(&sn->body);
 		sn->last.pl.n = 0;
 	}
 	return err;
 }
 
-/* One node of the walk (store_each_node, pre-order): its PUT, coded
- * against the node before, into the chunk being built. */
-static int snap_node(void *ctx, const char *path, size_t pathlen,
+/* One node of the walk (store_each_node, pre-order): its PUT, its path
+ * coded against the node before, into the chunk being built. */
+static int snap_node(void *ctx, const char *path, size_t pathlen, size_t shared,
 		     const struct perm_list *pl, const void *val, size_t vlen)
 {
 	struct snap *sn = ctx;
-	int err = op_append_after(&sn->body, sn->prev.len ? sn->prev.data : NULL,
-				  &sn->last.pl, JOURNAL_PUT, path, pl->e, pl->n, val, vlen);
+	int err = op_append_coded(&sn->body, sn->body.len ? shared : 0, &sn->last.pl,
+				  JOURNAL_PUT, path, pathlen, pl->e, pl->n, val, vlen);
 
-	if (!err) {
+	if (!err)
 		last_perms_set(&sn->last, pl);
-		buf_reset(&sn->prev);
-		err = buf_append(&sn->prev, path, pathlen + 1);
-	}
 	return err ? err : flush_chunk(sn, false);
 }
 
-int journal_snapshot(struct store *st, struct buf *out)
+static int snapshot(struct store *st, struct buf *out, struct journal_zipper *zip,
+		    size_t *plain)
 {
-	struct snap sn = { .out = out, .body = BUF_INIT, .prev = BUF_INIT };
+	struct snap sn = { .out = out, .body = BUF_INIT, .zip = zip };
+	size_t start = out->len;
 	int err = journal_head(out, JOURNAL_CLIENT_SLOTS);
 
+	sn.plain = out->len - start;
 	/* Walked by the tree's own links: no lookup by path per node. */
 	if (!err)
 		err = store_each_node(st, snap_node, &sn);
@@ -390,7 +419,24 @@ int journal_snapshot(struct store *st, struct buf *out)
 	if (!err)
 		err = flush_chunk(&sn, true);
 	buf_free(&sn.body);
-	buf_free(&sn.prev);
+	if (plain)
+		*plain = sn.plain;
+	return err;
+}
+
+int journal_snapshot(struct store *st, struct buf *out)
+{
+	return snapshot(st, out, NULL, NULL);
+}
+
+int journal_snapshot_zipped(struct store *st, struct buf *out, size_t *plain)
+{
+	struct journal_zipper zip;
+	int err = journal_zipper_init(&zip);
+
+	if (!err)
+		err = snapshot(st, out, &zip, plain);
+	journal_zipper_fini(&zip);
 	return err;
 }
 

@@ -189,9 +189,16 @@ int journal_op_quota(struct buf *body, uint32_t domid, uint32_t item, uint32_t v
 /* Ring connection conn's request ending at stream byte pos was applied. */
 int journal_op_seen(struct buf *body, uint32_t conn, uint64_t pos);
 
-/* Append the committed state of `path` to `body`: a PUT of it and of
- * every ancestor (root first) when it exists, else an RM.  0 or ENOMEM. */
-int journal_note_path(struct store *st, const char *path, struct buf *body);
+/*
+ * Append the committed state of each path of paths[0..len) (NUL-ended
+ * strings, one after another) to `body`, which holds no operation with
+ * a path yet: a PUT of it and of every ancestor not reported since it
+ * was made (root first) when it exists, else an RM.  Each path is coded
+ * against the one before: a commit's paths are mostly siblings.  0 or
+ * ENOMEM.
+ */
+int journal_note_paths(struct store *st, const char *paths, size_t len,
+		       struct buf *body);
 
 /* Frame `body` as a record onto `out` (0, ENOMEM, E2BIG). */
 int journal_record(struct buf *out, const void *body, size_t len);
@@ -213,6 +220,10 @@ int journal_record_in_place(struct buf *rec);
  * special nodes' perms) into `out`.  0 or ENOMEM.
  */
 int journal_snapshot(struct store *st, struct buf *out);
+/* The same with each record body compressed as it fills (journal_zip.h),
+ * never all of it plain at once; *plain gets the bytes the snapshot
+ * would have held uncompressed.  0 or ENOMEM. */
+int journal_snapshot_zipped(struct store *st, struct buf *out, size_t *plain);
 
 /* What journal_replay() did. */
 struct journal_replay_stats {

@@ -12,42 +12,72 @@
  * is taken, and its records are alike enough for it. */
 #define ZIP_LEVEL 1
 
+int journal_zipper_init(struct journal_zipper *z)
+{
+	z->room = (struct buf)BUF_INIT;
+	z->cctx = ZSTD_createCCtx();
+	return z->cctx ? 0 : ENOMEM;
+}
+
+void journal_zipper_fini(struct journal_zipper *z)
+{
+	ZSTD_freeCCtx(z->cctx);
+	z->cctx = NULL;
+	buf_free(&z->room);
+}
+
+int journal_zip_record(struct journal_zipper *z, struct buf *out,
+		       const void *body, size_t len)
+{
+	size_t n = 0;
+	int err;
+
+	if (len > JOURNAL_REC_MAX)
+		return E2BIG;
+	if (len >= JOURNAL_ZIP_MIN) {
+		err = buf_reserve(&z->room, ZSTD_compressBound(len));
+		if (err)
+			return err;
+		n = ZSTD_compressCCtx(z->cctx, z->room.data, z->room.cap, body, len,
+				      ZIP_LEVEL);
+		if (ZSTD_isError(n) || n >= len)
+			n = 0;	/* stored plain */
+	}
+	return n ? journal_record_zipped(out, z->room.data, n) :
+		   journal_record(out, body, len);
+}
+
 int journal_zip(struct buf *snap)
 {
-	struct buf out = BUF_INIT, body = BUF_INIT;
+	struct buf out = BUF_INIT;
 	const unsigned char *p = (const unsigned char *)snap->data;
+	struct journal_zipper z;
 	size_t off, head;
-	ZSTD_CCtx *cctx;
-	int err = 0;
+	int err;
 
 	if (snap->len < JOURNAL_HEAD_FIXED)
 		return 0;
 	head = JOURNAL_HEAD_LEN(journal_get_u32(p + JOURNAL_MAGIC_LEN));
-	if (head > snap->len || !(cctx = ZSTD_createCCtx()))
-		return head > snap->len ? 0 : ENOMEM;
-	err = buf_append(&out, p, head);
+	if (head > snap->len)
+		return 0;
+	err = journal_zipper_init(&z);
+	if (!err)
+		err = buf_append(&out, p, head);
 	for (off = head; !err && snap->len - off >= JOURNAL_REC_HDR;) {
-		uint32_t len = journal_get_u32(p + off) & ~JOURNAL_REC_ZSTD;
-		const unsigned char *b = p + off + JOURNAL_REC_HDR;
-		size_t n = 0;
+		uint32_t word = journal_get_u32(p + off), len = word & ~JOURNAL_REC_ZSTD;
 
 		if (len > snap->len - off - JOURNAL_REC_HDR)
 			break;  /* cannot be: journal_record() framed it */
-		if (len >= JOURNAL_ZIP_MIN && !(journal_get_u32(p + off) & JOURNAL_REC_ZSTD) &&
-		    !(err = buf_reserve(&body, ZSTD_compressBound(len)))) {
-			n = ZSTD_compressCCtx(cctx, body.data, body.cap, b, len, ZIP_LEVEL);
-			if (ZSTD_isError(n) || n >= len)
-				n = 0;  /* stored plain */
-		}
-		if (!err)
-			err = n ? journal_record_zipped(&out, body.data, n)
-				: buf_append(&out, p + off, JOURNAL_REC_HDR + len);
+		/* Records already compressed, or too small to be, as they are. */
+		if ((word & JOURNAL_REC_ZSTD) || len < JOURNAL_ZIP_MIN)
+			err = buf_append(&out, p + off, JOURNAL_REC_HDR + len);
+		else
+			err = journal_zip_record(&z, &out, p + off + JOURNAL_REC_HDR, len);
 		off += JOURNAL_REC_HDR + len;
 	}
 	if (!err)
 		err = buf_append(&out, p + off, snap->len - off);
-	ZSTD_freeCCtx(cctx);
-	buf_free(&body);
+	journal_zipper_fini(&z);
 	if (err) {
 		buf_free(&out);
 		return err;

@@ -19,10 +19,28 @@
 /* Records of at least this many body bytes are compressed. */
 #define JOURNAL_ZIP_MIN 4096u
 
+/* A compression context kept across a snapshot's records. */
+struct journal_zipper {
+	struct ZSTD_CCtx_s *cctx;
+	struct buf room;	/* one compressed body */
+};
+
+/* 0 or ENOMEM; journal_zipper_fini() is safe after either. */
+int journal_zipper_init(struct journal_zipper *z);
+void journal_zipper_fini(struct journal_zipper *z);
+
+/*
+ * Frame body[0..len) as one record onto `out`: compressed when it has
+ * JOURNAL_ZIP_MIN bytes or more and compressing makes it smaller, else
+ * plain.  0, ENOMEM or E2BIG.
+ */
+int journal_zip_record(struct journal_zipper *z, struct buf *out,
+		       const void *body, size_t len);
+
 /*
  * Rewrite the snapshot in `snap` (magic, client table, records), storing
- * each record body of JOURNAL_ZIP_MIN bytes or more compressed where that
- * is smaller.  0 or ENOMEM (snap is then unchanged).
+ * each plain record body of JOURNAL_ZIP_MIN bytes or more compressed
+ * where that is smaller.  0 or ENOMEM (snap is then unchanged).
  */
 int journal_zip(struct buf *snap);
 

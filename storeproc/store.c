@@ -564,25 +564,46 @@ int store_get_perms(struct store *st, struct txn *txn,
 	return perms_format(&pl, out);
 }
 
-/* n and its subtree; `path` holds n's path and is extended in place. */
+/* n and its subtree; `path` holds n's path and is extended in place.
+ * n's path shares `shared` bytes with the node reported before it. */
 static int each_node(struct store *st, const struct node *n, struct buf *path,
-		     store_node_fn *fn, void *ctx)
+		     size_t shared, store_node_fn *fn, void *ctx)
 {
-	size_t base = path->len;
+	size_t base = path->len, sep = base > 1;
 	struct perm_list pl = node_perms(n);
-	int err = fn(ctx, path->data, path->len, &pl, tree_val_data(&st->tree, n),
-		     tree_val_len(n));
+	int err;
 
-	for (const struct node *k = node_first(n); !err && k;
-	     k = node_next(k)) {
+	/* Siblings lie far apart in a store of many domains (each was made
+	 * with its own domain): fetch the next node while this one is coded. */
+	if (n->l_first != NLINK_NIL)
+		__builtin_prefetch(node_first(n));
+	err = fn(ctx, path->data, path->len, shared, &pl, tree_val_data(&st->tree, n),
+		 tree_val_len(n));
+
+	/* The node before the first child is n itself, whose whole path
+	 * the child's starts with.  The node before a later child is its
+	 * elder sibling or in its subtree: their paths share n's, the '/'
+	 * and as much of the two names as is alike ('/' is in no name). */
+	for (const struct node *k = node_first(n), *elder = NULL; !err && k;
+	     elder = k, k = node_next(k)) {
+		shared = base;
+		if (elder) {
+			shared += sep;
+			for (size_t i = 0; k->name[i] && k->name[i] == elder->name[i]; i++)
+				shared++;
+		}
 		path->len = base;
-		if (base > 1)
-			err = buf_append(path, "/", 1);
-		if (!err)
-			err = buf_append(path, k->name, (size_t)k->namelen + 1);
+		err = buf_reserve(path, sep + (size_t)k->namelen + 1);
 		if (!err) {
-			path->len--;	/* keep the NUL, as a C string */
-			err = each_node(st, k, path, fn, ctx);
+			char *end = path->data + base;
+
+			if (sep)
+				*end++ = '/';
+			memcpy(end, k->name, (size_t)k->namelen + 1);
+			path->len = base + sep + k->namelen;	/* the NUL stays after */
+			if (k->l_next != NLINK_NIL)
+				__builtin_prefetch(node_next(k));
+			err = each_node(st, k, path, shared, fn, ctx);
 		}
 	}
 	path->len = base;
@@ -597,17 +618,20 @@ int store_each_node(struct store *st, store_node_fn *fn, void *ctx)
 
 	if (!err) {
 		path.len = 1;
-		err = each_node(st, st->tree.root, &path, fn, ctx);
+		err = each_node(st, st->tree.root, &path, 0, fn, ctx);
 	}
 	buf_free(&path);
 	return err;
 }
 
+/* `shared`: the length of the path reported before in this walk, every
+ * one of which is an ancestor's, so a prefix of this one; 0: none. */
 static int report(struct store *st, struct node *n, const char *path, size_t len,
-		  store_node_fn *fn, void *ctx)
+		  size_t shared, store_node_fn *fn, void *ctx)
 {
 	struct perm_list pl = node_perms(n);
-	int err = fn(ctx, path, len, &pl, tree_val_data(&st->tree, n), tree_val_len(n));
+	int err = fn(ctx, path, len, shared, &pl, tree_val_data(&st->tree, n),
+		     tree_val_len(n));
 
 	if (!err)
 		n->flags |= NODE_JOURNALED;
@@ -629,7 +653,7 @@ void store_journal_forget(struct store *st)
 int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 		       void *ctx)
 {
-	size_t len = strlen(path), done, start = 1;
+	size_t len = strlen(path), done, start = 1, reported = 0;
 	struct node *n = tree_walk(&st->tree, path, len, &done), *a;
 	char *prefix;
 	int err = 0;
@@ -642,7 +666,7 @@ int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 	for (a = node_parent(n); a && (a->flags & NODE_JOURNALED); a = node_parent(a))
 		;
 	if (!a)
-		return report(st, n, path, len, fn, ctx);
+		return report(st, n, path, len, 0, fn, ctx);
 	prefix = malloc(len + 1);
 	if (!prefix)
 		return ENOMEM;
@@ -650,8 +674,10 @@ int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 	/* Root first, down the path: a node made with this path (a WRITE
 	 * makes missing ancestors) was never reported. */
 	n = st->tree.root;
-	if (!(n->flags & NODE_JOURNALED) || len == 1)
-		err = report(st, n, "/", 1, fn, ctx);
+	if (!(n->flags & NODE_JOURNALED) || len == 1) {
+		err = report(st, n, "/", 1, 0, fn, ctx);
+		reported = 1;
+	}
 	while (!err && start < len) {
 		size_t end = start;
 
@@ -661,8 +687,10 @@ int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
 		if (!n)
 			break;	/* cannot happen: tree_walk found the whole path */
 		prefix[end] = '\0';
-		if (end == len || !(n->flags & NODE_JOURNALED))
-			err = report(st, n, prefix, end, fn, ctx);
+		if (end == len || !(n->flags & NODE_JOURNALED)) {
+			err = report(st, n, prefix, end, reported, fn, ctx);
+			reported = end;
+		}
 		prefix[end] = path[end];
 		start = end + 1;
 	}

@@ -130,12 +130,16 @@ int store_directory_gen(struct store *st, struct txn *txn,
 /*
  * Every node of the committed tree in pre-order, children in creation
  * order (journal snapshots): fn gets its absolute path (NUL-terminated,
- * pathlen bytes), perms and value, valid during the call only.  fn's
- * non-zero return ends the walk and is returned; else 0 or ENOMEM.
+ * pathlen bytes), perms and value, valid during the call only, and
+ * `shared`: how many leading bytes the path is known to share with the
+ * path of the walk's previous call (0 for the first), which the walk
+ * knows from the tree's shape without comparing them (the journal's
+ * front coding).  fn's non-zero return ends the walk and is returned;
+ * else 0 or ENOMEM.
  */
 typedef int store_node_fn(void *ctx, const char *path, size_t pathlen,
-			  const struct perm_list *perms, const void *val,
-			  size_t vlen);
+			  size_t shared, const struct perm_list *perms,
+			  const void *val, size_t vlen);
 int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
 
 /*

@@ -56,17 +56,24 @@ static void replays_to(const struct buf *in, const struct buf *snap)
 
 static void roundtrip(struct store *st)
 {
-	struct buf snap = { 0 }, zipped = { 0 };
+	struct buf snap = { 0 }, zipped = { 0 }, streamed = { 0 };
+	size_t plain;
 
 	if (journal_snapshot(st, &snap))
 		goto out;
 	replays_to(&snap, &snap);
-	/* The same, its records compressed as the store process stores them. */
+	/* The same, its records compressed afterwards, and as the store
+	 * process takes them: each compressed as it is cut. */
 	if (!buf_append(&zipped, snap.data, snap.len) && !journal_zip(&zipped))
 		replays_to(&zipped, &snap);
+	if (!journal_snapshot_zipped(st, &streamed, &plain)) {
+		FUZZ_ASSERT(plain == snap.len);
+		replays_to(&streamed, &snap);
+	}
 out:
 	buf_free(&snap);
 	buf_free(&zipped);
+	buf_free(&streamed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
