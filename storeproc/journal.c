@@ -251,8 +251,10 @@ struct note {
 	struct buf *body;
 	const char *prev;	/* the path of the body's last operation with
 				 * one; NULL: there is none */
+	size_t prev_len;
 	bool first;		/* the walk's first node, which follows prev */
 	struct last_perms last;	/* the body's last PUT's perms */
+	struct store_cursor cur;	/* where the last path was found */
 };
 
 /* Within a walk, the walk says how much of each path the one before it
@@ -265,8 +267,7 @@ static int note_node(void *ctx, const char *path, size_t pathlen, size_t shared,
 	int err;
 
 	if (nt->first && nt->prev)
-		while (nt->prev[shared] && nt->prev[shared] == path[shared])
-			shared++;
+		shared = path_common_prefix(nt->prev, nt->prev_len, path, pathlen);
 	nt->first = false;
 	err = op_append_coded(nt->body, shared, &nt->last.pl, JOURNAL_PUT, path,
 			      pathlen, pl->e, pl->n, val, vlen);
@@ -290,14 +291,16 @@ static int note_path(struct store *st, const char *path, struct note *nt)
 		nt->last.pl.n = 0;	/* its perms are not remembered */
 	} else {
 		nt->first = true;
-		err = store_journal_path(st, path, note_node, nt);
+		err = store_journal_path(st, path, &nt->cur, note_node, nt);
 		if (err == ENOENT)
 			err = op_append_after(nt->body, nt->prev, NULL, JOURNAL_RM, path,
 					      NULL, 0, NULL, 0);
 	}
 	/* Whatever was put or removed last is the path itself. */
-	if (!err && nt->body->len != before)
+	if (!err && nt->body->len != before) {
 		nt->prev = path;
+		nt->prev_len = strlen(path);
+	}
 	return err;
 }
 

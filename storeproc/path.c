@@ -7,6 +7,7 @@
 #include "path.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #define LOCAL_DOMAIN "/local/domain/"
@@ -145,4 +146,23 @@ int path_domain_home(uint32_t domid, struct buf *out)
 		return err;
 	out->len--;	/* keep the NUL, exclude it from len */
 	return 0;
+}
+
+size_t path_common_prefix(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen, i = 0;
+
+	/* A word at a time: the journal compares each path of a record with
+	 * the one before, which mostly share all but the last name. */
+	for (; i + sizeof(uint64_t) <= n; i += sizeof(uint64_t)) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, sizeof(x));
+		memcpy(&y, b + i, sizeof(y));
+		if (x != y)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
 }

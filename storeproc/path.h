@@ -48,6 +48,9 @@ size_t path_rel_len(const char *abs);
 
 bool path_is_special(const char *path);
 
+/* How many leading bytes a[0..alen) and b[0..blen) have in common. */
+size_t path_common_prefix(const char *a, size_t alen, const char *b, size_t blen);
+
 /* The home directory of a domain: "/local/domain/<domid>" into `out`. */
 int path_domain_home(uint32_t domid, struct buf *out);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "path.h"
 
 static const char *const special_name[SPECIAL_COUNT] = {
 	[SPECIAL_INTRODUCE] = "@introduceDomain",
@@ -650,16 +651,46 @@ void store_journal_forget(struct store *st)
 	unmark(st->tree.root);
 }
 
-int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
-		       void *ctx)
+/* The deepest node on `path` (len bytes, absolute), walked down from the
+ * deepest node it shares with the cursor's path; *done as tree_walk's. */
+static struct node *walk_near(struct store *st, const struct store_cursor *cur,
+			      const char *path, size_t len, size_t *done)
+{
+	struct node *from;
+	size_t same, at;
+
+	if (!cur->node || len == 0 || path[0] != '/')
+		return tree_walk(&st->tree, path, len, done);
+	same = path_common_prefix(path, len, cur->path, cur->len);
+	/* The longest shared prefix that is a node's path in both: it ends
+	 * where each path has a '/' or ends (at 0: the root). */
+	for (at = same; at; at--)
+		if ((at == len || path[at] == '/') &&
+		    (at == cur->len || cur->path[at] == '/'))
+			break;
+	/* Up from the cursor's node, once for each name after it. */
+	from = cur->node;
+	for (size_t i = at; from && i < cur->len; i++)
+		if (cur->path[i] == '/')
+			from = node_parent(from);
+	if (!from)
+		return tree_walk(&st->tree, path, len, done);
+	return tree_walk_from(&st->tree, from, path, len, at, done);
+}
+
+int store_journal_path(struct store *st, const char *path,
+		       struct store_cursor *cur, store_node_fn *fn, void *ctx)
 {
 	size_t len = strlen(path), done, start = 1, reported = 0;
-	struct node *n = tree_walk(&st->tree, path, len, &done), *a;
+	struct node *n = walk_near(st, cur, path, len, &done), *a;
 	char *prefix;
 	int err = 0;
 
 	if (!n || done != len || path[0] != '/')
 		return ENOENT;
+	/* Not the root: its path "/" ends in the '/' the climb counts. */
+	if (len > 1)
+		*cur = (struct store_cursor){ path, len, n };
 	/* Usually every ancestor was reported already: then only n is, by
 	 * the path as given, without a copy or a second walk down (a
 	 * modifying request's cost, paid on every WRITE). */

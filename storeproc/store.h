@@ -143,6 +143,19 @@ typedef int store_node_fn(void *ctx, const char *path, size_t pathlen,
 int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
 
 /*
+ * Where store_journal_path() last found a node: the next walk starts from
+ * the deepest node its path shares with that one (a commit's paths are
+ * mostly siblings), not from the root.  Zeroed: nothing found yet.  Valid
+ * while the tree does not change (the paths of one journal record); the
+ * path is the caller's string, which must live as long.
+ */
+struct store_cursor {
+	const char *path;
+	size_t len;
+	struct node *node;	/* path's node */
+};
+
+/*
  * What the journal records of `path` (absolute) after a change: fn for
  * every node on the path not reported since it was made, root first, and
  * for the node itself whatever it was; each is then marked reported.
@@ -151,8 +164,8 @@ int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
  * ENOENT (fn not called) when there is no such node; fn's non-zero
  * return ends it and is returned.
  */
-int store_journal_path(struct store *st, const char *path, store_node_fn *fn,
-		       void *ctx);
+int store_journal_path(struct store *st, const char *path,
+		       struct store_cursor *cur, store_node_fn *fn, void *ctx);
 /* A record with reports was lost: no node counts as reported any more. */
 void store_journal_forget(struct store *st);
 

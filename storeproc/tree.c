@@ -622,13 +622,19 @@ struct node *tree_child(const struct tree *t, const struct node *parent,
 struct node *tree_walk(const struct tree *t, const char *path, size_t len,
 		       size_t *done)
 {
-	struct node *n = t->root, *c;
-	size_t pos = 1, end;
-
 	*done = 0;
 	if (len == 0 || path[0] != '/')
 		return NULL;
-	*done = 1;
+	return tree_walk_from(t, t->root, path, len, 0, done);
+}
+
+struct node *tree_walk_from(const struct tree *t, struct node *from,
+			    const char *path, size_t len, size_t at, size_t *done)
+{
+	struct node *n = from, *c;
+	size_t pos = at + 1, end;
+
+	*done = at ? at : 1;
 	while (pos < len) {
 		const char *slash = memchr(path + pos, '/', len - pos);
 

@@ -328,6 +328,11 @@ struct node *tree_child(const struct tree *t, const struct node *parent,
  */
 struct node *tree_walk(const struct tree *t, const char *path, size_t len,
 		       size_t *done);
+/* The same from `from`, the node of path[0..at) where path[at] is the
+ * '/' before the next name (the root: at 0); *done is then at least at
+ * (1 for the root). */
+struct node *tree_walk_from(const struct tree *t, struct node *from,
+			    const char *path, size_t len, size_t at, size_t *done);
 struct node *tree_lookup(const struct tree *t, const char *path, size_t len);
 
 /* Make `child` (from tree_node_new) the youngest child of `parent`.

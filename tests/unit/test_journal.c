@@ -507,6 +507,41 @@ static int t_change_record_coded(void)
 }
 
 /*
+ * Each path of a change record is found from where the one before was
+ * (store_cursor): down, up to an ancestor, across to another subtree,
+ * into a name that extends the last one.  Every value differs, so a walk
+ * that found another node than its path's would put the wrong value.
+ */
+static int t_change_record_walks(void)
+{
+	static const char *const order[] = {
+		"/a/b/c/d", "/a", "/x/y", "/a/b/c/e", "/a/b", "/a/bb/c", "/a/bb",
+		"/a/b/c/d", "/x", "/x/y/z", "/ab", "/a/b/cd", "/a/b/c",
+	};
+	struct store *a = store_new(), *b = NULL;
+	struct buf j = BUF_INIT;
+	struct journal_replay_stats s;
+	char val[16];
+	size_t before;
+	int ok = a != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++)
+		ok = !wr(a, &dom0, order[i], "old");
+	ok = ok && !journal_snapshot(a, &j);
+	before = j.len;
+	for (size_t i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++) {
+		snprintf(val, sizeof(val), "new-%zu", i);
+		ok = !wr(a, &dom0, order[i], val);
+	}
+	ok = ok && !flush_noted(a, &j) && j.len > before &&
+	     !replay_into_new(&j, &b, &s) && s.bad_bytes == 0 && same(a, b);
+	store_free(a);
+	store_free(b);
+	buf_free(&j);
+	return ok;
+}
+
+/*
  * A snapshot compressed as it is cut replays to the same store as the
  * plain one, and says how big the plain one is.  The tree's names share
  * prefixes in every way the walk's coding must get right: a sibling
@@ -1222,6 +1257,7 @@ static const struct unit_case tests[] = {
 	{ "change records after a snapshot", t_records_after_snapshot },
 	{ "a commit is one record", t_commit_record },
 	{ "a change record codes each path against the one before", t_change_record_coded },
+	{ "a change record finds each path from the one before", t_change_record_walks },
 	{ "a snapshot compressed as it is cut replays the same", t_zipped_snapshot },
 	{ "truncated at every byte", t_truncated },
 	{ "every byte flipped", t_flipped_bytes },
