@@ -77,14 +77,16 @@ static int op_append_coded(struct buf *body, size_t shared,
 			   const char *path, size_t plen, const struct perm *perms,
 			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t rest = plen - shared;
+	size_t rest;
 	bool same = op == JOURNAL_PUT && same_perms(prev_perms, perms, nperms);
 	unsigned char *p;
 	int err;
 
-	if (!plen || plen > JOURNAL_PATH_MAX || nperms > JOURNAL_PERMS_MAX ||
-	    vallen > JOURNAL_VALUE_MAX || (op != JOURNAL_PUT && (nperms || vallen)))
+	if (!plen || plen > JOURNAL_PATH_MAX || shared > plen ||
+	    nperms > JOURNAL_PERMS_MAX || vallen > JOURNAL_VALUE_MAX ||
+	    (op != JOURNAL_PUT && (nperms || vallen)))
 		return EINVAL;
+	rest = plen - shared;
 	/* Room for the longest coding; the body's length is where it ends. */
 	err = buf_reserve(body, 1 + UV_MAX * (4 + 2 * (size_t)nperms) + rest + vallen);
 	if (err)

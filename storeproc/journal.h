@@ -191,11 +191,11 @@ int journal_op_seen(struct buf *body, uint32_t conn, uint64_t pos);
 
 /*
  * Append the committed state of each path of paths[0..len) (NUL-ended
- * strings, one after another) to `body`, which holds no operation with
- * a path yet: a PUT of it and of every ancestor not reported since it
- * was made (root first) when it exists, else an RM.  Each path is coded
- * against the one before: a commit's paths are mostly siblings.  0 or
- * ENOMEM.
+ * strings, one after another) to `body`: a PUT of it and of every
+ * ancestor not reported since it was made (root first) when it exists,
+ * else an RM.  Each path is coded against the one before: a commit's
+ * paths are mostly siblings.  0, ENOMEM, or EINVAL for a field out of
+ * the journal's bounds.
  */
 int journal_note_paths(struct store *st, const char *paths, size_t len,
 		       struct buf *body);

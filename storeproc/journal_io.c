@@ -206,24 +206,24 @@ void journal_sink(void *ctx, const struct store_event *ev)
 	ops_watch_sink(ctx, ev);
 }
 
-/* A fresh memfd holding a snapshot of the store, mapped for appends. */
-static int snapshot_map(struct storeproc *sp, struct journal_map *m)
+/* A fresh memfd holding a snapshot of the store, mapped for appends;
+ * *plain: its size had no record been compressed. */
+static int snapshot_map(struct storeproc *sp, struct journal_map *m, size_t *plain)
 {
 	struct buf snap = BUF_INIT;
+	size_t tree_plain = 0, at;
 	int err;
-
-	size_t plain = 0, at;
 
 	journal_map_init(m);
 	/* The tree's records compressed as they are cut: a store of 10,000
 	 * domains never holds its ~20 MB of plain records at once. */
-	err = journal_snapshot_zipped(sp->store, &snap, &plain);
+	err = journal_snapshot_zipped(sp->store, &snap, &tree_plain);
 	at = snap.len;
 	if (!err)
 		err = rings_record(sp, &snap);
-	sp->journal.snap_plain = plain + (snap.len - at);
+	*plain = tree_plain + (snap.len - at);
 	if (!err)
-		err = journal_zip(&snap);	/* the rings' records */
+		err = journal_zip_tail(&snap, at);	/* the rings' records */
 	if (!err)
 		err = journal_map_new(m, snap.data, snap.len, IPC_JOURNAL_MAX);
 	if (!err)
@@ -241,6 +241,7 @@ static void take_snapshot(struct storeproc *sp)
 {
 	struct journal_state *js = &sp->journal;
 	struct journal_map m;
+	size_t plain;
 	int err;
 
 	/* Never ahead of frames queued while the socket was full: a queued
@@ -252,7 +253,7 @@ static void take_snapshot(struct storeproc *sp)
 		js->snap_due = true;
 		return;
 	}
-	err = snapshot_map(sp, &m);
+	err = snapshot_map(sp, &m, &plain);
 	if (!err)
 		err = ipc_send(sp->ipc_fd, IPC_JOURNAL, 0, NULL, 0, m.fd);
 	if (err) {
@@ -268,6 +269,7 @@ static void take_snapshot(struct storeproc *sp)
 	js->active = true;
 	js->map = m;
 	js->snap_bytes = m.len;
+	js->snap_plain = plain;
 	js->snap_due = false;
 	log_debug("journal: snapshot of %zu bytes handed to the broker", m.len);
 }

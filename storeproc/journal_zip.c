@@ -49,42 +49,45 @@ int journal_zip_record(struct journal_zipper *z, struct buf *out,
 
 int journal_zip(struct buf *snap)
 {
-	struct buf out = BUF_INIT;
 	const unsigned char *p = (const unsigned char *)snap->data;
-	struct journal_zipper z;
-	size_t off, head;
-	int err;
+	size_t head;
 
 	if (snap->len < JOURNAL_HEAD_FIXED)
 		return 0;
 	head = JOURNAL_HEAD_LEN(journal_get_u32(p + JOURNAL_MAGIC_LEN));
-	if (head > snap->len)
-		return 0;
-	err = journal_zipper_init(&z);
-	if (!err)
-		err = buf_append(&out, p, head);
-	for (off = head; !err && snap->len - off >= JOURNAL_REC_HDR;) {
+	return head > snap->len ? 0 : journal_zip_tail(snap, head);
+}
+
+int journal_zip_tail(struct buf *snap, size_t from)
+{
+	struct buf tail = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)snap->data;
+	struct journal_zipper z;
+	size_t off;
+	int err = journal_zipper_init(&z);
+
+	for (off = from; !err && snap->len - off >= JOURNAL_REC_HDR;) {
 		uint32_t word = journal_get_u32(p + off), len = word & ~JOURNAL_REC_ZSTD;
 
 		if (len > snap->len - off - JOURNAL_REC_HDR)
 			break;  /* cannot be: journal_record() framed it */
 		/* Records already compressed, or too small to be, as they are. */
 		if ((word & JOURNAL_REC_ZSTD) || len < JOURNAL_ZIP_MIN)
-			err = buf_append(&out, p + off, JOURNAL_REC_HDR + len);
+			err = buf_append(&tail, p + off, JOURNAL_REC_HDR + len);
 		else
-			err = journal_zip_record(&z, &out, p + off + JOURNAL_REC_HDR, len);
+			err = journal_zip_record(&z, &tail, p + off + JOURNAL_REC_HDR, len);
 		off += JOURNAL_REC_HDR + len;
 	}
-	if (!err)
-		err = buf_append(&out, p + off, snap->len - off);
+	if (!err && off < snap->len)
+		err = buf_append(&tail, p + off, snap->len - off);
 	journal_zipper_fini(&z);
-	if (err) {
-		buf_free(&out);
-		return err;
-	}
-	buf_free(snap);
-	*snap = out;
-	return 0;
+	/* The tail is never longer than it was: it fits where it was. */
+	if (!err && tail.len)
+		memcpy(snap->data + from, tail.data, tail.len);
+	if (!err)
+		snap->len = from + tail.len;
+	buf_free(&tail);
+	return err;
 }
 
 int journal_unzip(const void *zip, size_t len, struct buf *out)

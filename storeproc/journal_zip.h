@@ -43,6 +43,9 @@ int journal_zip_record(struct journal_zipper *z, struct buf *out,
  * where that is smaller.  0 or ENOMEM (snap is then unchanged).
  */
 int journal_zip(struct buf *snap);
+/* The same for the records from offset `from` (where one starts) on;
+ * the bytes before it stay as they are, uncopied. */
+int journal_zip_tail(struct buf *snap, size_t from);
 
 /*
  * The body a compressed record holds (its stored bytes zip[0..len)),

@@ -575,9 +575,10 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 	int err;
 
 	/* Siblings lie far apart in a store of many domains (each was made
-	 * with its own domain): fetch the next node while this one is coded. */
-	if (n->l_first != NLINK_NIL)
-		__builtin_prefetch(node_first(n));
+	 * with its own domain): the first child is fetched while this node
+	 * is coded, the next sibling while a child's subtree is.  A prefetch
+	 * of NULL does nothing. */
+	__builtin_prefetch(node_first(n));
 	err = fn(ctx, path->data, path->len, shared, &pl, tree_val_data(&st->tree, n),
 		 tree_val_len(n));
 
@@ -602,8 +603,7 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 				*end++ = '/';
 			memcpy(end, k->name, (size_t)k->namelen + 1);
 			path->len = base + sep + k->namelen;	/* the NUL stays after */
-			if (k->l_next != NLINK_NIL)
-				__builtin_prefetch(node_next(k));
+			__builtin_prefetch(node_next(k));
 			err = each_node(st, k, path, shared, fn, ctx);
 		}
 	}
@@ -705,7 +705,7 @@ int store_journal_path(struct store *st, const char *path,
 	/* Root first, down the path: a node made with this path (a WRITE
 	 * makes missing ancestors) was never reported. */
 	n = st->tree.root;
-	if (!(n->flags & NODE_JOURNALED) || len == 1) {
+	if (!(n->flags & NODE_JOURNALED)) {
 		err = report(st, n, "/", 1, 0, fn, ctx);
 		reported = 1;
 	}
@@ -716,7 +716,7 @@ int store_journal_path(struct store *st, const char *path,
 			end++;
 		n = tree_child(&st->tree, n, path + start, end - start);
 		if (!n)
-			break;	/* cannot happen: tree_walk found the whole path */
+			break;	/* cannot happen: the walk found the whole path */
 		prefix[end] = '\0';
 		if (end == len || !(n->flags & NODE_JOURNALED)) {
 			err = report(st, n, prefix, end, reported, fn, ctx);

@@ -162,7 +162,9 @@ struct store_cursor {
  * Ancestors a WRITE made carry perms only this report knows, and an
  * ancestor that changed reported itself (every change fires an event).
  * ENOENT (fn not called) when there is no such node; fn's non-zero
- * return ends it and is returned.
+ * return ends it and is returned.  `cur` is where the walk starts from
+ * and is set to this path's node (unless the path is "/"); on ENOENT it
+ * is left as it was.
  */
 int store_journal_path(struct store *st, const char *path,
 		       struct store_cursor *cur, store_node_fn *fn, void *ctx);

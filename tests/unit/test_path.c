@@ -178,6 +178,30 @@ static int t_home_and_special(void)
 	return ok;
 }
 
+/* Word-at-a-time: lengths around a word, a difference in the second
+ * word or at its last byte, and the shorter string a prefix. */
+static int t_common_prefix(void)
+{
+	static const char a[] = "/local/domain/12/device/vif/0/state";
+	char b[sizeof(a)];
+	int ok = 1;
+
+	for (size_t len = 0; ok && len < sizeof(a); len++) {
+		memcpy(b, a, sizeof(a));
+		ok = path_common_prefix(a, len, b, len) == len &&
+		     path_common_prefix(a, sizeof(a) - 1, b, len) == len &&
+		     path_common_prefix(a, len, b, sizeof(a) - 1) == len;
+		if (ok && len < sizeof(a) - 1) {
+			b[len] = 'X';
+			ok = path_common_prefix(a, sizeof(a) - 1, b, sizeof(a) - 1) == len;
+		}
+		if (!ok)
+			printf("  differs at %zu\n", len);
+	}
+	return ok && path_common_prefix("/a", 2, "/b", 2) == 1 &&
+	       path_common_prefix("", 0, "/b", 2) == 0;
+}
+
 static const struct unit_case tests[] = {
 	{ "valid/invalid table", t_table },
 	{ "length limit, plain path", t_len_plain },
@@ -186,6 +210,7 @@ static const struct unit_case tests[] = {
 	{ "path-max quota", t_quota_limit },
 	{ "path-max measure (path_rel_len)", t_rel_len },
 	{ "domain home, special names", t_home_and_special },
+	{ "common prefix, a word at a time", t_common_prefix },
 };
 
 UNIT_MAIN("path")

@@ -285,6 +285,34 @@ static int t_invalid_errno(void)
 	return ok;
 }
 
+/* tree_walk_from(): from the root, from a node on the path, from the
+ * path's own node, and stopping where the path leaves the tree. */
+static int t_walk_from(void)
+{
+	struct store *st = store_new();
+	struct node *a, *ab, *n;
+	size_t done;
+	int ok = st != NULL;
+
+	CHECK(wr(st, NULL, &dom0, "/a/b/c", "v") == 0);
+	CHECK(wr(st, NULL, &dom0, "/a/bb", "v") == 0);
+	a = tree_lookup(&st->tree, "/a", 2);
+	ab = tree_lookup(&st->tree, "/a/b", 4);
+	CHECK(a && ab);
+	n = tree_walk_from(&st->tree, st->tree.root, "/a/b/c", 6, 0, &done);
+	CHECK(n == tree_lookup(&st->tree, "/a/b/c", 6) && done == 6);
+	n = tree_walk_from(&st->tree, a, "/a/bb", 5, 2, &done);
+	CHECK(n == tree_lookup(&st->tree, "/a/bb", 5) && done == 5);
+	n = tree_walk_from(&st->tree, ab, "/a/b", 4, 4, &done);
+	CHECK(n == ab && done == 4);
+	n = tree_walk_from(&st->tree, ab, "/a/b/x/y", 8, 4, &done);
+	CHECK(n == ab && done == 4);
+	n = tree_walk_from(&st->tree, st->tree.root, "/", 1, 0, &done);
+	CHECK(n == st->tree.root && done == 1);
+	store_free(st);
+	return ok;
+}
+
 /* Whether the directory at path has a hashed child index (tree.c). */
 static int indexed(struct store *st, const char *path)
 {
@@ -1139,6 +1167,7 @@ static const struct {
 	{ "txn: stale child names in a frozen list", t_txn_stale_child },
 	{ "values in and out of the node, readers", t_values },
 	{ "generations across 2^32", t_gen_wrap },
+	{ "a walk from a node on the path", t_walk_from },
 };
 
 int main(void)
