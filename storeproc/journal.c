@@ -118,12 +118,11 @@ static int op_append_after(struct buf *body, const char *prev,
 			   const char *path, const struct perm *perms,
 			   unsigned int nperms, const void *val, size_t vallen)
 {
-	size_t shared = 0;
+	size_t plen = strlen(path);
+	size_t shared = prev ? path_common_prefix(prev, strlen(prev), path, plen) : 0;
 
-	while (prev && prev[shared] && prev[shared] == path[shared])
-		shared++;
-	return op_append_coded(body, shared, prev_perms, op, path, strlen(path),
-			       perms, nperms, val, vallen);
+	return op_append_coded(body, shared, prev_perms, op, path, plen, perms, nperms,
+			       val, vallen);
 }
 
 int journal_op_append(struct buf *body, enum journal_op op, const char *path,

@@ -589,11 +589,9 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 	for (const struct node *k = node_first(n), *elder = NULL; !err && k;
 	     elder = k, k = node_next(k)) {
 		shared = base;
-		if (elder) {
-			shared += sep;
-			for (size_t i = 0; k->name[i] && k->name[i] == elder->name[i]; i++)
-				shared++;
-		}
+		if (elder)
+			shared += sep + path_common_prefix(k->name, k->namelen, elder->name,
+							   elder->namelen);
 		path->len = base;
 		err = buf_reserve(path, sep + (size_t)k->namelen + 1);
 		if (!err) {
