@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Written once by log_open() before any other thread of work starts. */
 static struct {
@@ -45,6 +47,35 @@ static const char *prio_name(int prio)
 	}
 }
 
+/*
+ * One write a line: both processes share the broker's stderr (under
+ * systemd one stream to the journal), and a line written in pieces can
+ * be cut by the other's.  A pipe keeps writes of up to PIPE_BUF whole,
+ * so a line is cut to LOG_LINE_MAX bytes, marked "...".
+ */
+__attribute__((format(printf, 2, 0)))
+static void log_line_stderr(int prio, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	int head = snprintf(line, sizeof(line), "%s: %s: ", log_cfg.ident, prio_name(prio));
+	size_t n = head < 0 ? 0 : (size_t)head;
+	ssize_t w;
+
+	if (n < sizeof(line)) {
+		int body = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+
+		n += body < 0 ? 0 : (size_t)body;
+	}
+	if (n > sizeof(line) - 2) {
+		n = sizeof(line) - 2;
+		memcpy(line + n - 3, "...", 3);
+	}
+	line[n++] = '\n';
+	do
+		w = write(STDERR_FILENO, line, n);
+	while (w < 0 && errno == EINTR);
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	int saved = errno;	/* callers may log between a failure and its use */
@@ -56,9 +87,7 @@ void log_msg(int prio, const char *fmt, ...)
 	if (log_cfg.to_syslog) {
 		vsyslog(prio, fmt, ap);
 	} else {
-		fprintf(stderr, "%s: %s: ", log_cfg.ident, prio_name(prio));
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		log_line_stderr(prio, fmt, ap);
 	}
 	va_end(ap);
 	errno = saved;

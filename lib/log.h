@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <syslog.h>
 
+/* A stderr line's longest, newline included: PIPE_BUF, which a pipe
+ * never splits; longer ones are cut, ending in "...". */
+#define LOG_LINE_MAX 4096
+
 /* verbosity: 0 = LOG_INFO and above, 1 (-V) = LOG_DEBUG too. */
 void log_open(const char *ident, bool to_syslog, int verbosity);
 void log_msg(int prio, const char *fmt, ...)
