@@ -43,6 +43,16 @@ static int wr(struct store *st, const struct caller *who, const char *path,
 	return store_write(st, NULL, who, path, val, strlen(val), &sink);
 }
 
+/* Each of paths[0..n) written with val, as dom0; 1 if all succeed. */
+static int wr_all(struct store *st, const char *const *paths, size_t n, const char *val)
+{
+	int ok = 1;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = !wr(st, &dom0, paths[i], val);
+	return ok;
+}
+
 /* The journal of the changes noted since the last call, as one record. */
 static int flush_noted(struct store *st, struct buf *j)
 {
@@ -525,8 +535,7 @@ static int t_change_record_walks(void)
 	size_t before;
 	int ok = a != NULL;
 
-	for (size_t i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++)
-		ok = !wr(a, &dom0, order[i], "old");
+	ok = ok && wr_all(a, order, sizeof(order) / sizeof(order[0]), "old");
 	ok = ok && !journal_snapshot(a, &j);
 	before = j.len;
 	for (size_t i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++) {
@@ -561,8 +570,7 @@ static int t_zipped_snapshot(void)
 	size_t plain_len = 0;
 	int ok = a != NULL;
 
-	for (size_t i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++)
-		ok = !wr(a, &dom0, names[i], "v");
+	ok = ok && wr_all(a, names, sizeof(names) / sizeof(names[0]), "v");
 	for (int i = 0; ok && i < 3000; i++) {
 		snprintf(path, sizeof(path), "/local/domain/%d/device/vif/%d/state", i, i % 3);
 		ok = !wr(a, &dom0, path, i % 2 ? "4" : "1");
