@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "ipc_out.h"
+#include "journal_io.h"
 #include "log.h"
 #include "perms.h"
 #include "quota.h"
@@ -195,91 +196,68 @@ static bool clean_node(struct storeproc *sp, uint32_t domid, const char *path,
 		else
 			ps->e[n++] = ps->e[j];
 	}
-	/* As 4.17's write_node_raw(): no watch event, so only a snapshot
-	 * keeps it (journal_io.c). */
+	/* As 4.17's write_node_raw(): no watch event, so the journal is
+	 * told of the node itself. */
 	if (change && store_set_perms(sp->store, NULL, &dom0_priv, path, ps->e, n,
 				      NULL))
 		log_err("cannot remove dead domain %u from the perms of %s",
 			domid, path);
 	if (change)
-		sp->journal.snap_due = true;
+		journal_note_path(sp, path);
 	return false;
 }
 
-struct walk_frame {
-	struct buf kids;	/* the directory's children, NUL-separated */
-	size_t pos;		/* next child in kids */
-	size_t base;		/* length of the directory's path */
+/* The nodes whose perms name a dead domain, gathered before any changes. */
+struct named_nodes {
+	uint32_t domid;
+	struct buf paths;	/* NUL-terminated, in pre-order */
 };
 
+static int gather_named(void *ctx, const char *path, size_t pathlen, size_t shared,
+			const struct perm_list *pl, const void *val, size_t vlen)
+{
+	struct named_nodes *nn = ctx;
+
+	(void)shared;
+	(void)val;
+	(void)vlen;
+	if (pathlen == 1)
+		return 0;	/* "/" is never cleaned */
+	for (unsigned int j = 0; j < pl->n; j++)
+		if (pl->e[j].domid == nn->domid)
+			return buf_append(&nn->paths, path, pathlen + 1);
+	return 0;
+}
+
 /*
- * clean_node() on every node but "/", depth first without recursion
- * (deep trees, XSA-418).  A walk of the whole tree, as 4.17's
- * domain_tree_remove().  4.17 stops once the domain owns no more nodes;
- * here the ACL clean-up needs the whole walk anyway.
+ * clean_node() on every node but "/" whose perms name domid.  A walk of
+ * the whole tree, as 4.17's domain_tree_remove(), but by the tree's own
+ * links and reading each node's list in place, with no lookup by path;
+ * the changes come after it, on the nodes it gathered, in pre-order, so
+ * that a node deleted takes its gathered descendants with it.
  */
 static void clean_tree(struct storeproc *sp, uint32_t domid)
 {
-	struct walk_frame *stack = NULL;
-	struct buf path = BUF_INIT, perms = BUF_INIT;
+	struct named_nodes nn = { domid, BUF_INIT };
+	struct buf perms = BUF_INIT;
 	struct perm_scratch ps = { NULL, 0, 0 };
-	size_t depth = 0, cap = 0;
 
-	stack = calloc(1, sizeof(*stack));
-	if (!stack)
-		goto nomem;
-	cap = depth = 1;
-	if (store_directory(sp->store, NULL, &dom0_priv, "/", &stack[0].kids))
-		goto out;
-	while (depth) {
-		struct walk_frame *f = &stack[depth - 1];
-		const char *name;
-		size_t nlen;
+	if (store_each_node(sp->store, gather_named, &nn))
+		log_err("out of memory cleaning up after dead domain %u", domid);
+	for (size_t off = 0; off < nn.paths.len;) {
+		const char *path = nn.paths.data + off;
 
-		if (f->pos >= f->kids.len) {
-			buf_free(&f->kids);
-			depth--;
-			continue;
-		}
-		name = f->kids.data + f->pos;
-		nlen = strlen(name);
-		f->pos += nlen + 1;
-		path.len = f->base;
-		if (buf_append(&path, "/", 1) || buf_append(&path, name, nlen) ||
-		    buf_append(&path, "", 1))
-			goto nomem;
-		path.len--;
+		off += strlen(path) + 1;
 		buf_reset(&perms);
-		if (store_get_perms(sp->store, NULL, &dom0_priv, path.data, &perms) ||
+		/* ENOENT: deleted with an ancestor the dead domain owned. */
+		if (store_get_perms(sp->store, NULL, &dom0_priv, path, &perms) ||
 		    parse_wire_perms(&perms, &ps) || !ps.n)
 			continue;
-		if (clean_node(sp, domid, path.data, &ps))
-			continue;
-		if (depth == cap) {
-			struct walk_frame *ns = realloc(stack, 2 * cap * sizeof(*ns));
-
-			if (!ns)
-				goto nomem;
-			stack = ns;
-			cap *= 2;
-		}
-		f = &stack[depth];
-		memset(f, 0, sizeof(*f));
-		f->base = path.len;
-		depth++;
-		if (store_directory(sp->store, NULL, &dom0_priv, path.data, &f->kids))
-			buf_reset(&f->kids);
+		clean_node(sp, domid, path, &ps);
 	}
-	goto out;
-nomem:
-	log_err("out of memory cleaning up after dead domain %u", domid);
-out:
-	while (depth)
-		buf_free(&stack[--depth].kids);
-	free(stack);
 	free(ps.e);
-	buf_free(&path);
 	buf_free(&perms);
+	buf_free(&nn.paths);
 }
 
 /* 4.17's remove_domid_from_perm() on the special nodes: the dead domain's
@@ -315,7 +293,7 @@ static void strip_special(struct storeproc *sp, uint32_t domid)
 				e[n++] = pl.e[j];
 		(void)store_set_perms(sp->store, NULL, &dom0_priv, names[i], e, n,
 				      NULL);
-		sp->journal.snap_due = true;	/* no event: only a snapshot keeps it */
+		journal_note_path(sp, names[i]);	/* no event fired */
 		free(e);
 	}
 }
@@ -332,8 +310,10 @@ void domain_release(struct storeproc *sp, struct domain *d)
 	domain_forget(&sp->domains, d);
 	clean_tree(sp, domid);
 	strip_special(sp, domid);
-	/* A reused domid starts with a clean slate (XSA-483). */
-	quota_domain_reset(sp->quota, domid);
+	/* A reused domid starts with a clean slate (XSA-483); its own
+	 * limits, if it had any, go from the journal too. */
+	if (quota_domain_reset(sp->quota, domid))
+		journal_note_quota(sp);
 	log_debug("domain %u released", domid);
 	domain_fire_special(sp, "@releaseDomain");
 	fire_release_of(sp, domid);

@@ -186,7 +186,7 @@ static int rings_record(struct storeproc *sp, struct buf *out)
 	return err;
 }
 
-static void note_name(struct storeproc *sp, const char *name)
+void journal_note_path(struct storeproc *sp, const char *name)
 {
 	if (sp->journal.active && buf_append_str0(&sp->journal.dirty, name)) {
 		/* The record would be incomplete: a snapshot covers it. */
@@ -195,14 +195,9 @@ static void note_name(struct storeproc *sp, const char *name)
 	}
 }
 
-void journal_note_special(struct storeproc *sp, const char *name)
-{
-	note_name(sp, name);
-}
-
 void journal_sink(void *ctx, const struct store_event *ev)
 {
-	note_name(ctx, ev->path);
+	journal_note_path(ctx, ev->path);
 	ops_watch_sink(ctx, ev);
 }
 
@@ -350,11 +345,6 @@ void journal_flush(struct storeproc *sp)
 	if (js->dirty.len || js->dirty_doms.len || js->clients.changes.len ||
 	    js->quota_noted)
 		append_record(sp);
-	/* A released or dead domain leaves the perms of other nodes without
-	 * firing events (4.17's write_node_raw); only a snapshot keeps that. */
-	if (sp->domains.count < js->domains_seen)
-		js->snap_due = true;
-	js->domains_seen = sp->domains.count;
 	/* Records since the snapshot of half its plain size: the journal
 	 * stays within half the tree's bytes beyond the compressed snapshot,
 	 * and a change's record is still paid for by few snapshot bytes. */

@@ -32,7 +32,6 @@ struct journal_state {
 	size_t snap_bytes;	/* the size of the snapshot it began with */
 	size_t snap_plain;	/* ... before its records were compressed */
 	bool snap_due;		/* take a snapshot at the next flush */
-	size_t domains_seen;	/* domain table size at the last flush */
 	struct buf dirty;	/* names changed since the last flush, each
 				 * with its NUL; owned */
 	struct buf dirty_doms;	/* domids (u32) whose ring state changed
@@ -63,9 +62,10 @@ void journal_state_fini(struct journal_state *js);
  * (ops_watch_sink).  `sp` is the struct storeproc. */
 void journal_sink(void *sp, const struct store_event *ev);
 
-/* The perms of special node `name` ("@introduceDomain") changed: 4.17's
- * SET_PERMS fires no event for it, so the journal is told here. */
-void journal_note_special(struct storeproc *sp, const char *name);
+/* Node `name` changed with no event fired, which would have told the
+ * journal: SET_PERMS of "@introduceDomain" (as 4.17), a dead domain's
+ * entries removed from a node's perms (as 4.17's write_node_raw). */
+void journal_note_path(struct storeproc *sp, const char *name);
 
 /*
  * Append one record with the committed state of every noted name, and

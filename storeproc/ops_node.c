@@ -168,7 +168,7 @@ int op_set_perms(struct req *r)
 	if (err)
 		return err;
 	if (path_is_special(r->sp->path.data))
-		journal_note_special(r->sp, r->sp->path.data);
+		journal_note_path(r->sp, r->sp->path.data);
 	req_ack(r);
 	return 0;
 }

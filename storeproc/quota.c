@@ -343,13 +343,15 @@ void quota_tree_acct(void *ctx, uint32_t owner, int sign, size_t bytes)
 	quota_add(q, owner, QUOTA_MEMORY, sign * (long)bytes);
 }
 
-void quota_domain_reset(struct quota *q, uint32_t domid)
+bool quota_domain_reset(struct quota *q, uint32_t domid)
 {
 	struct qdom *d;
 	unsigned long nodes, node_mem;
+	bool own;
 
 	if (!q || !(d = find(q, domid)))
-		return;
+		return false;
+	own = d->own_set != 0;
 	nodes = d->use[QUOTA_NODES];
 	/* Node memory cannot be told apart from output memory here; with
 	 * nodes left the memory is kept too (the next accounting of those
@@ -364,6 +366,7 @@ void quota_domain_reset(struct quota *q, uint32_t domid)
 	d->log = NULL;
 	d->use[QUOTA_NODES] = nodes;
 	d->use[QUOTA_MEMORY] = node_mem;
+	return own;
 }
 
 /* --- refusals -------------------------------------------------------- */

@@ -197,9 +197,10 @@ int quota_check_memory(struct quota *q, uint32_t owner, size_t bytes);
  * state; the node
  * count is kept only if the tree still holds nodes it owns (it is exact;
  * domain_release() deletes them or gives them to dom0 first), which is
- * logged.  Call after the domain's connection is closed.
+ * logged.  Call after the domain's connection is closed.  True if it had
+ * limits of its own (the journal keeps those: it must hear they went).
  */
-void quota_domain_reset(struct quota *q, uint32_t domid);
+bool quota_domain_reset(struct quota *q, uint32_t domid);
 
 /*
  * CONTROL "quota <domid>": append 4.17's usage report to `out`,

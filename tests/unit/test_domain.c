@@ -21,6 +21,7 @@
 #include "domain.h"
 #include "ipc_out.h"
 #include "journal.h"
+#include "journal_io.h"
 #include "journal_zip.h"
 #include "path.h"
 #include "ring_idle.h"
@@ -286,8 +287,7 @@ static void env_open(void)
 static void env_close(void)
 {
 	conn_close_all(&sp);
-	/* A release makes the store take a snapshot (silent perms changes):
-	 * the journal then exists and is ours to free. */
+	/* A case that took a snapshot made the journal: ours to free. */
 	journal_state_fini(&sp.journal);
 	journal_state_init(&sp.journal);
 	if (journal_fd >= 0)
@@ -558,6 +558,71 @@ static int t_domid_reuse(void)
 	g = introduce(&d0, 5, 201);
 	g_send(g, XS_READ, 0, S("/shared\0"));
 	ok &= expect("after", g_drain(g), "16 1 0 EACCES|\n");
+	close(d0.fd);
+	env_close();
+	return ok;
+}
+
+/*
+ * A release changes the perms of nodes other than the dead domain's with
+ * no event (4.17's write_node_raw).  The journal is told of each, so the
+ * release takes no snapshot, and a replay of the journal gives the store
+ * as released: entries gone, deep ones and special nodes' too, the dead
+ * domain's own nodes deleted.
+ */
+static int t_release_journaled(void)
+{
+	static const char *const paths[] = { "/shared", "/shared/deep/er", "/local/domain/5" };
+	static const struct caller root = { 0, DOMID_NONE, true };
+	struct client d0;
+	struct buf jnl = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	struct journal_replay_stats st;
+	struct store *replayed = store_new();
+	struct perm_list pl;
+	off_t end;
+	int fd, ok = replayed != NULL;
+
+	env_open();
+	sp.sink.fire = journal_sink;	/* as main.c: events reach the journal */
+	client_open(&d0, 0, true);
+	send_req(&d0, XS_WRITE, 0, S("/shared\0s"));
+	send_req(&d0, XS_SET_PERMS, 0, S("/shared\0n0\0r5\0w6\0"));
+	send_req(&d0, XS_WRITE, 0, S("/shared/deep/er\0s"));
+	send_req(&d0, XS_SET_PERMS, 0, S("/shared/deep/er\0n6\0b5\0"));
+	send_req(&d0, XS_SET_PERMS, 0, S("@releaseDomain\0n5\0r5\0"));
+	g_send(introduce(&d0, 5, 200), XS_WRITE, 0, S("data/mine\0v"));
+	drain(&d0);
+	sp.journal.snap_due = true;
+	journal_flush(&sp);
+	frames();
+	fd = journal_fd;	/* the snapshot's memfd, as the broker holds it */
+	journal_fd = -1;
+	send_req(&d0, XS_RELEASE, 0, S("5\0"));
+	ok &= expect("release", drain(&d0), "9 9 0 OK|\n");
+	frames();
+	ok &= journal_fd < 0;	/* no snapshot came */
+	end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	ok &= end > 0 && !buf_reserve(&jnl, (size_t)end) &&
+	      pread(fd, jnl.data, (size_t)end, 0) == end;
+	jnl.len = ok ? (size_t)end : 0;
+	ok &= ok && journal_replay(replayed, jnl.data, jnl.len, &st) == 0 && !st.bad_bytes;
+	for (size_t i = 0; ok && i < sizeof(paths) / sizeof(paths[0]); i++) {
+		buf_reset(&a);
+		buf_reset(&b);
+		ok &= !store_get_perms(sp.store, NULL, &root, paths[i], &a) &&
+		      !store_get_perms(replayed, NULL, &root, paths[i], &b) &&
+		      a.len == b.len && !memcmp(a.data, b.data, a.len) &&
+		      !memmem(a.data, a.len, "5\0", 2);
+	}
+	ok &= store_get_perms(replayed, NULL, &root, "/local/domain/5/data", &a) == ENOENT;
+	ok &= !store_special_perms(replayed, "@releaseDomain", &pl) && pl.n == 1 &&
+	      pl.e[0].domid == 0;
+	if (fd >= 0)
+		close(fd);
+	buf_free(&jnl);
+	buf_free(&a);
+	buf_free(&b);
+	store_free(replayed);
 	close(d0.fd);
 	env_close();
 	return ok;
@@ -1269,6 +1334,7 @@ static const struct unit_case tests[] = {
 	{ "SET_TARGET gives a device model its target's rights", t_set_target },
 	{ "RELEASE: unmap, @releaseDomain, owned nodes deleted, no residue", t_release },
 	{ "RELEASE with -K gives orphans to dom0", t_keep_orphans },
+	{ "RELEASE is journaled without a snapshot, and replays", t_release_journaled },
 	{ "domid reuse: a dead domain's ACL entries are removed", t_domid_reuse },
 	{ "DOMAIN_STATE: shutdown once, RESUME, death and clean-up", t_domain_state },
 	{ "CONN_GONE keeps the domain; dom0's kernel ring", t_conn_gone },
