@@ -230,11 +230,12 @@ static int gather_named(void *ctx, const char *path, size_t pathlen, size_t shar
 }
 
 /*
- * clean_node() on every node but "/" whose perms name domid.  A walk of
- * the whole tree, as 4.17's domain_tree_remove(), but by the tree's own
- * links and reading each node's list in place, with no lookup by path;
- * the changes come after it, on the nodes it gathered, in pre-order, so
- * that a node deleted takes its gathered descendants with it.
+ * clean_node() on every node but "/" whose perms name domid.  If none
+ * does, no walk; else a walk of the whole tree, as 4.17's
+ * domain_tree_remove(), by the tree's own links and reading each node's
+ * list in place, with no lookup by path.  The changes come after it, on
+ * the nodes it gathered, in pre-order, so that a node deleted takes its
+ * gathered descendants with it.
  */
 static void clean_tree(struct storeproc *sp, uint32_t domid)
 {
@@ -242,6 +243,10 @@ static void clean_tree(struct storeproc *sp, uint32_t domid)
 	struct buf perms = BUF_INIT;
 	struct perm_scratch ps = { NULL, 0, 0 };
 
+	/* The toolstack mostly removes a domain's nodes before it goes:
+	 * then nothing names it, and there is no walk at all. */
+	if (!store_names_domid(sp->store, domid))
+		return;
 	if (store_each_node(sp->store, gather_named, &nn))
 		log_err("out of memory cleaning up after dead domain %u", domid);
 	for (size_t off = 0; off < nn.paths.len;) {

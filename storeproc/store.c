@@ -610,6 +610,11 @@ static int each_node(struct store *st, const struct node *n, struct buf *path,
 	return err;
 }
 
+bool store_names_domid(const struct store *st, uint32_t domid)
+{
+	return tree_names_domid(&st->tree, domid);
+}
+
 int store_each_node(struct store *st, store_node_fn *fn, void *ctx)
 {
 	struct buf path = BUF_INIT;

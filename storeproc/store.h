@@ -142,6 +142,10 @@ typedef int store_node_fn(void *ctx, const char *path, size_t pathlen,
 			  const void *val, size_t vlen);
 int store_each_node(struct store *st, store_node_fn *fn, void *ctx);
 
+/* Whether a node of the tree (the root aside) may name domid in its
+ * perms; false only when none does (tree_names_domid). */
+bool store_names_domid(const struct store *st, uint32_t domid);
+
 /*
  * Where store_journal_path() last found a node: the next walk starts from
  * the deepest node its path shares with that one (a commit's paths are

@@ -369,6 +369,34 @@ size_t tree_path_len(const struct node *n)
 	return len ? len : 1;
 }
 
+/* n entering (+1) or leaving (-1) the counts of the domids its perms
+ * name, one for each entry; only linked nodes count, the root aside. */
+static void names_count(struct tree *t, const struct node *n, int sign)
+{
+	struct perm_list pl;
+
+	if (n == t->root || !node_parent(n))
+		return;
+	pl = node_perms(n);
+	for (unsigned int i = 0; i < pl.n; i++) {
+		const void *key = (const void *)((uintptr_t)pl.e[i].domid + 1);
+		uintptr_t c = (uintptr_t)nodemap_get(&t->names, key);
+
+		if (sign > 0 && nodemap_set(&t->names, key, (void *)(c + 1)))
+			t->names_lost = true;
+		else if (sign < 0 && c > 1)
+			(void)nodemap_set(&t->names, key, (void *)(c - 1));
+		else if (sign < 0)
+			nodemap_del(&t->names, key);
+	}
+}
+
+bool tree_names_domid(const struct tree *t, uint32_t domid)
+{
+	return t->names_lost ||
+	       nodemap_get(&t->names, (const void *)((uintptr_t)domid + 1)) != NULL;
+}
+
 /* Report n's record, its path pathlen long and its children's names
  * kidbytes, entering (+1) or leaving (-1) its owner's count; only linked
  * nodes count. */
@@ -513,6 +541,7 @@ void tree_fini(struct tree *t)
 	nodemap_fini(&t->refs);
 	nodemap_fini(&t->vals);
 	nodemap_fini(&t->seen);
+	nodemap_fini(&t->names);
 	/* The lists live in the slab too: put them first. */
 	for (i = 0; i < TREE_PCACHE; i++)
 		permset_put(t->pcache[i]);
@@ -806,6 +835,7 @@ void tree_append(struct tree *t, struct node *parent, struct node *child)
 	acct_kids(t, parent, 1, plen, k.bytes);
 	acct_len(t, child, 1,
 		 (node_parent(parent) ? plen : 0) + 1 + child->namelen);
+	names_count(t, child, 1);
 }
 
 /* Take n out of its parent's list and index (n keeps its own children). */
@@ -877,6 +907,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 	 * it, while its children, whose names the record holds, are
 	 * still there to be counted (kids_of). */
 	acct_len(t, top, -1, toplen);
+	names_count(t, top, -1);
 	for (;;) {
 		/* Down to the oldest leaf, extending the path; every node
 		 * is frozen before its first child goes. */
@@ -885,6 +916,7 @@ size_t tree_remove(struct tree *t, struct node *top, struct buf *path,
 			below += 1 + n->namelen;
 			freeze(t, n);
 			acct_len(t, n, -1, base + below);
+			names_count(t, n, -1);
 			if (visit) {
 				/* Room was reserved by the caller. */
 				if (path->len > 1)
@@ -1002,9 +1034,11 @@ void tree_set_perms(struct tree *t, struct node *n, struct pset *ps)
 	size_t plen = acct_path(t, n);
 
 	acct_len(t, n, -1, plen);
+	names_count(t, n, -1);
 	t->bytes -= node_bytes(n);
 	pset_share(t, ps);
 	node_take_perms(n, ps);
 	t->bytes += node_bytes(n);
+	names_count(t, n, 1);
 	acct_len(t, n, 1, plen);
 }

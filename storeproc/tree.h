@@ -241,6 +241,12 @@ struct tree {
 	 * value (struct val *, one reference owned), aspect stamps (struct
 	 * nodegen *, owned by their users). */
 	struct nodemap idx, refs, vals, seen;
+	/* How many linked nodes, the root aside, name each domid in their
+	 * perms (key domid + 1, value the count): a dead domain's clean-up
+	 * has nothing to look for when its domid is absent.  names_lost: an
+	 * insertion failed, the counts may be short, so trust none. */
+	struct nodemap names;
+	bool names_lost;
 	tree_freeze_fn *freeze;	/* see struct noderef; may be NULL */
 	void *freeze_ctx;
 	tree_acct_fn *acct;	/* may be NULL; set with tree_set_acct */
@@ -402,5 +408,9 @@ int tree_reserve_vals(struct tree *t, size_t n);
 void tree_set_bytes(struct tree *t, struct node *n, const void *data,
 		    size_t len);
 void tree_set_perms(struct tree *t, struct node *n, struct pset *ps);
+
+/* Whether a linked node other than the root may name domid in its perms
+ * (owner or entry).  False only when none does. */
+bool tree_names_domid(const struct tree *t, uint32_t domid);
 
 #endif

@@ -324,6 +324,55 @@ static void feed_frame(const uint8_t *p, size_t n)
 	settle();
 }
 
+/* The domids named by the nodes of a walk, the root aside; capped. */
+struct named {
+	uint32_t domid[64];
+	size_t n;
+	bool full;
+};
+
+static int note_named(void *ctx, const char *path, size_t pathlen, size_t shared,
+		      const struct perm_list *pl, const void *val, size_t vlen)
+{
+	struct named *nd = ctx;
+
+	(void)path;
+	(void)shared;
+	(void)val;
+	(void)vlen;
+	for (unsigned int i = 0; pathlen > 1 && i < pl->n; i++) {
+		size_t j = 0;
+
+		while (j < nd->n && nd->domid[j] != pl->e[i].domid)
+			j++;
+		if (j < nd->n)
+			continue;
+		if (nd->n == sizeof(nd->domid) / sizeof(nd->domid[0]))
+			nd->full = true;
+		else
+			nd->domid[nd->n++] = pl->e[i].domid;
+	}
+	return 0;
+}
+
+void harness_check_names(void)
+{
+	/* Domids the harness's clients act for, and a few a request may name. */
+	static const uint32_t probe[] = { 0, 1, 5, 6, 7, 0x7fef, 0xffff, 0xffffffffu };
+	struct named nd = { .n = 0 };
+
+	FUZZ_ASSERT(store_each_node(sp.store, note_named, &nd) == 0);
+	for (size_t j = 0; j < nd.n; j++)
+		FUZZ_ASSERT(store_names_domid(sp.store, nd.domid[j]));
+	for (size_t i = 0; !nd.full && i < sizeof(probe) / sizeof(probe[0]); i++) {
+		bool named = false;
+
+		for (size_t j = 0; j < nd.n; j++)
+			named |= nd.domid[j] == probe[i];
+		FUZZ_ASSERT(store_names_domid(sp.store, probe[i]) == named);
+	}
+}
+
 void harness_open(void)
 {
 	env_open();

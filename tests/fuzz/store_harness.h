@@ -54,4 +54,12 @@ bool harness_broken(void);
 /* Reply and watch event bytes the clients received since harness_open(). */
 size_t harness_reply_bytes(void);
 
+/*
+ * Aborts unless the tree's count of the domids its nodes name
+ * (store_names_domid) says exactly which domids a walk finds named: a
+ * count that says none where one is named would leave a dead domain's
+ * entries behind at its release (XSA-322).
+ */
+void harness_check_names(void);
+
 #endif

@@ -1142,6 +1142,49 @@ static int t_gen_wrap(void)
 	return ok;
 }
 
+/*
+ * The tree counts which domids its nodes name (store_names_domid), so
+ * that a dead domain's clean-up is skipped only when nothing names it:
+ * through creation, SET_PERMS, a transaction's commit, an abort, and the
+ * removal of a subtree.
+ */
+static int t_names_domid(void)
+{
+	struct store *st = store_new();
+	struct txn *t;
+	int ok = 1;
+
+	CHECK(!store_names_domid(st, 5) && !store_names_domid(st, 7));
+	CHECK(wr(st, NULL, &dom0, "/a/b/c", "v") == 0);
+	CHECK(sp(st, NULL, &dom0, "/a/b", "n0,r5") == 0);
+	CHECK(store_names_domid(st, 5) && !store_names_domid(st, 7));
+	/* Inherited by a child: two nodes name 5, then one, then none. */
+	CHECK(wr(st, NULL, &dom0, "/a/b/d", "v") == 0);
+	CHECK(sp(st, NULL, &dom0, "/a/b", "n0") == 0);
+	CHECK(store_names_domid(st, 5));
+	CHECK(sp(st, NULL, &dom0, "/a/b/d", "n7,b5,r5") == 0);
+	CHECK(store_rm(st, NULL, &dom0, "/a/b/d", &sink) == 0);
+	CHECK(!store_names_domid(st, 5) && !store_names_domid(st, 7));
+	/* A transaction's nodes count once committed, not before. */
+	t = store_txn_start(st);
+	CHECK(wr(st, t, &dom0, "/t/u", "v") == 0);
+	CHECK(sp(st, t, &dom0, "/t/u", "n7") == 0);
+	CHECK(!store_names_domid(st, 7));
+	CHECK(store_txn_commit(st, t, &sink) == 0);
+	CHECK(store_names_domid(st, 7));
+	t = store_txn_start(st);
+	CHECK(sp(st, t, &dom0, "/a", "n0,w6") == 0);
+	store_txn_abort(st, t);
+	CHECK(!store_names_domid(st, 6));
+	/* A subtree removed takes its names with it; the root is never counted. */
+	CHECK(sp(st, NULL, &dom0, "/", "n0,r5") == 0);
+	CHECK(!store_names_domid(st, 5));
+	CHECK(store_rm(st, NULL, &dom0, "/t", &sink) == 0);
+	CHECK(!store_names_domid(st, 7));
+	store_free(st);
+	return ok;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1168,6 +1211,7 @@ static const struct {
 	{ "values in and out of the node, readers", t_values },
 	{ "generations across 2^32", t_gen_wrap },
 	{ "a walk from a node on the path", t_walk_from },
+	{ "which domids the tree's nodes name", t_names_domid },
 };
 
 int main(void)
