@@ -343,6 +343,8 @@ static int note_named(void *ctx, const char *path, size_t pathlen, size_t shared
 	for (unsigned int i = 0; pathlen > 1 && i < pl->n; i++) {
 		size_t j = 0;
 
+		/* The direction that matters, for every entry: never "none". */
+		FUZZ_ASSERT(store_names_domid(sp.store, pl->e[i].domid));
 		while (j < nd->n && nd->domid[j] != pl->e[i].domid)
 			j++;
 		if (j < nd->n)
@@ -362,8 +364,7 @@ void harness_check_names(void)
 	struct named nd = { .n = 0 };
 
 	FUZZ_ASSERT(store_each_node(sp.store, note_named, &nd) == 0);
-	for (size_t j = 0; j < nd.n; j++)
-		FUZZ_ASSERT(store_names_domid(sp.store, nd.domid[j]));
+	/* The other direction, for a few: a count left over says "named". */
 	for (size_t i = 0; !nd.full && i < sizeof(probe) / sizeof(probe[0]); i++) {
 		bool named = false;
 

@@ -572,7 +572,8 @@ static int t_domid_reuse(void)
  */
 static int t_release_journaled(void)
 {
-	static const char *const paths[] = { "/shared", "/shared/deep/er", "/local/domain/5" };
+	static const char *const paths[] = { "/shared", "/shared/deep", "/shared/deep/er",
+					     "/local/domain/5" };
 	static const struct caller root = { 0, DOMID_NONE, true };
 	struct client d0;
 	struct buf jnl = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
