@@ -47,17 +47,6 @@ int journal_zip_record(struct journal_zipper *z, struct buf *out,
 		   journal_record(out, body, len);
 }
 
-int journal_zip(struct buf *snap)
-{
-	const unsigned char *p = (const unsigned char *)snap->data;
-	size_t head;
-
-	if (snap->len < JOURNAL_HEAD_FIXED)
-		return 0;
-	head = JOURNAL_HEAD_LEN(journal_get_u32(p + JOURNAL_MAGIC_LEN));
-	return head > snap->len ? 0 : journal_zip_tail(snap, head);
-}
-
 int journal_zip_tail(struct buf *snap, size_t from)
 {
 	struct buf tail = BUF_INIT;

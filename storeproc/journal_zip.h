@@ -38,13 +38,11 @@ int journal_zip_record(struct journal_zipper *z, struct buf *out,
 		       const void *body, size_t len);
 
 /*
- * Rewrite the snapshot in `snap` (magic, client table, records), storing
- * each plain record body of JOURNAL_ZIP_MIN bytes or more compressed
- * where that is smaller.  0 or ENOMEM (snap is then unchanged).
+ * Rewrite the records of `snap` from offset `from` (where one starts) on,
+ * in place, storing each plain record body of JOURNAL_ZIP_MIN bytes or
+ * more compressed where that is smaller; the bytes before `from` stay as
+ * they are, uncopied.  0 or ENOMEM (snap is then unchanged).
  */
-int journal_zip(struct buf *snap);
-/* The same for the records from offset `from` (where one starts) on;
- * the bytes before it stay as they are, uncopied. */
 int journal_zip_tail(struct buf *snap, size_t from);
 
 /*
