@@ -86,12 +86,12 @@ struct broker {
 	struct xen_chan xen;
 
 	pid_t store_pid;                  /* -1: no store process */
-	int ipc_fd;                       /* broker's end of the socketpair, or -1 */
+	struct ipc_link ipc;              /* broker's end of the channel; in -1: none */
 	struct policy_state pst;
 	struct timespec store_started;
 	unsigned int backoff_ms;          /* delay before the next quick restart */
 
-	struct ipc_rx rx;                 /* frames from the store, taken in batches */
+	struct ipc_rx rx;                 /* frames from the store, read together */
 };
 
 /*

@@ -107,7 +107,8 @@ static int broker_init(struct broker *b, int argc, char **argv)
 	int ret, fd;
 
 	memset(b, 0, sizeof(*b));
-	b->epfd = b->sigfd = b->store_tfd = b->accept_tfd = b->ready_fd = b->ipc_fd = -1;
+	b->epfd = b->sigfd = b->store_tfd = b->accept_tfd = b->ready_fd = -1;
+	b->ipc = (struct ipc_link){ -1, -1, -1 };
 	b->listen_fd[POLICY_SOCK_RW] = b->listen_fd[POLICY_SOCK_RO] = b->trace_fd = -1;
 	b->store_pid = b->journal_fd = -1;
 	ret = options_parse(&b->o, argc, argv);

@@ -32,7 +32,7 @@
 #define BACKOFF_MAX_MS 5000
 #define STORE_STALL_MS 10000      /* a full ipc socket, before the store is ended */
 #define STOP_WAIT_MS 2000          /* after IPC_SHUTDOWN, before SIGKILL */
-#define FRAMES_PER_WAKEUP (int)(8 * IPC_RX_BATCH)  /* whole batches (ipc.h) */
+#define FRAMES_PER_WAKEUP 64  /* then only those already read (ipc.h) */
 
 /* --storeproc, else next to our own binary (a build tree), else installed. */
 void store_find(struct broker *b)
@@ -54,12 +54,13 @@ void store_find(struct broker *b)
 
 bool store_ready(const struct broker *b)
 {
-	return b->ipc_fd >= 0 && !b->pst.awaiting_hello;
+	return b->ipc.in >= 0 && !b->pst.awaiting_hello;
 }
 
-/* In the child: fd 3 is the channel, nothing else leaks, then exec. */
-static _Noreturn void store_exec(struct broker *b, int fd, pid_t broker_pid)
+/* In the child: fds 3-5 are the channel, nothing else leaks, then exec. */
+static _Noreturn void store_exec(struct broker *b, const struct ipc_link *l, pid_t broker_pid)
 {
+	int fd[3] = { l->fds, l->in, l->out };  /* as LIXS_IPC_FD, _IN_FD, _OUT_FD */
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -70,10 +71,15 @@ static _Noreturn void store_exec(struct broker *b, int fd, pid_t broker_pid)
 	/* Without its broker it has no clients to serve (it must re-arm after setuid). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != broker_pid)
 		_exit(127);
-	/* dup2 onto itself would leave FD_CLOEXEC set. */
-	if (fd == LIXS_IPC_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, LIXS_IPC_FD) < 0)
-		_exit(127);
-	close_range(LIXS_IPC_FD + 1, ~0u, 0);
+	/* All copied above 5 first, so that no dup2 overwrites one not yet
+	 * moved (and dup2 onto itself would leave FD_CLOEXEC set). */
+	for (int i = 0; i < 3; i++)
+		if ((fd[i] = fcntl(fd[i], F_DUPFD, LIXS_IPC_OUT_FD + 1)) < 0)
+			_exit(127);
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd[i], LIXS_IPC_FD + i) < 0)
+			_exit(127);
+	close_range(LIXS_IPC_OUT_FD + 1, ~0u, 0);
 	/* Only the broker speaks for the service to systemd. */
 	unsetenv("NOTIFY_SOCKET");
 	b->o.store_argv[0] = b->storeproc;
@@ -103,32 +109,27 @@ static void schedule_restart(struct broker *b)
 
 void store_spawn(struct broker *b)
 {
-	int sv[2], ret;
-	pid_t pid, self = getpid();
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-		log_err("socketpair: %s", strerror(errno));
-		schedule_restart(b);
-		return;
-	}
+	struct ipc_link theirs;
+	pid_t pid = -1, self = getpid();
 	/* Our end is ready before the fork, so a failure has no child to undo
 	 * (the child's copies of it and of the epoll fd go at exec). */
-	ret = fcntl(sv[0], F_SETFL, O_NONBLOCK) ? errno : broker_watch(b, sv[0], TAG_IPC, EPOLLIN);
+	int ret = ipc_link_pair(&b->ipc, &theirs);
+
+	ret = ret ? ret : broker_watch(b, b->ipc.in, TAG_IPC, EPOLLIN);
 	pid = ret ? -1 : fork();
 	if (pid == 0)
-		store_exec(b, sv[1], self);
+		store_exec(b, &theirs, self);
 	if (pid < 0 && !ret)
 		ret = errno;
-	close(sv[1]);
+	ipc_link_close(&theirs);
 	if (ret) {
 		log_err("cannot start the store process: %s", strerror(ret));
-		close(sv[0]);  /* its last descriptor: off epoll with it */
+		ipc_link_close(&b->ipc);  /* its pipe's last descriptor: off epoll with it */
 		schedule_restart(b);
 		return;
 	}
 	b->store_pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &b->store_started);
-	b->ipc_fd = sv[0];
 	b->pst.awaiting_hello = true;
 	broker_timer(b->store_tfd, HELLO_TIMEOUT_MS);
 	log_debug("spawned store process %d", (int)pid);
@@ -137,9 +138,7 @@ void store_spawn(struct broker *b)
 /* Cut the channel and kill; store_reap() logs the death and restarts. */
 static void store_kill(struct broker *b)
 {
-	if (b->ipc_fd >= 0)
-		close(b->ipc_fd);
-	b->ipc_fd = -1;
+	ipc_link_close(&b->ipc);
 	ipc_rx_reset(&b->rx);
 	if (b->store_pid > 0)
 		kill(b->store_pid, SIGKILL);
@@ -149,8 +148,8 @@ static void store_kill(struct broker *b)
 bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
 		uint32_t len, int fd)
 {
-	struct pollfd pfd = { .fd = b->ipc_fd, .events = POLLOUT };
-	int ret = store_ready(b) ? ipc_send(b->ipc_fd, type, conn, p, len, fd) : EPIPE;
+	struct pollfd pfd = { .fd = b->ipc.out, .events = POLLOUT };
+	int ret = store_ready(b) ? ipc_send(&b->ipc, type, conn, p, len, fd) : EPIPE;
 
 	/*
 	 * The store never blocks and keeps reading, so a full socket drains
@@ -160,8 +159,8 @@ bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
 	 * never says HELLO.
 	 */
 	while (ret == EAGAIN && poll(&pfd, 1, STORE_STALL_MS) == 1)
-		ret = ipc_send(b->ipc_fd, type, conn, p, len, fd);
-	if (ret == EAGAIN) {
+		ret = ipc_send(&b->ipc, type, conn, p, len, fd);
+	if (ret == EAGAIN || ret == ETIMEDOUT) {
 		log_err("store process %d reads no frames for %d ms; killing it",
 			(int)b->store_pid, STORE_STALL_MS);
 		store_kill(b);
@@ -177,7 +176,7 @@ static void store_hello(struct broker *b)
 	broker_timer(b->store_tfd, 0);
 	/* First of all: the state to replay (docs/RESTART.md); none at first
 	 * start.  A store that missed it would serve an empty tree: restart. */
-	if (ipc_send(b->ipc_fd, IPC_JOURNAL_RESTORE, 0, NULL, 0, b->journal_fd)) {
+	if (ipc_send(&b->ipc, IPC_JOURNAL_RESTORE, 0, NULL, 0, b->journal_fd)) {
 		store_kill(b);
 		return;
 	}
@@ -189,9 +188,9 @@ static void store_hello(struct broker *b)
 
 void store_readable(struct broker *b)
 {
-	for (int i = 0; i < FRAMES_PER_WAKEUP && b->ipc_fd >= 0; i++) {
+	for (int i = 0; (i < FRAMES_PER_WAKEUP || ipc_rx_buffered(&b->rx)) && b->ipc.in >= 0; i++) {
 		struct ipc_msg m = { .fd = -1 };
-		int ret = ipc_recv_next(b->ipc_fd, &b->rx, IPC_TO_BROKER, &m);
+		int ret = ipc_recv_next(&b->ipc, &b->rx, IPC_TO_BROKER, &m);
 
 		if (ret == EAGAIN)
 			return;
@@ -284,8 +283,8 @@ void store_stop(struct broker *b)
 
 	if (b->store_pid < 0)
 		return;
-	if (b->ipc_fd >= 0)
-		ipc_send(b->ipc_fd, IPC_SHUTDOWN, 0, NULL, 0, -1);
+	if (b->ipc.in >= 0)
+		ipc_send(&b->ipc, IPC_SHUTDOWN, 0, NULL, 0, -1);
 	/* Polled: at exit, 10 ms more or less do not matter, and simple does. */
 	for (int ms = 0; ms < STOP_WAIT_MS; ms += 10) {
 		if (waitpid(b->store_pid, &status, WNOHANG) == b->store_pid) {

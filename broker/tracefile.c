@@ -45,7 +45,7 @@ void tracefile_send(struct broker *b)
 
 	if (b->trace_fd < 0 || !store_ready(b))
 		return;
-	ret = ipc_send(b->ipc_fd, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd);
+	ret = ipc_send(&b->ipc, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd);
 	if (ret)
 		log_warn("cannot hand the trace file to the store process: %s", strerror(ret));
 }

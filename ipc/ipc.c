@@ -11,10 +11,16 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* Descriptors room for one frame, so that "too many" is seen and closed. */
+#define IPC_RECV_FDS_MAX 4
 
 static const struct ipc_type_info ipc_types[] = {
 	{ IPC_CONN_NEW, "CONN_NEW", IPC_TO_STORE,
@@ -112,13 +118,86 @@ static int send_check(uint32_t type, uint32_t conn, const void *payload,
 	return 0;
 }
 
-int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
+int ipc_link_pair(struct ipc_link *a, struct ipc_link *b)
+{
+	int sv[2] = { -1, -1 }, ab[2] = { -1, -1 }, ba[2] = { -1, -1 };
+	int err = 0;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
+	    pipe2(ab, O_CLOEXEC) || pipe2(ba, O_CLOEXEC))
+		err = errno;
+	*a = (struct ipc_link){ .in = ba[0], .out = ab[1], .fds = sv[0] };
+	*b = (struct ipc_link){ .in = ab[0], .out = ba[1], .fds = sv[1] };
+	/* Each end is a file of its own: b's stay blocking until b says. */
+	if (!err && (fcntl(a->in, F_SETFL, O_NONBLOCK) || fcntl(a->out, F_SETFL, O_NONBLOCK) ||
+		     fcntl(a->fds, F_SETFL, O_NONBLOCK)))
+		err = errno;
+	if (err) {
+		ipc_link_close(a);
+		ipc_link_close(b);
+	}
+	return err;
+}
+
+void ipc_link_close(struct ipc_link *l)
+{
+	int *fd[] = { &l->in, &l->out, &l->fds };
+
+	for (size_t i = 0; i < sizeof(fd) / sizeof(fd[0]); i++) {
+		if (*fd[i] >= 0)
+			close(*fd[i]);
+		*fd[i] = -1;
+	}
+}
+
+/* A descriptor ahead of its frame: one byte and SCM_RIGHTS. */
+static int send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char tag = 'F';
+	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? EAGAIN : errno == ECONNRESET ? EPIPE : errno;
+	return n == 1 ? 0 : EPROTO;
+}
+
+/* Whole frames, `total` bytes <= PIPE_BUF: all of them go, or none. */
+static int write_frames(int out, const struct iovec *iov, int niov, size_t total)
+{
+	ssize_t n;
+
+	do
+		n = writev(out, iov, niov);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	return (size_t)n == total ? 0 : EPROTO;
+}
+
+int ipc_send_many(const struct ipc_link *l, const struct ipc_out_frame *f, unsigned int n,
 		  unsigned int *sent)
 {
 	struct ipc_hdr h[IPC_SEND_MANY_MAX];
-	struct iovec iov[IPC_SEND_MANY_MAX][2];
-	struct mmsghdr mm[IPC_SEND_MANY_MAX];
-	int k;
+	struct iovec iov[2 * IPC_SEND_MANY_MAX];
 
 	*sent = 0;
 	if (n > IPC_SEND_MANY_MAX)
@@ -129,63 +208,53 @@ int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
 		if (err)
 			return err;
 		h[i] = (struct ipc_hdr){ .type = f[i].type, .conn = f[i].conn, .len = f[i].len };
-		iov[i][0] = (struct iovec){ .iov_base = &h[i], .iov_len = sizeof(h[i]) };
-		iov[i][1] = (struct iovec){ .iov_base = (void *)f[i].payload, .iov_len = f[i].len };
-		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = iov[i],
-						       .msg_iovlen = f[i].len ? 2 : 1 } };
 	}
-	do
-		k = sendmmsg(sock, mm, n, MSG_NOSIGNAL);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return errno == EWOULDBLOCK ? EAGAIN : errno == ECONNRESET ? EPIPE : errno;
-	*sent = (unsigned int)k;
-	return *sent == n ? 0 : EAGAIN;
+	while (*sent < n) {
+		unsigned int j = *sent;
+		size_t total = 0;
+		int niov = 0, err;
+
+		/* As many whole frames as one atomic write holds: at least one. */
+		while (j < n && total + IPC_HDR_SIZE + f[j].len <= IPC_FRAME_MAX) {
+			iov[niov++] = (struct iovec){ .iov_base = &h[j], .iov_len = IPC_HDR_SIZE };
+			if (f[j].len)
+				iov[niov++] = (struct iovec){ (void *)f[j].payload, f[j].len };
+			total += IPC_HDR_SIZE + f[j++].len;
+		}
+		err = write_frames(l->out, iov, niov, total);
+		if (err)
+			return err;
+		*sent = j;
+	}
+	return 0;
 }
 
-int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
+int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd)
 {
 	struct ipc_hdr h = {
 		.type = type, .conn = conn,
 		.flags = fd >= 0 ? IPC_F_FD : 0, .len = len,
 	};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	struct iovec iov[2] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
 		{ .iov_base = (void *)payload, .iov_len = len },
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	ssize_t n;
 	int err = send_check(type, conn, payload, len, h.flags);
 
-	if (err)
-		return err;
-	if (fd >= 0) {
-		struct cmsghdr *c;
+	if (!err && fd >= 0)
+		err = send_fd(l->fds, fd);
+	if (!err)
+		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
+	/* Its descriptor went ahead: this frame must follow it, before any other. */
+	for (int tries = 0; fd >= 0 && err == EAGAIN; tries++) {
+		struct pollfd p = { .fd = l->out, .events = POLLOUT };
 
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		if (tries == 3 || poll(&p, 1, IPC_FD_WAIT_MS) != 1)
+			return ETIMEDOUT;
+		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
 	}
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EWOULDBLOCK)
-			return EAGAIN;
-		return errno == ECONNRESET ? EPIPE : errno;
-	}
-	/* SEQPACKET sends a record whole or not at all. */
-	return (size_t)n == sizeof(h) + len ? 0 : EPROTO;
+	return err;
 }
 
 /* Collect every fd in the control data; EPROTO for anything but SCM_RIGHTS. */
@@ -216,28 +285,52 @@ static int take_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
 }
 
 /*
- * A datagram of n bytes (from recvmsg, or one of recvmmsg's): its
- * descriptors taken, its flags and then the frame rules checked
- * (ipc_recv's contract).
+ * The descriptors sent ahead of an IPC_F_FD frame (send_fd).  None
+ * waiting is a peer that sent the frame without them (EPROTO); no room
+ * for them here is EMFILE (the kernel dropped them and set MSG_CTRUNC).
  */
-static int accept_frame(struct msghdr *mh, const void *buf, size_t n, enum ipc_dir dir,
-			struct ipc_msg *msg)
+static int recv_fds(int sock, int *fds, unsigned int *nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * IPC_RECV_FDS_MAX)];
+	} ctl;
+	char tag;
+	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+	int ret;
+
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return EPROTO;
+	ret = take_fds(&mh, fds, nfds);
+	if (!ret && (mh.msg_flags & MSG_CTRUNC))
+		ret = *nfds ? EPROTO : EMFILE;
+	if (!ret && (n != 1 || (mh.msg_flags & MSG_TRUNC)))
+		ret = EPROTO;
+	return ret;
+}
+
+/* A whole frame read off the pipe: its descriptor fetched, then checked. */
+static int deliver(const struct ipc_link *l, const uint8_t *frame, size_t n, enum ipc_dir dir,
+		   struct ipc_msg *msg)
 {
 	int fds[IPC_RECV_FDS_MAX];
 	unsigned int nfds = 0;
-	int ret = take_fds(mh, fds, &nfds);
+	struct ipc_hdr h;
+	int ret = 0;
 
-	if (n == 0 && nfds == 0 && !ret)
-		return EPIPE;	/* a SEQPACKET peer that closed reads as 0 bytes */
-	if (!ret && (mh->msg_flags & MSG_TRUNC))
-		ret = E2BIG;
-	/* A receiver with no free descriptor gets none and MSG_CTRUNC: the
-	 * kernel dropped the fd, the frame is gone with it (EMFILE); some fds
-	 * and MSG_CTRUNC is a sender that attached too many (EPROTO). */
-	if (!ret && (mh->msg_flags & MSG_CTRUNC))
-		ret = nfds ? EPROTO : EMFILE;
+	memcpy(&h, frame, sizeof(h));
+	if (h.flags & IPC_F_FD)
+		ret = recv_fds(l->fds, fds, &nfds);
 	if (!ret)
-		ret = ipc_frame_check(buf, n, dir, nfds, msg);
+		ret = ipc_frame_check(frame, n, dir, nfds, msg);
 	if (ret) {
 		for (unsigned int i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -247,93 +340,90 @@ static int accept_frame(struct msghdr *mh, const void *buf, size_t n, enum ipc_d
 	return 0;
 }
 
-/* A failed receive's errno as ipc_recv reports it (ECONNRESET: again()). */
-static int recv_error(int err)
+static ssize_t read_retry(int fd, void *buf, size_t n)
 {
-	return err == EWOULDBLOCK ? EAGAIN : err;
+	ssize_t got;
+
+	do
+		got = read(fd, buf, n);
+	while (got < 0 && errno == EINTR);
+	return got;
 }
 
-/*
- * Whether to receive again: after EINTR, and after ECONNRESET.  A peer
- * that closed with frames of ours unread is reported so before the frames
- * it sent us, which are still there: a store process's last JOURNAL frame
- * among them.  The error is reported once; then come the frames, then
- * end of file (EPIPE).
- */
-static bool again(ssize_t n)
-{
-	return n < 0 && (errno == EINTR || errno == ECONNRESET);
-}
-
-int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
+int ipc_recv(const struct ipc_link *l, void *buf, size_t bufsz, enum ipc_dir dir,
 	     struct ipc_msg *msg)
 {
-	union ipc_rx_ctl ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = bufsz };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
+	struct ipc_hdr h;
 	ssize_t n;
 
 	if (bufsz < IPC_FRAME_MAX)
 		return EINVAL;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (again(n));
-	return n < 0 ? recv_error(errno) : accept_frame(&mh, buf, (size_t)n, dir, msg);
+	n = read_retry(l->in, buf, IPC_HDR_SIZE);
+	if (n <= 0)
+		return n == 0 ? EPIPE : errno == EWOULDBLOCK ? EAGAIN : errno;
+	if ((size_t)n < IPC_HDR_SIZE)
+		return EPROTO;
+	memcpy(&h, buf, sizeof(h));
+	if (h.len > IPC_PAYLOAD_MAX)
+		return E2BIG;
+	/* A frame is written whole, so all of it is there. */
+	if (h.len && read_retry(l->in, (uint8_t *)buf + IPC_HDR_SIZE, h.len) != (ssize_t)h.len)
+		return EPROTO;
+	return deliver(l, buf, IPC_HDR_SIZE + h.len, dir, msg);
 }
 
-int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg *msg)
+bool ipc_rx_buffered(const struct ipc_rx *rx)
 {
-	unsigned int i;
-	int n;
+	struct ipc_hdr h;
 
-	if (rx->next == rx->got) {
-		/* The last batch emptied the socket: whatever came since makes
-		 * it readable, and the caller's epoll says so.  Asking now would
-		 * be a system call that finds nothing, on every request. */
+	if (rx->end - rx->start < IPC_HDR_SIZE)
+		return false;
+	memcpy(&h, rx->buf + rx->start, sizeof(h));
+	/* A length past the limit is whole enough to be refused. */
+	return h.len > IPC_PAYLOAD_MAX || rx->end - rx->start - IPC_HDR_SIZE >= h.len;
+}
+
+int ipc_recv_next(const struct ipc_link *l, struct ipc_rx *rx, enum ipc_dir dir,
+		  struct ipc_msg *msg)
+{
+	struct ipc_hdr h;
+	const uint8_t *frame;
+
+	while (!ipc_rx_buffered(rx)) {
+		size_t room;
+		ssize_t n;
+
+		/* The last read emptied the pipe: whatever came since makes it
+		 * readable, and the caller's epoll says so.  Asking now would be
+		 * a system call that finds nothing, on every request. */
 		if (rx->drained) {
 			rx->drained = false;
 			return EAGAIN;
 		}
-		for (i = 0; i < IPC_RX_BATCH; i++) {
-			struct msghdr *mh = &rx->mm[i].msg_hdr;
-
-			/* Pointed once (a zeroed batch has none); the kernel
-			 * rewrites only the control length and the flags. */
-			if (!mh->msg_iov) {
-				rx->iov[i] = (struct iovec){ rx->buf[i], sizeof(rx->buf[i]) };
-				mh->msg_iov = &rx->iov[i];
-				mh->msg_iovlen = 1;
-				mh->msg_control = rx->ctl[i].buf;
-			}
-			mh->msg_controllen = sizeof(rx->ctl[i].buf);
-		}
-		do
-			n = recvmmsg(sock, rx->mm, IPC_RX_BATCH, MSG_CMSG_CLOEXEC | MSG_DONTWAIT, NULL);
-		while (again(n));
-		rx->got = rx->next = 0;
+		/* A frame's beginning moves to the front, for its rest. */
+		memmove(rx->buf, rx->buf + rx->start, rx->end - rx->start);
+		rx->end -= rx->start;
+		rx->start = 0;
+		room = sizeof(rx->buf) - rx->end;
+		n = read_retry(l->in, rx->buf + rx->end, room);
 		if (n < 0)
-			return recv_error(errno);
-		rx->got = (unsigned int)n;
-		rx->drained = rx->got < IPC_RX_BATCH;
+			return errno == EWOULDBLOCK ? EAGAIN : errno;
+		if (n == 0)
+			return rx->end ? EPROTO : EPIPE;
+		rx->end += (uint32_t)n;
+		rx->drained = (size_t)n < room;
 	}
-	i = rx->next++;
-	return accept_frame(&rx->mm[i].msg_hdr, rx->buf[i], rx->mm[i].msg_len, dir, msg);
+	memcpy(&h, rx->buf + rx->start, sizeof(h));
+	if (h.len > IPC_PAYLOAD_MAX)
+		return E2BIG;
+	frame = rx->buf + rx->start;
+	rx->start += (uint32_t)IPC_HDR_SIZE + h.len;
+	return deliver(l, frame, IPC_HDR_SIZE + h.len, dir, msg);
 }
 
 void ipc_rx_reset(struct ipc_rx *rx)
 {
-	for (unsigned int i = rx->next; i < rx->got; i++) {
-		int fds[IPC_RECV_FDS_MAX];
-		unsigned int nfds = 0;
-
-		take_fds(&rx->mm[i].msg_hdr, fds, &nfds);
-		while (nfds)
-			close(fds[--nfds]);
-	}
-	rx->got = rx->next = 0;
+	rx->start = rx->end = 0;
 	rx->drained = false;
 }
 

@@ -2,9 +2,16 @@
 /*
  * ipc.h - the frame format between lixs-broker and lixs-storeproc.
  *
- * The two processes talk over one SOCK_SEQPACKET socketpair, so every
- * datagram is exactly one frame: a fixed 16-byte header followed by
- * `len` payload bytes.  Both sides validate every header field before
+ * Frames travel on two pipes, one each way, so that each side's frames
+ * arrive whole and in order: a fixed 16-byte header followed by `len`
+ * payload bytes, IPC_FRAME_MAX (PIPE_BUF) at most, so that every frame
+ * is written whole or not at all.  A descriptor travels beside its frame
+ * on a SOCK_SEQPACKET socketpair, sent just before the frame that says
+ * it carries one (IPC_F_FD).  Pipes, because a frame costs the kernel
+ * less on a pipe than on a unix socket: every guest request crosses the
+ * channel twice (docs/PERFORMANCE.md, "Guest rings").
+ *
+ * Both sides validate every header field before
  * touching the payload (ipc_frame_check); the broker treats a bad frame
  * from the store process as a compromise (it kills and restarts it), the
  * store process treats a bad frame from the broker as a bug (it exits).
@@ -19,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -129,14 +137,38 @@ struct ipc_hdr {
 };
 
 #define IPC_HDR_SIZE ((size_t)sizeof(struct ipc_hdr))
-/* Large enough for one whole xenstore message (16 + 4096) with headroom. */
-#define IPC_PAYLOAD_MAX 8192u
-#define IPC_FRAME_MAX (IPC_HDR_SIZE + IPC_PAYLOAD_MAX)
+/* A frame fits PIPE_BUF, which a pipe takes whole or not at all.  Ring
+ * bytes are a stream, cut into frames anywhere. */
+#define IPC_FRAME_MAX 4096u
+#define IPC_PAYLOAD_MAX (IPC_FRAME_MAX - (uint32_t)IPC_HDR_SIZE)
+_Static_assert(IPC_FRAME_MAX <= PIPE_BUF, "a frame must fit one atomic pipe write");
 
 #define IPC_F_FD 0x1u          /* exactly one fd rides with this frame */
 
-/* The store process finds its end of the socketpair at this fd number. */
+/*
+ * One side's end of the channel.  The store process finds its end at
+ * fixed descriptor numbers: LIXS_IPC_FD the socket (descriptors both
+ * ways), LIXS_IPC_IN_FD the pipe it reads the broker's frames from,
+ * LIXS_IPC_OUT_FD the pipe it writes its own frames to.
+ */
+struct ipc_link {
+	int in;                /* pipe read end: the peer's frames */
+	int out;               /* pipe write end: our frames */
+	int fds;               /* SOCK_SEQPACKET: descriptors, both ways */
+};
+
 #define LIXS_IPC_FD 3
+#define LIXS_IPC_IN_FD 4
+#define LIXS_IPC_OUT_FD 5
+
+/*
+ * Make both ends of a channel: *a's descriptors non-blocking, all
+ * close-on-exec.  0 or an errno value (nothing left open).
+ */
+int ipc_link_pair(struct ipc_link *a, struct ipc_link *b);
+
+/* Close what is open of *l and mark it closed (-1). */
+void ipc_link_close(struct ipc_link *l);
 
 /* IPC_CONN_NEW: who is on the other end of a new connection. */
 enum ipc_conn_kind {
@@ -235,13 +267,17 @@ int ipc_frame_check(const void *buf, size_t n, enum ipc_dir dir,
 		    unsigned int nfds, struct ipc_msg *msg);
 
 /*
- * Send one frame on the SEQPACKET socket `sock`.  `fd` >= 0 is passed
- * with SCM_RIGHTS (the caller keeps its copy and closes it itself).
- * Returns 0, or an errno value (EAGAIN when the socket is full,
- * EPIPE when the peer is gone, E2BIG for an oversized payload).
+ * Send one frame on `l`.  `fd` >= 0 goes beside it (the caller keeps its
+ * copy and closes it itself).  Returns 0, or an errno value: EAGAIN when
+ * the pipe is full (nothing sent), EPIPE when the peer is gone, E2BIG for
+ * an oversized payload.  A frame with an fd waits up to IPC_FD_WAIT_MS
+ * for room once its fd is sent, then fails with ETIMEDOUT: after that
+ * error the channel is out of step and must be closed.
  */
-int ipc_send(int sock, uint32_t type, uint32_t conn, const void *payload,
+int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd);
+
+#define IPC_FD_WAIT_MS 10000
 
 /* One frame of ipc_send_many(): no descriptor; payload not owned. */
 struct ipc_out_frame {
@@ -252,66 +288,59 @@ struct ipc_out_frame {
 #define IPC_SEND_MANY_MAX 10u
 
 /*
- * Send up to IPC_SEND_MANY_MAX frames, in order, with one sendmmsg(): a
- * reply and the credit that says it was sent leave together, and a
- * process killed around the call cannot part them.  *sent says how many
- * went; returns 0 (all), EAGAIN (the socket took only *sent), or an
+ * Send up to IPC_SEND_MANY_MAX frames, in order, with as few writes as
+ * whole frames allow (one for all that fit PIPE_BUF together): a reply
+ * and the credit that says it was sent leave together.  *sent says how
+ * many went; returns 0 (all), EAGAIN (the pipe took only *sent), or an
  * errno value as ipc_send (none checked beyond the first bad frame).
  */
-int ipc_send_many(int sock, const struct ipc_out_frame *f, unsigned int n,
+int ipc_send_many(const struct ipc_link *l, const struct ipc_out_frame *f, unsigned int n,
 		  unsigned int *sent);
 
 /*
  * Receive one frame into `buf` (at least IPC_FRAME_MAX bytes) and
- * validate it for direction `dir`.  Returns 0 with *msg filled (the
- * receiver owns msg->fd if >= 0), EAGAIN when nothing is waiting,
- * EPIPE when the peer closed (after every frame it sent, also when it
- * left ours unread), EMFILE when the frame came with a descriptor this
- * process had no room for (the kernel dropped it; the frame is
- * consumed and lost), or the ipc_frame_check error (any
- * descriptors that arrived with a bad frame are already closed).
+ * validate it for direction `dir`, reading no further than its end.
+ * Returns 0 with *msg filled (the receiver owns msg->fd if >= 0), EAGAIN
+ * when nothing is waiting, EPIPE when the peer closed (after every frame
+ * it sent), EMFILE when the frame's descriptor found no room in this
+ * process (the frame is consumed and lost), EPROTO for a frame cut
+ * short, or the ipc_frame_check error.  After any error but EAGAIN and
+ * EMFILE the channel is out of step: close it.
  */
-int ipc_recv(int sock, void *buf, size_t bufsz, enum ipc_dir dir,
+int ipc_recv(const struct ipc_link *l, void *buf, size_t bufsz, enum ipc_dir dir,
 	     struct ipc_msg *msg);
 
-/* Receive room for this many fds, so that "too many" is seen and closed. */
-#define IPC_RECV_FDS_MAX 4
-
-/* Control data room for one received frame. */
-union ipc_rx_ctl {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * IPC_RECV_FDS_MAX)];
-};
-
-#define IPC_RX_BATCH 8u
+/* Bytes one read may take: a default pipe's whole capacity. */
+#define IPC_RX_BYTES 65536u
 
 /*
- * Frames received together, for ipc_recv_next().  Zeroed before first
- * use, ipc_rx_reset between sockets; owned by its caller, 66 KiB.
+ * Frames read together, for ipc_recv_next().  Zeroed before first use,
+ * ipc_rx_reset between channels; owned by its caller, 64 KiB.
  */
 struct ipc_rx {
-	unsigned int got;      /* frames in the batch */
-	unsigned int next;     /* the next one ipc_recv_next hands out */
-	bool drained;          /* the batch emptied the socket */
-	struct mmsghdr mm[IPC_RX_BATCH];
-	struct iovec iov[IPC_RX_BATCH];
-	union ipc_rx_ctl ctl[IPC_RX_BATCH];
-	uint8_t buf[IPC_RX_BATCH][IPC_FRAME_MAX];
+	uint32_t start;        /* the next frame's first byte */
+	uint32_t end;          /* bytes read */
+	bool drained;          /* the last read emptied the pipe */
+	uint8_t buf[IPC_RX_BYTES];
 };
 
 /*
- * ipc_recv() for an event loop: the next frame of the batch that one
- * recvmmsg() took, up to IPC_RX_BATCH frames, from `sock`.  The payload
- * stays valid until the batch is used up.  After a batch that emptied
- * the socket, one EAGAIN comes without asking the kernel: the caller
- * must wait for readability (level-triggered) before it calls again, and
- * must not leave frames in the batch while it waits: it stops on EAGAIN,
- * after a multiple of IPC_RX_BATCH frames, or on an error after which it
- * closes the socket and calls ipc_rx_reset.
+ * ipc_recv() for an event loop: the next frame of what one read() took,
+ * as many frames as were waiting.  The payload stays valid until the
+ * next call.  After a read that emptied the pipe, one EAGAIN comes
+ * without asking the kernel: the caller must wait for readability
+ * (level-triggered) before it calls again, and must not leave whole
+ * frames read while it waits: it stops on EAGAIN, or on an error after
+ * which it closes the channel and calls ipc_rx_reset, or, to yield to
+ * other work, once ipc_rx_buffered() says no whole frame is left.
  */
-int ipc_recv_next(int sock, struct ipc_rx *rx, enum ipc_dir dir, struct ipc_msg *msg);
+int ipc_recv_next(const struct ipc_link *l, struct ipc_rx *rx, enum ipc_dir dir,
+		  struct ipc_msg *msg);
 
-/* Forget the batch (a new socket), closing descriptors not handed out. */
+/* A whole frame is read and waiting in *rx. */
+bool ipc_rx_buffered(const struct ipc_rx *rx);
+
+/* Forget what was read (a new channel). */
 void ipc_rx_reset(struct ipc_rx *rx);
 
 /* Fixed-size payload codecs: exact length required, fields range-checked. */

@@ -23,8 +23,9 @@
 # --- the event loop ----------------------------------------------------------
 epoll_wait      # the main loop (glibc's epoll_wait)
 epoll_pwait     # the same where the architecture has no epoll_wait
-epoll_ctl       # watch and unwatch the ipc socket, listeners, the evtchn fd
-read            # signalfd, timerfds, the evtchn fd (pending ports)
+epoll_ctl       # watch and unwatch the ipc pipe, listeners, the evtchn fd
+read            # signalfd, timerfds, the evtchn fd (pending ports), frames
+                # from the store process (ipc.c)
 write           # the evtchn fd (unmask), log lines on stderr
 close           # a client fd handed over, a released ring's resources
 fcntl           # O_NONBLOCK on accepted and handed-over sockets
@@ -41,27 +42,26 @@ ppoll           # the same where the architecture has no poll
 # --- clients and the store process ------------------------------------------
 accept4         # a client connects to a listening socket
 getsockopt      # SO_PEERCRED: whose client it is (policy/)
-sendmsg         # frames and SCM_RIGHTS hand-over to the store process
-sendmmsg        # the store process's, for its replies and credit (seccomp/default.profile)
+writev          # frames to the store process (ipc.c)
+sendmsg         # descriptors handed to the store process beside their frames
 shutdown        # the store process's, to drop a client whose socket the broker keeps
-recvmmsg        # frames from the store process, all that wait in one call
-                # (ipc.c); the store process reads the broker's so too
-recvmmsg_time64 # the same where glibc makes it so (32-bit architectures)
-recvmsg         # glibc's nscd client, should the store process's getpwnam()
-                # at start find nscd: it hands over its cache that way
+recvmsg         # a snapshot's memfd from the store process (ipc.c); glibc's
+                # nscd client, should the store process's getpwnam() at start
+                # find nscd: it hands over its cache that way
 sendto          # log lines to syslog
 socket          # glibc's syslog() reconnecting after syslogd restarted
 connect         # the same
 
 # --- restarting the store process (supervise.c) -----------------------------
-socketpair      # a fresh channel for each store process
+socketpair      # a fresh channel for each store process: its descriptor socket
+pipe2           # and its two frame pipes
 clone           # fork()
 clone3 errno ENOSYS  # glibc tries clone3 first where it may: make it fall back
 wait4           # reap the dead store process
 waitid          # the same, on libcs that reap with it
 kill            # SIGKILL a store process that broke the protocol or hung
 setpgid         # the child leaves the broker's process group
-dup2            # the channel onto its fixed fd in the child
+dup2            # the channel onto its fixed fds in the child
 dup3            # dup2 where the architecture has no dup2
 close_range     # the child closes everything else
 execve          # the child becomes lixs-storeproc

@@ -13,12 +13,13 @@
 epoll_wait      # wait for the broker and the clients (glibc's epoll_wait)
 epoll_pwait     # the same where the architecture has no epoll_wait
 epoll_ctl       # add, re-arm and remove client sockets
-recvmmsg        # frames and handed-over client fds from the broker, all that
-                # wait in one call (ipc.c ipc_recv_next)
-recvmmsg_time64 # the same where glibc makes it so (32-bit architectures)
-sendmsg         # frames to the broker, replies to clients (ipc.c, conn.c)
-sendmmsg        # a ring's replies and their credit in one call (ipc.c ipc_send_many)
-read            # requests from client sockets (conn.c)
+read            # frames from the broker, all that wait in one call (ipc.c
+                # ipc_recv_next); requests from client sockets (conn.c)
+writev          # frames to the broker, a ring's replies and their credit in
+                # one call (ipc.c ipc_send_many)
+recvmsg         # client fds the broker hands over, beside their frames (ipc.c)
+sendmsg         # a snapshot's memfd to the broker (ipc.c); replies to clients (conn.c)
+poll            # room for the frame that follows such a memfd (ipc.c ipc_send)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
 close           # a client connection ends; a stray fd rides with a frame
 shutdown        # a client the store drops: the broker keeps a copy of its

@@ -57,8 +57,9 @@ static const char *const required[] = {
 #else
 	"epoll_pwait",	/* the same on architectures without epoll_wait */
 #endif
-	"recvmmsg",	/* the broker's frames */
-	"sendmsg",	/* IPC_HELLO, and the report to syslog */
+	"read",		/* the broker's frames */
+	"writev",	/* IPC_HELLO */
+	"sendmsg",	/* the first snapshot's memfd, and the report to syslog */
 	"write",	/* the report of a refused syscall on stderr */
 	"close",	/* a frame's stray fd is closed on receipt */
 	"brk",		/* malloc */

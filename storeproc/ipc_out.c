@@ -19,12 +19,12 @@ struct ipc_outq {
 	unsigned char payload[];
 };
 
-/* 0 sent, EAGAIN the socket is full; anything else is logged and the
+/* 0 sent, EAGAIN the pipe is full; anything else is logged and the
  * frame counts as gone (the broker went away or refused it). */
 static int try_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 		    const void *payload, uint32_t len)
 {
-	int err = ipc_send(sp->ipc_fd, type, conn, payload, len, -1);
+	int err = ipc_send(&sp->ipc, type, conn, payload, len, -1);
 
 	if (err && err != EAGAIN)
 		log_debug("%s frame for conn %u not sent: %s",
@@ -32,7 +32,7 @@ static int try_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 	return err == EAGAIN ? EAGAIN : 0;
 }
 
-/* Behind the socket: keep it for ipc_out_flush().  0 or ENOMEM. */
+/* Behind the pipe: keep it for ipc_out_flush().  0 or ENOMEM. */
 static int enqueue(struct storeproc *sp, uint32_t type, uint32_t conn,
 		   const void *payload, uint32_t len)
 {
@@ -58,7 +58,7 @@ static int enqueue(struct storeproc *sp, uint32_t type, uint32_t conn,
 	return 0;
 }
 
-/* The corked frames, with one sendmmsg; what it does not take is queued. */
+/* The corked frames, with one write if they fit; what does not go is queued. */
 static void send_batch(struct storeproc *sp)
 {
 	unsigned int sent = 0;
@@ -67,7 +67,7 @@ static void send_batch(struct storeproc *sp)
 	if (!sp->ipcb.n)
 		return;
 	if (!sp->ipcq_head)
-		err = ipc_send_many(sp->ipc_fd, sp->ipcb.f, sp->ipcb.n, &sent);
+		err = ipc_send_many(&sp->ipc, sp->ipcb.f, sp->ipcb.n, &sent);
 	else
 		err = EAGAIN;
 	if (err && err != EAGAIN) {

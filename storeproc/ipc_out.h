@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ipc_out.h - frames from the store process to the broker, in order,
- * without ever blocking: what the socket does not take now waits in a
+ * without ever blocking: what the pipe does not take now waits in a
  * queue (storeproc's ipcq_*) until epoll says it is writable.
  *
  * The queue is bounded by what produces it: reply bytes by the ring
@@ -24,13 +24,13 @@ int ipc_out_send(struct storeproc *sp, uint32_t type, uint32_t conn,
 
 /*
  * Corked, frames are held (up to IPC_SEND_MANY_MAX, then sent) and go
- * together at ipc_out_uncork(), with one system call (ipc_send_many):
+ * together at ipc_out_uncork(), with one write if they fit (ipc_send_many):
  * a ring's replies and the credit that says they were sent.
  */
 void ipc_out_cork(struct storeproc *sp);
 void ipc_out_uncork(struct storeproc *sp);
 
-/* Send what is queued, as far as the socket takes it. */
+/* Send what is queued, as far as the pipe takes it. */
 void ipc_out_flush(struct storeproc *sp);
 
 /* Frames are waiting: epoll should also watch for EPOLLOUT. */

@@ -250,12 +250,18 @@ static void take_snapshot(struct storeproc *sp)
 	}
 	err = snapshot_map(sp, &m, &plain);
 	if (!err)
-		err = ipc_send(sp->ipc_fd, IPC_JOURNAL, 0, NULL, 0, m.fd);
+		err = ipc_send(&sp->ipc, IPC_JOURNAL, 0, NULL, 0, m.fd);
 	if (err) {
 		journal_map_close(&m);
-		/* EAGAIN: the socket is full; the next flush tries again. */
+		/* EAGAIN: the pipe is full; the next flush tries again. */
 		if (err != EAGAIN)
 			log_err("journal: cannot hand over a snapshot: %s", strerror(err));
+		/* Its memfd went ahead of a frame that did not follow: the next
+		 * descriptor the broker takes would be the wrong one. */
+		if (err == ETIMEDOUT) {
+			sp->quit = true;
+			sp->exit_code = 1;
+		}
 		js->snap_due = true;
 		return;
 	}

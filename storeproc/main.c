@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,7 +44,7 @@
 #include "wiretrace.h"
 
 #define EPOLL_BATCH 64
-#define IPC_BATCH (int)(8 * IPC_RX_BATCH)	/* broker frames a turn: whole batches (ipc.h) */
+#define IPC_BATCH 64	/* broker frames a turn, then only those already read (ipc.h) */
 
 enum { OPT_VERSION = 256, OPT_SYSLOG, OPT_STORE_USER, OPT_SECCOMP_PROFILE, OPT_RING_IDLE };
 
@@ -183,24 +184,34 @@ static int parse_options(struct storeproc *sp, int *verbose, bool *to_syslog,
 	return -1;
 }
 
-/* fd LIXS_IPC_FD must be the broker's SEQPACKET socket. */
-static int check_ipc_fd(void)
+/* fds 3-5 must be the broker's channel (ipc.h): its socket, then the
+ * pipe to read, then the pipe to write. */
+static int check_ipc_fds(void)
 {
-	int type = 0, fl;
+	static const int want[] = { LIXS_IPC_FD, LIXS_IPC_IN_FD, LIXS_IPC_OUT_FD };
+	int type = 0;
 	socklen_t len = sizeof(type);
+	struct stat st;
 
 	if (getsockopt(LIXS_IPC_FD, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_SEQPACKET) {
+	    type != SOCK_SEQPACKET ||
+	    fstat(LIXS_IPC_IN_FD, &st) || !S_ISFIFO(st.st_mode) ||
+	    (fcntl(LIXS_IPC_IN_FD, F_GETFL) & O_ACCMODE) != O_RDONLY ||
+	    fstat(LIXS_IPC_OUT_FD, &st) || !S_ISFIFO(st.st_mode) ||
+	    (fcntl(LIXS_IPC_OUT_FD, F_GETFL) & O_ACCMODE) != O_WRONLY) {
 		fprintf(stderr,
-			"lixs-storeproc: fd %d is not a SOCK_SEQPACKET socket; "
-			"this program is run by lixs-broker\n", LIXS_IPC_FD);
+			"lixs-storeproc: fds %d-%d are not a SOCK_SEQPACKET socket and two "
+			"pipes; this program is run by lixs-broker\n", LIXS_IPC_FD, LIXS_IPC_OUT_FD);
 		return 2;
 	}
-	fl = fcntl(LIXS_IPC_FD, F_GETFL);
-	if (fl < 0 || fcntl(LIXS_IPC_FD, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(LIXS_IPC_FD, F_SETFD, FD_CLOEXEC) < 0) {
-		log_err("ipc fd: %s", strerror(errno));
-		return 1;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int fl = fcntl(want[i], F_GETFL);
+
+		if (fl < 0 || fcntl(want[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
+		    fcntl(want[i], F_SETFD, FD_CLOEXEC) < 0) {
+			log_err("ipc fd %d: %s", want[i], strerror(errno));
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -259,9 +270,9 @@ static void conn_new_frame(struct storeproc *sp, const struct ipc_msg *msg)
 
 static void ipc_input(struct storeproc *sp)
 {
-	for (int i = 0; i < IPC_BATCH && !sp->quit; i++) {
+	for (int i = 0; (i < IPC_BATCH || ipc_rx_buffered(&sp->ipc_rx)) && !sp->quit; i++) {
 		struct ipc_msg msg;
-		int err = ipc_recv_next(sp->ipc_fd, &sp->ipc_rx, IPC_TO_STORE, &msg);
+		int err = ipc_recv_next(&sp->ipc, &sp->ipc_rx, IPC_TO_STORE, &msg);
 
 		if (err == EAGAIN)
 			return;
@@ -327,10 +338,10 @@ static int setup(struct storeproc *sp)
 	};
 	int err;
 
-	sp->ipc_fd = LIXS_IPC_FD;
+	sp->ipc = (struct ipc_link){ LIXS_IPC_IN_FD, LIXS_IPC_OUT_FD, LIXS_IPC_FD };
 	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (sp->epfd < 0 ||
-	    epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->ipc_fd, &ev) < 0) {
+	    epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->ipc.in, &ev) < 0) {
 		log_err("epoll: %s", strerror(errno));
 		return 1;
 	}
@@ -349,9 +360,9 @@ static int setup(struct storeproc *sp)
 	if (ring_idle_open(sp))
 		return 1;
 	/* Confined before the broker can hand over the first client. */
-	if (sandbox_enter(&sp->sandbox, sp->ipc_fd, sp->epfd, sp->ring_idle_fd))
+	if (sandbox_enter(&sp->sandbox, &sp->ipc, sp->epfd, sp->ring_idle_fd))
 		return 1;
-	err = ipc_send(sp->ipc_fd, IPC_HELLO, 0, &hello, sizeof(hello), -1);
+	err = ipc_send(&sp->ipc, IPC_HELLO, 0, &hello, sizeof(hello), -1);
 	if (err == EPIPE) {
 		log_info("the broker went away; exiting");
 		stop(sp, 0);
@@ -362,17 +373,15 @@ static int setup(struct storeproc *sp)
 	return 0;
 }
 
-/* Also wait for room on the ipc socket while frames for it are queued. */
+/* Wait for room in the pipe to the broker while frames for it are queued. */
 static void ipc_watch_out(struct storeproc *sp, bool *watching)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &sp->ipc };
 	bool want = ipc_out_waiting(sp);
 
 	if (want == *watching)
 		return;
-	if (want)
-		ev.events |= EPOLLOUT;
-	if (epoll_ctl(sp->epfd, EPOLL_CTL_MOD, sp->ipc_fd, &ev) < 0) {
+	if (epoll_ctl(sp->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sp->ipc.out, &ev) < 0) {
 		log_err("epoll: %s", strerror(errno));
 		stop(sp, 1);
 		return;
@@ -398,11 +407,11 @@ static void run(struct storeproc *sp)
 		for (int i = 0; i < n && !sp->quit; i++) {
 			if (evs[i].data.ptr == sp)  /* ring_idle_open's tag */
 				ring_idle_sweep(sp);
+			else if (evs[i].data.ptr == &sp->ipc)  /* ipc_watch_out's */
+				ipc_out_flush(sp);
 			else if (evs[i].data.ptr)
 				conn_event(sp, evs[i].data.ptr, evs[i].events);
-			else if (evs[i].events & EPOLLOUT)
-				ipc_out_flush(sp);
-			if (!evs[i].data.ptr && (evs[i].events & ~EPOLLOUT))
+			else
 				ipc_input(sp);
 			/* Before any reply those frames caused is written. */
 			journal_flush(sp);
@@ -463,10 +472,10 @@ int main(int argc, char **argv)
 	log_open("lixs-storeproc", to_syslog, verbose);
 	sp.sandbox.to_syslog = to_syslog;
 	sp.sandbox.verbosity = verbose;
-	ret = check_ipc_fd();
+	ret = check_ipc_fds();
 	if (ret)
 		return ret;
-	/* Writes use MSG_NOSIGNAL; this is for anything that does not. */
+	/* Socket writes use MSG_NOSIGNAL; the pipe to the broker cannot. */
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = setup(&sp);

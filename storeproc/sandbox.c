@@ -391,9 +391,10 @@ static int lock_process(pid_t parent)
 	return 0;
 }
 
-int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd, int timer_fd)
+int sandbox_enter(const struct sandbox_opts *o, const struct ipc_link *ipc, int epfd,
+		  int timer_fd)
 {
-	const int keep[] = { ipc_fd, epfd, timer_fd };
+	const int keep[] = { ipc->fds, ipc->in, ipc->out, epfd, timer_fd };
 	static struct profile prof;  /* 1 KiB: keep it off the stack */
 	const char *user = o->user ? o->user : LIXS_STORE_USER;
 	char perr[PROFILE_ERR_MAX];

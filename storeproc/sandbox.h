@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include "ipc.h"
+
 /* The directory the store process is chrooted to; created when missing. */
 #ifndef LIXS_EMPTY_DIR
 #define LIXS_EMPTY_DIR "/run/lixs/empty"
@@ -25,7 +27,7 @@ struct sandbox_opts {
 
 /*
  * Enter the sandbox, in this fixed order: read the profile, look up the
- * user, close every descriptor but 0-2, `ipc_fd`, `epfd` and `timer_fd`
+ * user, close every descriptor but 0-2, the channel's, `epfd` and `timer_fd`
  * (--ring-idle's; -1: none), re-open
  * syslog, install the SIGSYS reporter (seccomp/profile.h: a refused
  * syscall is named, then fatal), chroot to LIXS_EMPTY_DIR, switch user
@@ -35,6 +37,7 @@ struct sandbox_opts {
  * Returns 0, or 1 after logging which step failed: the caller must then
  * exit, never serve unconfined.
  */
-int sandbox_enter(const struct sandbox_opts *o, int ipc_fd, int epfd, int timer_fd);
+int sandbox_enter(const struct sandbox_opts *o, const struct ipc_link *ipc, int epfd,
+		  int timer_fd);
 
 #endif

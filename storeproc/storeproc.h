@@ -42,7 +42,7 @@ struct storeproc_limits {
 };
 
 struct storeproc {
-	int ipc_fd;			/* the broker, LIXS_IPC_FD */
+	struct ipc_link ipc;		/* the broker: LIXS_IPC_FD, _IN_FD, _OUT_FD */
 	int epfd;
 	struct storeproc_limits lim;
 	struct sandbox_opts sandbox;	/* --store-user, --seccomp-profile */
@@ -103,7 +103,7 @@ struct storeproc {
 	int trace_fd;
 	bool quit;
 	int exit_code;
-	struct ipc_rx ipc_rx;   /* frames from the broker, taken in batches */
+	struct ipc_rx ipc_rx;   /* frames from the broker, read together */
 };
 
 #endif

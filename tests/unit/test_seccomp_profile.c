@@ -16,9 +16,9 @@
 #include "unit.h"
 
 /* Every syscall profile_parse() insists on, so a test adds only its lines. */
-#define BASE "epoll_wait\nrecvmmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
+#define BASE "epoll_wait\nread\nwritev\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
 	"ftruncate\nexit_group\n"
-#define BASE_LINES 11
+#define BASE_LINES 12
 
 static struct profile prof;
 static char err[PROFILE_ERR_MAX];
@@ -90,47 +90,48 @@ static int t_broker_profile_covers_store(void)
 
 static int t_comments_blanks_crlf(void)
 {
-	return parse("# a comment\n\n   \t\n" BASE "read   # why\r\n\tfcntl\n") == 0 &&
+	return parse("# a comment\n\n   \t\n" BASE "lseek   # why\r\n\tfcntl\n") == 0 &&
 	       prof.n == BASE_LINES + 2 && prof.line[BASE_LINES] == 4 + BASE_LINES &&
 	       prof.err[BASE_LINES] == 0;
 }
 
 static int t_no_final_newline(void)
 {
-	return parse(BASE "read") == 0 && prof.n == BASE_LINES + 1;
+	return parse(BASE "lseek") == 0 && prof.n == BASE_LINES + 1;
 }
 
 static int t_unknown_syscall(void)
 {
-	return fails_with(BASE "read\nno_such_call # x\n",
-			  "t.profile:13: unknown syscall 'no_such_call'");
+	return fails_with(BASE "lseek\nno_such_call # x\n",
+			  "t.profile:14: unknown syscall 'no_such_call'");
 }
 
 static int t_bad_syntax(void)
 {
 	return fails_with("read write\n" BASE, "t.profile:1: bad syntax") &&
-	       fails_with(BASE "read;\n", "t.profile:12: bad syntax") &&
-	       fails_with(BASE "READ\n", "t.profile:12: bad syntax") &&
-	       fails_with(BASE "  -read\n", "t.profile:12: bad syntax") &&
-	       parse(BASE "read#no blank needed before a comment\n") == 0;
+	       fails_with(BASE "lseek;\n", "t.profile:13: bad syntax") &&
+	       fails_with(BASE "READ\n", "t.profile:13: bad syntax") &&
+	       fails_with(BASE "  -lseek\n", "t.profile:13: bad syntax") &&
+	       parse(BASE "lseek#no blank needed before a comment\n") == 0;
 }
 
 static int t_duplicate(void)
 {
-	return fails_with("read\n" BASE "read\n",
-			  "t.profile:13: duplicate syscall 'read, first on line 1'");
+	return fails_with("lseek\n" BASE "lseek\n",
+			  "t.profile:14: duplicate syscall 'lseek, first on line 1'");
 }
 
 static int t_missing_required(void)
 {
-	/* Without recvmmsg, the store process could never hear the broker. */
-	return fails_with("epoll_wait\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
+	/* Without read, the store process could never hear the broker. */
+	return fails_with("epoll_wait\nwritev\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
 			  "memfd_create\nftruncate\nexit_group\n",
 			  "t.profile: lacks a syscall the store process cannot run "
-			  "without: 'recvmmsg'") &&
-	       profile_required("recvmmsg") && profile_required("exit_group") &&
+			  "without: 'read'") &&
+	       profile_required("read") && profile_required("writev") &&
+	       profile_required("exit_group") &&
 	       profile_required("ftruncate") &&
-	       !profile_required("read") && !profile_required("nonsense");
+	       !profile_required("lseek") && !profile_required("nonsense");
 }
 
 static int t_errno_lines(void)
@@ -138,14 +139,14 @@ static int t_errno_lines(void)
 	if (parse(BASE "socket errno EACCES  # refused, not fatal\n") ||
 	    prof.err[BASE_LINES] != EACCES)
 		return 0;
-	return fails_with(BASE "socket errno EWHAT\n", "t.profile:12: unknown error name 'EWHAT'") &&
-	       fails_with(BASE "socket errno\n", "t.profile:12: bad syntax") &&
-	       fails_with(BASE "socket errno EACCES more\n", "t.profile:12: bad syntax") &&
-	       fails_with(BASE "socket errnoEACCES\n", "t.profile:12: bad syntax") &&
+	return fails_with(BASE "socket errno EWHAT\n", "t.profile:13: unknown error name 'EWHAT'") &&
+	       fails_with(BASE "socket errno\n", "t.profile:13: bad syntax") &&
+	       fails_with(BASE "socket errno EACCES more\n", "t.profile:13: bad syntax") &&
+	       fails_with(BASE "socket errnoEACCES\n", "t.profile:13: bad syntax") &&
 	       /* A required syscall that only fails is as good as missing. */
-	       fails_with("recvmmsg errno EPERM\nepoll_wait\nsendmsg\nwrite\nclose\nbrk\n"
+	       fails_with("read errno EPERM\nepoll_wait\nwritev\nsendmsg\nwrite\nclose\nbrk\n"
 			  "mmap\nmunmap\nmemfd_create\nftruncate\nexit_group\n",
-			  "cannot run without: 'recvmmsg'");
+			  "cannot run without: 'read'");
 }
 
 static int t_action(void)
@@ -166,7 +167,7 @@ static int t_action(void)
 
 static int t_not_text(void)
 {
-	static const char nul[] = BASE "read\0write\n";
+	static const char nul[] = BASE "lseek\0write\n";
 
 	return profile_parse("t.profile", nul, sizeof(nul) - 1, &prof, err) == EINVAL &&
 	       strstr(err, "NUL byte");
@@ -218,7 +219,7 @@ static int t_read_file(void)
 
 	if (fd < 0)
 		return 0;
-	ok = write(fd, BASE "read\nbogus_call\n", sizeof(BASE "read\nbogus_call\n") - 1) > 0;
+	ok = write(fd, BASE "lseek\nbogus_call\n", sizeof(BASE "lseek\nbogus_call\n") - 1) > 0;
 	close(fd);
 	ok = ok && profile_read(path, &prof, err) == EINVAL && strstr(err, path) &&
 	     strstr(err, ":13: unknown syscall 'bogus_call'");
