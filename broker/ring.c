@@ -8,10 +8,13 @@
  * Requests: a byte read from the ring (req_cons moved) is held until the
  * store says it answered it (CONN_CREDIT), and never more than
  * IPC_RING_WINDOW is held, so a guest that floods stalls in its own ring;
- * the store is sent what it has not had of them.  Replies are queued
- * and copied into the ring as the guest makes room; CONN_SPACE gives the
- * written bytes back to the store's window, which policy/ enforces, so
- * the queue is bounded.
+ * the store is sent what it has not had of them.  Replies are queued,
+ * and copied into the ring as the guest makes room once a CONN_CREDIT
+ * follows them (the store ends each batch of a ring's replies with one,
+ * its count 0 if it answered nothing): a store killed between two frames
+ * of a batch leaves no reply in the ring whose request a restarted store
+ * would answer again.  CONN_SPACE gives the written bytes back to the
+ * store's window, which policy/ enforces, so the queue is bounded.
  *
  * A restarted store process learns every ring again (CONN_NEW, then
  * CONN_GONE for a broken one), then gets the held request bytes again.
@@ -72,6 +75,7 @@ static void ring_break(struct ring *r, uint32_t error, const char *why)
 	r->broken = true;
 	r->tell_gone = true;
 	bq_free(&r->out);  /* the held requests stay: the store may still answer some */
+	r->done = 0;
 }
 
 /* Queued reply bytes into the ring as far as it has room; true when any moved. */
@@ -79,14 +83,15 @@ static bool pump_out(struct broker *b, struct ring *r)
 {
 	uint32_t n, fresh;
 
-	if (!r->out.len || r->broken || !r->intf)
+	if (!r->done || r->broken || !r->intf)
 		return false;
-	if (ringbuf_write(r->intf, r->out.data, r->out.len, &n)) {
+	if (ringbuf_write(r->intf, r->out.data, r->done, &n)) {
 		ring_break(r, XENSTORE_ERROR_RINGIDX, "bad reply ring index");
 		return false;
 	}
 	fresh = n > r->stale ? n - r->stale : 0;
 	r->stale -= n - fresh;
+	r->done -= n;
 	bq_drop(&r->out, n, 0);
 	/* Reported by halves of the window, not at each reply: a store wake-up
 	 * less per request.  It stops sending only with the window full, and
@@ -278,6 +283,7 @@ void ring_frame(struct broker *b, const struct ipc_msg *m)
 		r->sent -= n;
 		r->pos += n;
 		queue_reply(r, m->payload + sizeof(n), m->hdr.len - (uint32_t)sizeof(n));
+		r->done = r->out.len;
 	} else if (m->hdr.type == IPC_REPLY_DATA) {
 		queue_reply(r, m->payload, m->hdr.len);
 	} else if (m->hdr.type == IPC_RING_BREAK) {
@@ -318,7 +324,7 @@ void ring_store_ready(struct broker *b)
 		r->told = false;
 		r->tell_gone = r->broken;
 		r->unacked = r->written = r->dom_flags = 0;
-		r->stale = r->out.len;
+		r->stale = r->out.len = r->done;  /* a batch the dead store left unfinished: gone */
 		pump(b, r);
 	}
 	if (x->virq_port >= 0)

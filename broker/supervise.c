@@ -30,7 +30,7 @@
 #define QUICK_DEATH_MS 1000        /* dying sooner than this grows the backoff */
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 5000
-#define STORE_STALL_MS 10000      /* a full ipc socket, before the store is ended */
+#define STORE_STALL_MS 10000      /* a full ipc pipe, before the store is ended */
 #define STOP_WAIT_MS 2000          /* after IPC_SHUTDOWN, before SIGKILL */
 #define FRAMES_PER_WAKEUP 64  /* then only those already read (ipc.h) */
 
@@ -148,11 +148,13 @@ static void store_kill(struct broker *b)
 bool store_send(struct broker *b, uint32_t type, uint32_t conn, const void *p,
 		uint32_t len, int fd)
 {
-	struct pollfd pfd = { .fd = b->ipc.out, .events = POLLOUT };
+	/* With an fd, EAGAIN is the descriptor socket's: ipc_send waits itself
+	 * for room for the frame that follows a descriptor sent. */
+	struct pollfd pfd = { .fd = fd >= 0 ? b->ipc.fds : b->ipc.out, .events = POLLOUT };
 	int ret = store_ready(b) ? ipc_send(&b->ipc, type, conn, p, len, fd) : EPIPE;
 
 	/*
-	 * The store never blocks and keeps reading, so a full socket drains
+	 * The store never blocks and keeps reading, so a full pipe drains
 	 * soon: waiting paces rings and new clients by the store.  One that
 	 * reads nothing for that long is hung (or stopped, or starved of CPU
 	 * on a busy host: hence 10 s, not less) and is ended like one that

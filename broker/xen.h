@@ -55,7 +55,10 @@ struct ring {
 	uint32_t unacked;                /* its reply bytes not yet returned by CONN_SPACE */
 	uint32_t written;                /* of which in the ring, not yet returned */
 	uint32_t stale;                  /* queued bytes from an earlier store process */
-	struct bytequeue out;            /* reply bytes waiting for room */
+	/* Reply bytes waiting for room; the first `done` came before the last
+	 * CONN_CREDIT and may go to the guest, the rest wait for the next. */
+	struct bytequeue out;
+	uint32_t done;
 };
 
 /* Part of struct broker: every Xen resource the broker holds. */

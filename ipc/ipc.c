@@ -4,7 +4,8 @@
  *
  * Error values, so that a log line says which rule a frame broke:
  *   EPROTO  the frame is not a frame: short, unknown type, wrong way,
- *           header length disagrees with the datagram, stray control data
+ *           header length disagrees with the bytes, stray control data,
+ *           a frame cut short, a descriptor missing or sent wrongly
  *   E2BIG   payload longer than its type allows (or than the buffer)
  *   EINVAL  a field holds a value its type does not allow
  */
@@ -21,6 +22,8 @@
 
 /* Descriptors room for one frame, so that "too many" is seen and closed. */
 #define IPC_RECV_FDS_MAX 4
+/* ipc_send's wait for room for the frame after its descriptor, a slice at a time. */
+#define FD_WAIT_SLICE_MS 100
 
 static const struct ipc_type_info ipc_types[] = {
 	{ IPC_CONN_NEW, "CONN_NEW", IPC_TO_STORE,
@@ -246,11 +249,13 @@ int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void 
 		err = send_fd(l->fds, fd);
 	if (!err)
 		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
-	/* Its descriptor went ahead: this frame must follow it, before any other. */
-	for (int tries = 0; fd >= 0 && err == EAGAIN; tries++) {
+	/* Its descriptor went ahead: this frame must follow it, before any
+	 * other.  Waited for in slices, so that signals and a pipe that
+	 * looked writable but was not cost no more than IPC_FD_WAIT_MS. */
+	for (int idle_ms = 0; fd >= 0 && err == EAGAIN; ) {
 		struct pollfd p = { .fd = l->out, .events = POLLOUT };
 
-		if (tries == 3 || poll(&p, 1, IPC_FD_WAIT_MS) != 1)
+		if (poll(&p, 1, FD_WAIT_SLICE_MS) == 0 && (idle_ms += FD_WAIT_SLICE_MS) >= IPC_FD_WAIT_MS)
 			return ETIMEDOUT;
 		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
 	}
@@ -372,15 +377,26 @@ int ipc_recv(const struct ipc_link *l, void *buf, size_t bufsz, enum ipc_dir dir
 	return deliver(l, buf, IPC_HDR_SIZE + h.len, dir, msg);
 }
 
-bool ipc_rx_buffered(const struct ipc_rx *rx)
+/* A whole frame (or a length past the limit, whole enough to refuse) at start. */
+static bool whole_frame(const struct ipc_rx *rx)
 {
 	struct ipc_hdr h;
 
 	if (rx->end - rx->start < IPC_HDR_SIZE)
 		return false;
 	memcpy(&h, rx->buf + rx->start, sizeof(h));
-	/* A length past the limit is whole enough to be refused. */
 	return h.len > IPC_PAYLOAD_MAX || rx->end - rx->start - IPC_HDR_SIZE >= h.len;
+}
+
+bool ipc_rx_buffered(struct ipc_rx *rx)
+{
+	/* No: the caller goes back to its epoll, which says when more comes,
+	 * so the next call must read instead of owing it an EAGAIN. */
+	if (!whole_frame(rx)) {
+		rx->drained = false;
+		return false;
+	}
+	return true;
 }
 
 int ipc_recv_next(const struct ipc_link *l, struct ipc_rx *rx, enum ipc_dir dir,
@@ -389,7 +405,7 @@ int ipc_recv_next(const struct ipc_link *l, struct ipc_rx *rx, enum ipc_dir dir,
 	struct ipc_hdr h;
 	const uint8_t *frame;
 
-	while (!ipc_rx_buffered(rx)) {
+	while (!whole_frame(rx)) {
 		size_t room;
 		ssize_t n;
 

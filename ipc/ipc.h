@@ -256,7 +256,7 @@ size_t ipc_type_count(void);
 const struct ipc_type_info *ipc_type_at(size_t i);
 
 /*
- * Validate a received datagram of `n` bytes that arrived travelling in
+ * Validate a received frame of `n` bytes that arrived travelling in
  * direction `dir`, with `nfds` descriptors attached.  Checks, in this
  * order: n >= header, known type, direction, header len == n - header,
  * len within the row's bounds, flags allowed, IPC_F_FD iff nfds == 1,
@@ -269,10 +269,13 @@ int ipc_frame_check(const void *buf, size_t n, enum ipc_dir dir,
 /*
  * Send one frame on `l`.  `fd` >= 0 goes beside it (the caller keeps its
  * copy and closes it itself).  Returns 0, or an errno value: EAGAIN when
- * the pipe is full (nothing sent), EPIPE when the peer is gone, E2BIG for
- * an oversized payload.  A frame with an fd waits up to IPC_FD_WAIT_MS
- * for room once its fd is sent, then fails with ETIMEDOUT: after that
- * error the channel is out of step and must be closed.
+ * the pipe is full, or for a frame with an fd the descriptor socket is
+ * (nothing sent: wait for that one to be writable), EPIPE when the peer
+ * is gone, E2BIG for an oversized payload.  A frame with an fd waits up
+ * to IPC_FD_WAIT_MS for room in the pipe once its fd is sent (a signal
+ * does not cut the wait short), then fails with ETIMEDOUT: after that error the channel is out of step and must
+ * be closed.  Writing to a pipe whose reader is gone raises SIGPIPE: the
+ * caller ignores it, and gets EPIPE.
  */
 int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd);
@@ -337,8 +340,11 @@ struct ipc_rx {
 int ipc_recv_next(const struct ipc_link *l, struct ipc_rx *rx, enum ipc_dir dir,
 		  struct ipc_msg *msg);
 
-/* A whole frame is read and waiting in *rx. */
-bool ipc_rx_buffered(const struct ipc_rx *rx);
+/*
+ * A whole frame is read and waiting in *rx.  When not, the caller may go
+ * back to waiting for readability, and its next ipc_recv_next reads.
+ */
+bool ipc_rx_buffered(struct ipc_rx *rx);
 
 /* Forget what was read (a new channel). */
 void ipc_rx_reset(struct ipc_rx *rx);

@@ -17,7 +17,8 @@ read            # frames from the broker, all that wait in one call (ipc.c
                 # ipc_recv_next); requests from client sockets (conn.c)
 writev          # frames to the broker, a ring's replies and their credit in
                 # one call (ipc.c ipc_send_many)
-recvmsg         # client fds the broker hands over, beside their frames (ipc.c)
+recvmsg         # descriptors the broker hands over beside their frames (ipc.c):
+                # client sockets, and the journal at every restart
 sendmsg         # a snapshot's memfd to the broker (ipc.c); replies to clients (conn.c)
 poll            # room for the frame that follows such a memfd (ipc.c ipc_send)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)

@@ -59,6 +59,7 @@ static const char *const required[] = {
 #endif
 	"read",		/* the broker's frames */
 	"writev",	/* IPC_HELLO */
+	"recvmsg",	/* the journal's memfd, handed to every restarted store */
 	"sendmsg",	/* the first snapshot's memfd, and the report to syslog */
 	"write",	/* the report of a refused syscall on stderr */
 	"close",	/* a frame's stray fd is closed on receipt */

@@ -438,6 +438,7 @@ static int flush_ring(struct storeproc *sp, struct conn *c)
 		err = ipc_out_send(sp, IPC_REPLY_DATA, c->id, frame, (uint32_t)n);
 		if (err)
 			return err;
+		c->uncredited = true;
 		c->unacked += (uint32_t)n;
 		c->idle = RING_BUSY;
 	}
@@ -692,15 +693,19 @@ static void set_epoll(struct storeproc *sp, struct conn *c)
 /*
  * Give the broker back the request bytes consumed, so it reads more of
  * the ring; not while the output is over its bound, so a guest that
- * never reads its replies stalls in its own ring.  A big buffer grown
- * for a burst is given back once drained.
+ * never reads its replies stalls in its own ring.  Replies sent are
+ * followed by a credit all the same, of 0 if need be: the broker lets
+ * the guest have them only then (ipc.h).  A big buffer grown for a
+ * burst is given back once drained.
  */
 static void ring_grant(struct storeproc *sp, struct conn *c)
 {
-	uint32_t n = c->credit_owed;
+	uint32_t n = c->out_bytes <= CONN_OUT_SOFT ? c->credit_owed : 0;
+	bool sent = (n || c->uncredited) && !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n));
 
-	if (n && c->out_bytes <= CONN_OUT_SOFT &&
-	    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n))) {
+	if (sent)
+		c->uncredited = false;
+	if (sent && n) {
 		uint64_t granted = c->in_pos + c->in_len - (c->broker_held - n);
 		uint32_t keep = 0;
 

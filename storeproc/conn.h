@@ -82,6 +82,9 @@ struct conn {
 	uint32_t credit_owed;
 	uint32_t broker_held;
 	uint8_t idle;			/* enum ring_idle_state (ring_idle.h) */
+	/* Rings: REPLY_DATA sent since the last CONN_CREDIT, which the
+	 * broker waits for before the guest sees them (broker/ring.c). */
+	bool uncredited;
 	/* Rings: where in[0] and the request being handled end in the ring's
 	 * request stream (ipc.h's ring_pos); and where the requests whose
 	 * change was journaled end (journal_io.c's JOURNAL_SEEN), those not

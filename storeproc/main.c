@@ -4,9 +4,9 @@
  * the broker's ipc channel and every client connection, and the handling
  * of the broker's frames.
  *
- * The broker execs this program with its end of a SOCK_SEQPACKET
- * socketpair on fd LIXS_IPC_FD.  Once ready it says IPC_HELLO; the
- * broker then hands over clients (IPC_CONN_NEW, one fd each) and this
+ * The broker execs this program with its end of the ipc channel on fds
+ * LIXS_IPC_FD (descriptors), LIXS_IPC_IN_FD and LIXS_IPC_OUT_FD (frames).
+ * Once ready it says IPC_HELLO; the broker then hands over clients (IPC_CONN_NEW, one fd each) and this
  * process serves them itself.  IPC_SHUTDOWN or the broker going away
  * ends it with status 0; a malformed frame from the broker is a bug
  * there and ends it with status 1.
@@ -68,7 +68,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: lixs-storeproc [OPTION]...\n"
-"The store process of lixs; lixs-broker runs it with its ipc socket on fd %d.\n"
+"The store process of lixs; lixs-broker runs it with its ipc channel on fds %d-%d.\n"
 "\n"
 "  -V, --verbose              log requests and connections (debug)\n"
 "      --syslog               log to syslog, not stderr (the broker is a daemon)\n"
@@ -91,7 +91,7 @@ static void usage(FILE *f)
 "                             how long a domain's watch event may wait\n"
 "  -K, --keep-orphans         give the nodes of a dead domain to dom0\n"
 "                             instead of deleting them\n",
-		LIXS_IPC_FD);
+		LIXS_IPC_FD, LIXS_IPC_OUT_FD);
 }
 
 /* "what=N" when arg starts with `what` and "=". */

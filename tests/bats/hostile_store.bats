@@ -134,29 +134,87 @@ broker_fds() {
 	echo "$n"
 }
 
+# The descriptors the hostile starts sent (memfds named hostile-bait)
+# that the broker holds: none, ever.
+bait_held() {
+	local fd n=0
+	for fd in "/proc/$DAEMON_PID"/fd/*; do
+		[[ $(readlink "$fd") != *hostile-bait* ]] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# Frames go on a pipe (fd 5 of the store process), descriptors ahead of
+# them on a socket (fd 3): each case says what the hostile start wrote.
 @test "malformed frames: each ends the store process, named in the log; no descriptor kept" {
 	local fds
 	fds=$(broker_fds)
-	attack short oversize hello-version badtype wrongdir lenmismatch badflags \
-		fd-flag fd-noflag fds-many noconn
+	attack short oversize hello-long hello-version badtype wrongdir cut badflags noconn \
+		fd-flag fd-missing fd-empty fd-long fds-two fds-many
 	local f=$ATTACK_FIRST
-	ended_for $((f + 0)) 'sent a bad frame (EPROTO)'   # shorter than a header
-	ended_for $((f + 1)) 'sent a bad frame (E2BIG)'    # larger than any frame
-	ended_for $((f + 2)) 'sent a bad frame (EINVAL)'   # HELLO of another version
-	ended_for $((f + 3)) 'sent a bad frame (EPROTO)'   # unknown type
-	ended_for $((f + 4)) 'sent a bad frame (EPROTO)'   # CONN_NEW: wrong direction
-	ended_for $((f + 5)) 'sent a bad frame (EPROTO)'   # len disagrees with the datagram
-	ended_for $((f + 6)) 'sent a bad frame (EINVAL)'   # unknown flag
-	ended_for $((f + 7)) 'sent a bad frame (EINVAL)'   # IPC_F_FD on a type without fds
-	ended_for $((f + 8)) 'sent a bad frame (EINVAL)'   # an fd without IPC_F_FD
-	ended_for $((f + 9)) 'sent a bad frame (EPROTO)'   # more fds than a frame may carry
-	ended_for $((f + 10)) 'sent a bad frame (EINVAL)'  # conn 0 where one is needed
+	# 8 bytes of a header, then its frame pipe closed: the frame is cut short.
+	ended_for $((f + 0)) 'sent a bad frame (EPROTO)'
+	# A header claiming IPC_PAYLOAD_MAX + 1 bytes (which follow): no frame is that large.
+	ended_for $((f + 1)) 'sent a bad frame (E2BIG)'
+	ended_for $((f + 2)) 'sent a bad frame (E2BIG)'    # HELLO 4 bytes longer than its type
+	ended_for $((f + 3)) 'sent a bad frame (EINVAL)'   # HELLO of another version
+	ended_for $((f + 4)) 'sent a bad frame (EPROTO)'   # unknown type
+	ended_for $((f + 5)) 'sent a bad frame (EPROTO)'   # CONN_NEW: wrong direction
+	# REPLY_DATA whose header claims 100 bytes; 10 follow, then the pipe is closed.
+	ended_for $((f + 6)) 'sent a bad frame (EPROTO)'
+	ended_for $((f + 7)) 'sent a bad frame (EINVAL)'   # unknown flag
+	ended_for $((f + 8)) 'sent a bad frame (EINVAL)'   # conn 0 where one is needed
+	# IPC_F_FD on CONN_CREDIT, a type without fds (its memfd sent ahead).
+	ended_for $((f + 9)) 'sent a bad frame (EINVAL)'
+	# JOURNAL with IPC_F_FD, and nothing sent ahead on the descriptor socket.
+	ended_for $((f + 10)) 'sent a bad frame (EPROTO)'
+	# JOURNAL with IPC_F_FD; the message ahead of it carries no descriptor.
+	ended_for $((f + 11)) 'sent a bad frame (EINVAL)'
+	# JOURNAL with IPC_F_FD; its memfd ahead, in a message of 2 bytes, not 1.
+	ended_for $((f + 12)) 'sent a bad frame (EPROTO)'
+	# JOURNAL with IPC_F_FD; two memfds in the one message ahead of it.
+	ended_for $((f + 13)) 'sent a bad frame (EINVAL)'
+	# JOURNAL with IPC_F_FD; eight memfds ahead: more than the broker takes.
+	ended_for $((f + 14)) 'sent a bad frame (EPROTO)'
 	served_after
 	# The descriptors that came with bad frames were closed, not kept.
 	wait_until eval '[ "$(broker_fds)" -eq "$fds" ]' || {
 		ls -l "/proc/$DAEMON_PID/fd"
 		false
 	}
+	[ "$(bait_held)" -eq 0 ]
+}
+
+@test "a descriptor sent with a frame without IPC_F_FD is left on the socket; the frame is served" {
+	# The write end of a pipe goes to the descriptor socket, then a valid
+	# CONN_CREDIT 0 without IPC_F_FD.  The broker must not take it: the
+	# start sees the pipe still open after 5 s and not in the broker's
+	# /proc/PID/fd ("BAIT queued"), and is not ended (it ends itself).
+	local fds
+	fds=$(broker_fds)
+	attack fd-noflag
+	local f=$ATTACK_FIRST r=$HOSTILE_DIR/report
+	cat "$r"
+	grep -q "^$f: SENT fd-noflag\$" "$r"
+	grep -q "^$f: BAIT queued\$" "$r"
+	grep -q "^$f: NOT-ENDED\$" "$r"
+	grep -q "store process $(start_pid "$f") exited with status 3" "$DAEMON_LOG"
+	! grep -q "store process $(start_pid "$f") sent" "$DAEMON_LOG"
+	served_after
+	wait_until eval '[ "$(broker_fds)" -eq "$fds" ]' || {
+		ls -l "/proc/$DAEMON_PID/fd"
+		false
+	}
+}
+
+@test "frames written a byte at a time are read whole and in step" {
+	# CONN_CREDIT 0 then RING_UNMAP of dom0's ring, one byte a write, 10 ms
+	# apart: the broker waits for each frame's rest, takes the first and
+	# refuses the second by its type (not as a bad frame).
+	attack trickle
+	ended_for "$ATTACK_FIRST" 'sent a refused RING_UNMAP frame'
+	! grep -q 'sent a bad frame' "$DAEMON_LOG"
+	served_after
 }
 
 @test "HELLO twice and RING_MAP before HELLO are refused; the store process is ended" {
@@ -250,30 +308,46 @@ broker_fds() {
 
 @test "REPLY_DATA beyond the window or for an unknown conn, CONN_CREDIT beyond what was sent: refused" {
 	# Guest 7 never reads: the store's reply window to it fills up.
+	# 16 frames of IPC_PAYLOAD_MAX (4,080) bytes fit IPC_RING_WINDOW
+	# (65,280 <= 65,536); the 17th does not.
 	xensim_guest 7
-	attack "reply dom:7 9" "reply conn:999999 1" "credit dom:5 1" "credit dom0 4294967295"
+	attack "reply dom:7 17" "reply conn:999999 1" "credit dom:5 1" "credit dom0 4294967295"
 	local f=$ATTACK_FIRST
 	ended_for "$f" 'sent a refused REPLY_DATA frame'
 	ended_for $((f + 1)) 'sent a refused REPLY_DATA frame'
 	ended_for $((f + 2)) 'sent a refused CONN_CREDIT frame'
 	ended_for $((f + 3)) 'sent a refused CONN_CREDIT frame'
-	# Exactly one refusal a start: the 8 frames that fit the window were taken.
+	# Exactly one refusal a start: the 16 frames that fit the window were taken.
 	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 4 ]
 	[ "$("$XENSIM_CTL" maps 7)" -eq 1 ]
 	served_after
 }
 
 @test "CONN_CREDIT carrying reply bytes beyond the window: refused" {
-	# Guest 7 never reads; 8 frames of 4 + 8,188 bytes fit the window:
-	# a start sending 8 is left alone (it ends itself, NOT-ENDED); each
-	# start has a fresh window, so the next one's ninth is refused.
+	# Guest 7 never reads; 16 frames of 4 + 4,076 bytes fit the window
+	# (65,216 reply bytes): a start sending 16 is left alone (it ends
+	# itself, NOT-ENDED); each start has a fresh window, so the next
+	# one's 17th is refused.
 	xensim_guest 7
-	attack "credit-reply dom:7 8" "credit-reply dom:7 9"
+	attack "credit-reply dom:7 16" "credit-reply dom:7 17"
 	local f=$ATTACK_FIRST
 	grep -q "^$f: NOT-ENDED" "$HOSTILE_DIR/report"
 	ended_for $((f + 1)) 'sent a refused CONN_CREDIT frame'
 	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 1 ]
 	[ "$("$XENSIM_CTL" maps 7)" -eq 1 ]
+	served_after
+}
+
+@test "reply bytes with no CONN_CREDIT after them never reach the guest; the next store process starts clean" {
+	# A start sends guest 5 a reply frame of 4,080 bytes of 'x' and no
+	# credit, as a store killed between the two writes of a large reply
+	# and its credit would (ipc.h); the frame itself is allowed
+	# (NOT-ENDED).  The broker holds such bytes until a credit follows and
+	# drops them when that store process is gone: guest 5's next request,
+	# in served_after, gets its own reply, not 'x' bytes before it.
+	attack "reply dom:5 1"
+	grep -q "^$ATTACK_FIRST: NOT-ENDED" "$HOSTILE_DIR/report"
+	! grep -q 'sent a refused' "$DAEMON_LOG"
 	served_after
 }
 
@@ -283,8 +357,9 @@ broker_fds() {
 	grep -q "^$f: FLOODED 20000" "$HOSTILE_DIR/report"
 	ended_for "$f" 'sent a refused RING_UNMAP frame'
 	[ "$(grep -c 'sent a refused' "$DAEMON_LOG")" -eq 1 ]
-	# Answers to its RING_MAP requests pile up unread: the broker waits a
-	# bounded time, then ends it rather than stall the rings.
+	# Answers to its RING_MAP requests pile up unread in the broker's
+	# frame pipe: the broker waits a bounded time, then ends it rather
+	# than stall the rings.
 	ended_for $((f + 1)) 'reads no frames for [0-9]* ms'
 	! "$XENSIM_CTL" show 28672
 	served_after

@@ -104,7 +104,7 @@ store_argv() {
 	run --separate-stderr "$STORE_BIN" -E many
 	[ "$status" -eq 2 ]
 	[[ $stderr == *"invalid value 'many'"* ]]
-	# Not started by the broker: no socket on fd 3.
+	# Not started by the broker: no channel on fds 3-5.
 	run --separate-stderr "$STORE_BIN" --syslog
 	[ "$status" -eq 2 ]
 	[[ $stderr == *"run by lixs-broker"* ]]

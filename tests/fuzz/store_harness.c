@@ -28,7 +28,7 @@
 
 /* The harness's own state; reset for every input. */
 struct harness {
-	int bfd;			/* the broker's end of the ipc pair */
+	struct ipc_link broker;		/* the broker's end of the ipc channel */
 	int cfd[NSOCK];			/* our end of each socket client, or -1 */
 	uint32_t guest_ring;		/* newest mapped guest ring id, or 0 */
 	uint32_t next_ring;
@@ -43,8 +43,6 @@ static unsigned char frame[IPC_FRAME_MAX];
 
 static void env_open(void)
 {
-	int sv[2];
-
 	memset(&sp, 0, sizeof(sp));
 	memset(&hs, 0, sizeof(hs));
 	sp.lim = (struct storeproc_limits){
@@ -54,10 +52,8 @@ static void env_open(void)
 		.memory = 2 * 1024 * 1024 + 512 * 1024,
 		.memory_soft = 2 * 1024 * 1024, .watch_event_s = 20,
 	};
-	FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	FUZZ_ASSERT(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
-	sp.ipc_fd = sv[0];
-	hs.bfd = sv[1];
+	FUZZ_ASSERT(ipc_link_pair(&sp.ipc, &hs.broker) == 0);
+	FUZZ_ASSERT(fcntl(hs.broker.in, F_SETFL, O_NONBLOCK) == 0);
 	sp.trace_fd = -1;
 	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sp.store = store_new();
@@ -85,8 +81,8 @@ static void env_close(void)
 	buf_free(&sp.path);
 	buf_free(&sp.out);
 	close(sp.epfd);
-	close(sp.ipc_fd);
-	close(hs.bfd);
+	ipc_link_close(&sp.ipc);
+	ipc_link_close(&hs.broker);
 	for (int i = 0; i < NSOCK; i++)
 		if (hs.cfd[i] >= 0)
 			close(hs.cfd[i]);
@@ -125,7 +121,7 @@ static bool serve_broker(void)
 	bool any = false;
 
 	while (!hs.broken &&
-	       ipc_recv(hs.bfd, frame, sizeof(frame), IPC_TO_BROKER, &m) == 0) {
+	       ipc_recv(&hs.broker, frame, sizeof(frame), IPC_TO_BROKER, &m) == 0) {
 		uint32_t n;
 
 		any = true;

@@ -14,15 +14,36 @@
  *                   starts   one line per start: its pid (written here)
  *                   report   what each start saw: "N: WORDS..." lines
  *   HOSTILE_REAL  the real lixs-storeproc: a "real" start execs it with
- *                 the same arguments, keeping the ipc socket at fd 3
+ *                 the same arguments, keeping the ipc channel at fds 3-5
+ *
+ * The channel (ipc.h): fd 5 the pipe our frames go to, fd 4 the pipe the
+ * broker's come from, fd 3 a SOCK_SEQPACKET socket for descriptors only
+ * (one byte and SCM_RIGHTS, sent just before the frame with IPC_F_FD).
+ * Raw frames are written to fd 5 whole, with no check, on purpose.
  *
  * Plan words (TARGET: dom0, dom:N, conn:N, or socket = the next unix
  * client the broker hands over; the test connects one after the report
  * says "WAIT socket"):
  *
- *   before HELLO:  short | oversize | hello-version | early-map
- *   after HELLO:   hello2 | badtype | wrongdir | lenmismatch | badflags |
- *                  fd-flag | fd-noflag | fds-many | noconn |
+ *   before HELLO:  short (8 bytes of a header, then fd 5 closed) |
+ *                  oversize (a header claiming IPC_PAYLOAD_MAX + 1 bytes) |
+ *                  hello-long (HELLO with 4 bytes more than its type allows) |
+ *                  hello-version | early-map
+ *   after HELLO:   hello2 | badtype | wrongdir |
+ *                  cut (REPLY_DATA claiming 100 bytes, 10 follow, fd 5 closed) |
+ *                  badflags | noconn |
+ *                  fd-flag (IPC_F_FD on CONN_CREDIT, its fd sent ahead) |
+ *                  fd-missing (JOURNAL with IPC_F_FD, nothing sent on fd 3) |
+ *                  fd-empty (JOURNAL, a message with no descriptor ahead) |
+ *                  fd-long (JOURNAL, its fd ahead in a 2-byte message) |
+ *                  fds-two (JOURNAL, 2 descriptors in the message ahead) |
+ *                  fds-many (JOURNAL, 8 descriptors in the message ahead) |
+ *                  fd-noflag (the write end of a pipe sent on fd 3, then a
+ *                  valid CONN_CREDIT without IPC_F_FD: reports "BAIT queued"
+ *                  if the broker neither closed nor holds it, "BAIT closed"
+ *                  or "BAIT held" if it took it) |
+ *                  trickle (CONN_CREDIT 0 then RING_UNMAP of dom0's ring,
+ *                  one byte a write, 10 ms apart) |
  *                  unmap TARGET | idle TARGET | break TARGET CODE | reply TARGET FRAMES | credit TARGET N |
  *                  credit-reply TARGET FRAMES (CONN_CREDIT 0 with full frames of reply) |
  *                  flood N (valid CONN_CREDIT 0 frames, then RING_UNMAP of
@@ -30,18 +51,25 @@
  *                  does not exist, answers never read) |
  *                  map DOMID:PORT... (each answer reported, then exit 0)
  *
+ * Every descriptor sent to the broker, but fd-noflag's, is a memfd named
+ * "hostile-bait", so that one the broker kept shows in /proc/PID/fd.
+ *
  * Every attack waits until the process is 1.1 s old, so its death does
  * not grow the broker's restart backoff.  A start the broker should have
  * ended but did not reports "NOT-ENDED" and exits with status 3.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +78,10 @@
 #define ATTACK_AT_MS 1100
 #define END_WAIT_MS 5000
 #define MAX_RINGS 64
+#define TRICKLE_MS 10
+
+/* Our end of the channel, where the broker put it. */
+static const struct ipc_link chan = { LIXS_IPC_IN_FD, LIXS_IPC_OUT_FD, LIXS_IPC_FD };
 
 struct hostile {
 	const char *dir;
@@ -130,14 +162,33 @@ static void plan_line(const char *dir, unsigned int n, char *line, size_t size)
 	fclose(f);
 }
 
-/* Any datagram, with up to 8 descriptors: no check, on purpose. */
-static void send_raw(const void *p, size_t len, const int *fds, unsigned int nfds)
+/* Bytes onto our frame pipe, as they are: no check, on purpose. */
+static void write_raw(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len) {
+		ssize_t n = write(LIXS_IPC_OUT_FD, b, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A message of `bytes` bytes (1 for a proper one) with up to 8 descriptors
+ * on the descriptor socket, ahead of the frame it is meant for. */
+static void send_fds(const int *fds, unsigned int nfds, size_t bytes)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(8 * sizeof(int))];
 	} ctl;
-	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	char tag[8] = "FFFFFFFF";
+	struct iovec iov = { .iov_base = tag, .iov_len = bytes };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (nfds) {
@@ -155,9 +206,10 @@ static void send_raw(const void *p, size_t len, const int *fds, unsigned int nfd
 	sendmsg(LIXS_IPC_FD, &mh, MSG_NOSIGNAL);
 }
 
-/* One frame with any header; `len` is what the header claims. */
+/* One frame with any header, in one write; `len` is what the header
+ * claims, `real_len` how many bytes follow it ('x' without a payload). */
 static void send_frame(uint32_t type, uint32_t conn, uint32_t flags, uint32_t len,
-		       const void *payload, size_t real_len, const int *fds, unsigned int nfds)
+		       const void *payload, size_t real_len)
 {
 	static uint8_t frame[IPC_HDR_SIZE + 2 * IPC_PAYLOAD_MAX];
 	struct ipc_hdr hdr = { type, conn, flags, len };
@@ -169,20 +221,38 @@ static void send_frame(uint32_t type, uint32_t conn, uint32_t flags, uint32_t le
 		memcpy(frame + IPC_HDR_SIZE, payload, real_len);
 	else
 		memset(frame + IPC_HDR_SIZE, 'x', real_len);
-	send_raw(frame, IPC_HDR_SIZE + real_len, fds, nfds);
+	write_raw(frame, IPC_HDR_SIZE + real_len);
+}
+
+/* A well-formed frame, one byte a write, TRICKLE_MS apart. */
+static void trickle_frame(uint32_t type, uint32_t conn, const void *payload, uint32_t len)
+{
+	uint8_t frame[IPC_HDR_SIZE + 16];
+	struct ipc_hdr hdr = { type, conn, 0, len };
+	struct timespec gap = { 0, TRICKLE_MS * 1000000L };
+
+	if (len > sizeof(frame) - IPC_HDR_SIZE)
+		return;
+	memcpy(frame, &hdr, sizeof(hdr));
+	if (len)
+		memcpy(frame + IPC_HDR_SIZE, payload, len);
+	for (size_t i = 0; i < IPC_HDR_SIZE + len; i++) {
+		write_raw(frame + i, 1);
+		nanosleep(&gap, NULL);
+	}
 }
 
 static void send_hello(uint32_t version)
 {
 	struct ipc_hello hello = { version, (uint32_t)getpid() };
 
-	send_frame(IPC_HELLO, 0, 0, sizeof(hello), &hello, sizeof(hello), NULL, 0);
+	send_frame(IPC_HELLO, 0, 0, sizeof(hello), &hello, sizeof(hello));
 }
 
 /* Read what the broker sends for up to `ms`; false when it hung up. */
 static bool take_frames(struct hostile *h, long ms)
 {
-	struct pollfd pfd = { .fd = LIXS_IPC_FD, .events = POLLIN };
+	struct pollfd pfd = { .fd = LIXS_IPC_IN_FD, .events = POLLIN };
 	struct ipc_conn_new cn;
 	struct ipc_ring_result rr;
 	struct ipc_msg m;
@@ -190,7 +260,7 @@ static bool take_frames(struct hostile *h, long ms)
 
 	if (ms < 0 || poll(&pfd, 1, (int)ms) != 1)
 		return true;
-	ret = ipc_recv(LIXS_IPC_FD, h->buf, sizeof(h->buf), IPC_TO_STORE, &m);
+	ret = ipc_recv(&chan, h->buf, sizeof(h->buf), IPC_TO_STORE, &m);
 	if (ret == EAGAIN)
 		return true;
 	if (ret)
@@ -258,6 +328,63 @@ static _Noreturn void await_end(struct hostile *h)
 	_exit(3);
 }
 
+/* Whether the broker (our parent) has a descriptor open on inode `ino`:
+ * 1 yes, 0 no, -1 cannot tell. */
+static int broker_holds(ino_t ino)
+{
+	char dir[64], path[384], target[64], want[64];
+	struct dirent *e;
+	int found = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)getppid());
+	snprintf(want, sizeof(want), "pipe:[%lu]", (unsigned long)ino);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		found |= !strcmp(target, want);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * fd-noflag: the write end of a pipe went to the descriptor socket with a
+ * frame that has no IPC_F_FD.  The broker must leave it queued there (it
+ * goes with the socket when the broker closes it): had it received it and
+ * closed it, our read end would see the pipe hang up; had it kept it, it
+ * would be in its /proc/PID/fd.  Not a bad frame: not ended, so NOT-ENDED.
+ */
+static _Noreturn void await_bait(struct hostile *h, int bait, ino_t ino)
+{
+	struct timespec t;
+	int held;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	while (ms_since(&t) < END_WAIT_MS) {
+		struct pollfd p = { .fd = bait, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1) {
+			report(h, "BAIT closed");
+			_exit(4);
+		}
+		if (!take_frames(h, 50))
+			_exit(0);
+	}
+	held = broker_holds(ino);
+	report(h, "BAIT %s", held < 0 ? "unknown" : held ? "held" : "queued");
+	report(h, "NOT-ENDED");
+	_exit(3);
+}
+
 static void attack_maps(struct hostile *h, char **words, int n)
 {
 	for (int i = 1; i < n; i++) {
@@ -266,7 +393,7 @@ static void attack_maps(struct hostile *h, char **words, int n)
 
 		rm.domid = (uint32_t)strtoul(words[i], NULL, 0);
 		rm.port = colon ? (uint32_t)strtoul(colon + 1, NULL, 0) : 1;
-		send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm), NULL, 0);
+		send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm));
 		/* Answers come in order: one a request. */
 		for (int k = 0; k < 50; k++)
 			take_frames(h, 20);
@@ -288,39 +415,73 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 		conn = target_conn(h, w[1]);
 		report(h, "TARGET %s conn=%u", w[1], conn);
 	}
+	/* Memfds, as a journal is: only what is wrong about the frame or its
+	 * descriptors is wrong. */
 	for (int i = 0; i < 8; i++)
-		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fds[i] = memfd_create("hostile-bait", MFD_CLOEXEC);
 	if (!strcmp(w[0], "hello2")) {
 		send_hello(IPC_PROTO_VERSION);
 	} else if (!strcmp(w[0], "badtype")) {
-		send_frame(99, 0, 0, 0, NULL, 0, NULL, 0);
+		send_frame(99, 0, 0, 0, NULL, 0);
 	} else if (!strcmp(w[0], "wrongdir")) {
 		struct ipc_conn_new cn = { IPC_KIND_RING, 0, IPC_ACCESS_PRIV, -1, 0, 0, 0 };
 
-		send_frame(IPC_CONN_NEW, 1, 0, sizeof(cn), &cn, sizeof(cn), NULL, 0);
-	} else if (!strcmp(w[0], "lenmismatch")) {
-		send_frame(IPC_REPLY_DATA, target_conn(h, "dom0"), 0, 100, NULL, 10, NULL, 0);
+		send_frame(IPC_CONN_NEW, 1, 0, sizeof(cn), &cn, sizeof(cn));
+	} else if (!strcmp(w[0], "cut")) {
+		/* The header claims 100 bytes, 10 follow, and no more ever will. */
+		send_frame(IPC_REPLY_DATA, target_conn(h, "dom0"), 0, 100, NULL, 10);
+		close(LIXS_IPC_OUT_FD);
 	} else if (!strcmp(w[0], "badflags")) {
-		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), 0x80, 4, &zero, 4, NULL, 0);
-	} else if (!strcmp(w[0], "fd-flag")) {
-		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), IPC_F_FD, 4, &zero, 4, fds, 1);
-	} else if (!strcmp(w[0], "fd-noflag")) {
-		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), 0, 4, &zero, 4, fds, 1);
-	} else if (!strcmp(w[0], "fds-many")) {
-		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), IPC_F_FD, 4, &zero, 4, fds, 8);
+		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), 0x80, 4, &zero, 4);
 	} else if (!strcmp(w[0], "noconn")) {
-		send_frame(IPC_REPLY_DATA, 0, 0, 4, "oops", 4, NULL, 0);
+		send_frame(IPC_REPLY_DATA, 0, 0, 4, "oops", 4);
+	} else if (!strcmp(w[0], "fd-flag")) {
+		send_fds(fds, 1, 1);
+		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), IPC_F_FD, 4, &zero, 4);
+	} else if (!strcmp(w[0], "fd-missing")) {
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fd-empty")) {
+		send_fds(NULL, 0, 1);
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fd-long")) {
+		send_fds(fds, 1, 2);
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fds-two")) {
+		send_fds(fds, 2, 1);
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fds-many")) {
+		send_fds(fds, 8, 1);
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fd-noflag")) {
+		int p[2];
+		struct stat st;
+
+		if (pipe2(p, O_CLOEXEC) || fstat(p[0], &st)) {
+			report(h, "cannot make a pipe: %s", strerror(errno));
+			_exit(2);
+		}
+		send_fds(&p[1], 1, 1);
+		close(p[1]);
+		send_frame(IPC_CONN_CREDIT, target_conn(h, "dom0"), 0, 4, &zero, 4);
+		report(h, "SENT %s", w[0]);
+		await_bait(h, p[0], st.st_ino);
+	} else if (!strcmp(w[0], "trickle")) {
+		uint32_t dom0 = target_conn(h, "dom0");
+
+		trickle_frame(IPC_CONN_CREDIT, dom0, &zero, 4);
+		trickle_frame(IPC_RING_UNMAP, dom0, NULL, 0);
 	} else if (!strcmp(w[0], "unmap")) {
-		send_frame(IPC_RING_UNMAP, conn, 0, 0, NULL, 0, NULL, 0);
+		send_frame(IPC_RING_UNMAP, conn, 0, 0, NULL, 0);
 	} else if (!strcmp(w[0], "idle")) {
-		send_frame(IPC_RING_IDLE, conn, 0, 0, NULL, 0, NULL, 0);
+		send_frame(IPC_RING_IDLE, conn, 0, 0, NULL, 0);
 	} else if (!strcmp(w[0], "break")) {
-		send_frame(IPC_RING_BREAK, conn, 0, 4, &arg, 4, NULL, 0);
+		send_frame(IPC_RING_BREAK, conn, 0, 4, &arg, 4);
 	} else if (!strcmp(w[0], "credit")) {
-		send_frame(IPC_CONN_CREDIT, conn, 0, 4, &arg, 4, NULL, 0);
+		send_frame(IPC_CONN_CREDIT, conn, 0, 4, &arg, 4);
 	} else if (!strcmp(w[0], "reply") || !strcmp(w[0], "credit-reply")) {
-		/* Never reads CONN_SPACE: the window fills after 8 full frames.
-		 * credit-reply: a count of 0, then 8,188 bytes of reply. */
+		/* Never reads CONN_SPACE: the window (IPC_RING_WINDOW) fills
+		 * after 16 full frames of IPC_PAYLOAD_MAX bytes.
+		 * credit-reply: a count of 0, then IPC_PAYLOAD_MAX - 4 bytes of reply. */
 		static uint8_t joined[IPC_PAYLOAD_MAX];
 		bool credit = w[0][0] == 'c';
 
@@ -329,18 +490,19 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 			memset(joined, 0, sizeof(uint32_t));
 		for (uint32_t i = 0; i < arg; i++)
 			send_frame(credit ? IPC_CONN_CREDIT : IPC_REPLY_DATA, conn, 0,
-				   IPC_PAYLOAD_MAX, joined, IPC_PAYLOAD_MAX, NULL, 0);
+				   IPC_PAYLOAD_MAX, joined, IPC_PAYLOAD_MAX);
 	} else if (!strcmp(w[0], "flood")) {
 		uint32_t dom0 = target_conn(h, "dom0");
 
 		for (uint32_t i = 0; i < count; i++)
-			send_frame(IPC_CONN_CREDIT, dom0, 0, 4, &zero, 4, NULL, 0);
+			send_frame(IPC_CONN_CREDIT, dom0, 0, 4, &zero, 4);
 		report(h, "FLOODED %u", count);
-		send_frame(IPC_RING_UNMAP, dom0, 0, 0, NULL, 0, NULL, 0);
+		send_frame(IPC_RING_UNMAP, dom0, 0, 0, NULL, 0);
 	} else if (!strcmp(w[0], "flood-map")) {
-		/* Blocks once both socket buffers are full; the broker must end it. */
+		/* Blocks once both pipes are full (the broker's answers unread,
+		 * so it stops reading ours); the broker must end it. */
 		for (uint32_t i = 0; i < count; i++)
-			send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm), NULL, 0);
+			send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm));
 	} else if (!strcmp(w[0], "map")) {
 		attack_maps(h, w, n);
 	} else {
@@ -375,20 +537,33 @@ int main(int argc, char **argv)
 		return 127;
 	}
 	report(&h, "ATTACK %s pid=%d", words[0], (int)getpid());
+	/* Not killed by writing to a pipe the broker closed: ended by it, or
+	 * NOT-ENDED.  (Set after the exec above: an ignored signal stays so.) */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(words[0], "short") || !strcmp(words[0], "oversize") ||
-	    !strcmp(words[0], "hello-version") || !strcmp(words[0], "early-map")) {
+	    !strcmp(words[0], "hello-long") || !strcmp(words[0], "hello-version") ||
+	    !strcmp(words[0], "early-map")) {
 		struct ipc_ring_map rm = { 5, 1, 0 };
+		struct {
+			struct ipc_hello hello;
+			uint32_t more;
+		} longer = { { IPC_PROTO_VERSION, (uint32_t)getpid() }, 0 };
 
 		take_until(&h, ATTACK_AT_MS);
-		if (!strcmp(words[0], "short"))
-			send_raw("\x40\0\0\0\0\0\0", 8, NULL, 0);
-		else if (!strcmp(words[0], "oversize"))
-			send_frame(IPC_REPLY_DATA, 1, 0, IPC_PAYLOAD_MAX + 100, NULL,
-				   IPC_PAYLOAD_MAX + 100, NULL, 0);
-		else if (!strcmp(words[0], "hello-version"))
+		if (!strcmp(words[0], "short")) {
+			/* Half a HELLO header, and the writer gone. */
+			write_raw("\x40\0\0\0\0\0\0", 8);
+			close(LIXS_IPC_OUT_FD);
+		} else if (!strcmp(words[0], "oversize")) {
+			send_frame(IPC_REPLY_DATA, 1, 0, IPC_PAYLOAD_MAX + 1, NULL,
+				   IPC_PAYLOAD_MAX + 1);
+		} else if (!strcmp(words[0], "hello-long")) {
+			send_frame(IPC_HELLO, 0, 0, sizeof(longer), &longer, sizeof(longer));
+		} else if (!strcmp(words[0], "hello-version")) {
 			send_hello(IPC_PROTO_VERSION + 1);
-		else
-			send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm), NULL, 0);
+		} else {
+			send_frame(IPC_RING_MAP, 0, 0, sizeof(rm), &rm, sizeof(rm));
+		}
 		report(&h, "SENT %s", words[0]);
 		await_end(&h);
 	}

@@ -16,9 +16,9 @@
 #include "unit.h"
 
 /* Every syscall profile_parse() insists on, so a test adds only its lines. */
-#define BASE "epoll_wait\nread\nwritev\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
+#define BASE "epoll_wait\nread\nwritev\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\nmemfd_create\n" \
 	"ftruncate\nexit_group\n"
-#define BASE_LINES 12
+#define BASE_LINES 13
 
 static struct profile prof;
 static char err[PROFILE_ERR_MAX];
@@ -103,32 +103,32 @@ static int t_no_final_newline(void)
 static int t_unknown_syscall(void)
 {
 	return fails_with(BASE "lseek\nno_such_call # x\n",
-			  "t.profile:14: unknown syscall 'no_such_call'");
+			  "t.profile:15: unknown syscall 'no_such_call'");
 }
 
 static int t_bad_syntax(void)
 {
 	return fails_with("read write\n" BASE, "t.profile:1: bad syntax") &&
-	       fails_with(BASE "lseek;\n", "t.profile:13: bad syntax") &&
-	       fails_with(BASE "READ\n", "t.profile:13: bad syntax") &&
-	       fails_with(BASE "  -lseek\n", "t.profile:13: bad syntax") &&
+	       fails_with(BASE "lseek;\n", "t.profile:14: bad syntax") &&
+	       fails_with(BASE "READ\n", "t.profile:14: bad syntax") &&
+	       fails_with(BASE "  -lseek\n", "t.profile:14: bad syntax") &&
 	       parse(BASE "lseek#no blank needed before a comment\n") == 0;
 }
 
 static int t_duplicate(void)
 {
 	return fails_with("lseek\n" BASE "lseek\n",
-			  "t.profile:14: duplicate syscall 'lseek, first on line 1'");
+			  "t.profile:15: duplicate syscall 'lseek, first on line 1'");
 }
 
 static int t_missing_required(void)
 {
 	/* Without read, the store process could never hear the broker. */
-	return fails_with("epoll_wait\nwritev\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
+	return fails_with("epoll_wait\nwritev\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\nmmap\nmunmap\n"
 			  "memfd_create\nftruncate\nexit_group\n",
 			  "t.profile: lacks a syscall the store process cannot run "
 			  "without: 'read'") &&
-	       profile_required("read") && profile_required("writev") &&
+	       profile_required("read") && profile_required("writev") && profile_required("recvmsg") &&
 	       profile_required("exit_group") &&
 	       profile_required("ftruncate") &&
 	       !profile_required("lseek") && !profile_required("nonsense");
@@ -139,12 +139,12 @@ static int t_errno_lines(void)
 	if (parse(BASE "socket errno EACCES  # refused, not fatal\n") ||
 	    prof.err[BASE_LINES] != EACCES)
 		return 0;
-	return fails_with(BASE "socket errno EWHAT\n", "t.profile:13: unknown error name 'EWHAT'") &&
-	       fails_with(BASE "socket errno\n", "t.profile:13: bad syntax") &&
-	       fails_with(BASE "socket errno EACCES more\n", "t.profile:13: bad syntax") &&
-	       fails_with(BASE "socket errnoEACCES\n", "t.profile:13: bad syntax") &&
+	return fails_with(BASE "socket errno EWHAT\n", "t.profile:14: unknown error name 'EWHAT'") &&
+	       fails_with(BASE "socket errno\n", "t.profile:14: bad syntax") &&
+	       fails_with(BASE "socket errno EACCES more\n", "t.profile:14: bad syntax") &&
+	       fails_with(BASE "socket errnoEACCES\n", "t.profile:14: bad syntax") &&
 	       /* A required syscall that only fails is as good as missing. */
-	       fails_with("read errno EPERM\nepoll_wait\nwritev\nsendmsg\nwrite\nclose\nbrk\n"
+	       fails_with("read errno EPERM\nepoll_wait\nwritev\nrecvmsg\nsendmsg\nwrite\nclose\nbrk\n"
 			  "mmap\nmunmap\nmemfd_create\nftruncate\nexit_group\n",
 			  "cannot run without: 'read'");
 }
@@ -222,7 +222,7 @@ static int t_read_file(void)
 	ok = write(fd, BASE "lseek\nbogus_call\n", sizeof(BASE "lseek\nbogus_call\n") - 1) > 0;
 	close(fd);
 	ok = ok && profile_read(path, &prof, err) == EINVAL && strstr(err, path) &&
-	     strstr(err, ":13: unknown syscall 'bogus_call'");
+	     strstr(err, ":15: unknown syscall 'bogus_call'");
 	unlink(path);
 	return ok && profile_read("/nonexistent/lixs.profile", &prof, err) == ENOENT &&
 	       strstr(err, "/nonexistent/lixs.profile");
