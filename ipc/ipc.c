@@ -153,8 +153,7 @@ void ipc_link_close(struct ipc_link *l)
 	}
 }
 
-/* A descriptor ahead of its frame: one byte and SCM_RIGHTS. */
-static int send_fd(int sock, int fd)
+int ipc_send_fd(const struct ipc_link *l, int fd)
 {
 	union {
 		struct cmsghdr align;
@@ -176,7 +175,7 @@ static int send_fd(int sock, int fd)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(l->fds, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? EAGAIN : errno == ECONNRESET ? EPIPE : errno;
@@ -246,9 +245,10 @@ int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void 
 	int err = send_check(type, conn, payload, len, h.flags);
 
 	if (!err && fd >= 0)
-		err = send_fd(l->fds, fd);
-	if (!err)
-		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
+		err = ipc_send_fd(l, fd);
+	if (err)
+		return err;  /* nothing sent */
+	err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
 	/* Its descriptor went ahead: this frame must follow it, before any
 	 * other.  Waited for in slices, so that signals and a pipe that
 	 * looked writable but was not cost no more than IPC_FD_WAIT_MS. */

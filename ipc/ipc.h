@@ -282,6 +282,13 @@ int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void 
 
 #define IPC_FD_WAIT_MS 10000
 
+/*
+ * Only the descriptor half of ipc_send: one byte and SCM_RIGHTS on l->fds,
+ * for the frame with IPC_F_FD that must follow it.  For a test or a fuzz
+ * target writing its own frames; 0, EAGAIN, EPIPE or an errno value.
+ */
+int ipc_send_fd(const struct ipc_link *l, int fd);
+
 /* One frame of ipc_send_many(): no descriptor; payload not owned. */
 struct ipc_out_frame {
 	uint32_t type, conn, len;

@@ -103,30 +103,6 @@ static const struct ipc_link *receiver(enum ipc_dir dir)
 	return &ends[dir == IPC_TO_BROKER ? 0 : 1];
 }
 
-/* A descriptor ahead of the raw stream, as ipc_send puts one. */
-static void send_raw_fd(int sock, int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	char tag = 'F';
-	struct iovec iov = { &tag, 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *c;
-
-	memset(&ctl, 0, sizeof(ctl));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	FUZZ_ASSERT(sendmsg(sock, &mh, MSG_NOSIGNAL) == 1);
-}
-
 /* Nothing of one input left for the next: pipe bytes, fds on the socket, rx. */
 static void drain(const struct ipc_link *l)
 {
@@ -254,7 +230,7 @@ static void raw_stream(const uint8_t *bytes, size_t n, enum ipc_dir dir, bool wi
 		size_t off = 0, len;
 
 		if (with_fd)
-			send_raw_fd(tx->fds, devnull);
+			FUZZ_ASSERT(ipc_send_fd(tx, devnull) == 0);
 		FUZZ_ASSERT(write(tx->out, bytes, n) == (ssize_t)n);
 		ipc_rx_reset(&rx);
 		for (;;) {
