@@ -41,11 +41,9 @@ void tracefile_open(struct broker *b)
 
 void tracefile_send(struct broker *b)
 {
-	int ret;
-
-	if (b->trace_fd < 0 || !store_ready(b))
-		return;
-	ret = ipc_send(&b->ipc, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd);
-	if (ret)
-		log_warn("cannot hand the trace file to the store process: %s", strerror(ret));
+	/* store_send ends a store process that cannot take it: a descriptor
+	 * sent without its frame would ride with the next one. */
+	if (b->trace_fd >= 0 && store_ready(b) &&
+	    !store_send(b, IPC_TRACE_FD, 0, NULL, 0, b->trace_fd))
+		log_warn("cannot hand the trace file to the store process");
 }

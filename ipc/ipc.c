@@ -18,11 +18,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Descriptors room for one frame, so that "too many" is seen and closed. */
 #define IPC_RECV_FDS_MAX 4
-/* ipc_send's wait for room for the frame after its descriptor, a slice at a time. */
+/* ipc_send's wait for room for the frame after its descriptor: its polls. */
 #define FD_WAIT_SLICE_MS 100
 
 static const struct ipc_type_info ipc_types[] = {
@@ -250,14 +251,23 @@ int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void 
 		return err;  /* nothing sent */
 	err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
 	/* Its descriptor went ahead: this frame must follow it, before any
-	 * other.  Waited for in slices, so that signals and a pipe that
-	 * looked writable but was not cost no more than IPC_FD_WAIT_MS. */
-	for (int idle_ms = 0; fd >= 0 && err == EAGAIN; ) {
-		struct pollfd p = { .fd = l->out, .events = POLLOUT };
+	 * other.  Waited for up to a deadline, which a signal or a pipe that
+	 * looked writable but was not does not move. */
+	if (fd >= 0 && err == EAGAIN) {
+		struct timespec now, end;
 
-		if (poll(&p, 1, FD_WAIT_SLICE_MS) == 0 && (idle_ms += FD_WAIT_SLICE_MS) >= IPC_FD_WAIT_MS)
-			return ETIMEDOUT;
-		err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += IPC_FD_WAIT_MS / 1000;
+		do {
+			struct pollfd p = { .fd = l->out, .events = POLLOUT };
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec > end.tv_sec ||
+			    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+				return ETIMEDOUT;
+			poll(&p, 1, FD_WAIT_SLICE_MS);
+			err = write_frames(l->out, iov, len ? 2 : 1, sizeof(h) + len);
+		} while (err == EAGAIN);
 	}
 	return err;
 }
@@ -312,13 +322,15 @@ static int recv_fds(int sock, int *fds, unsigned int *nfds)
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0)
+	if (n < 0)
 		return EPROTO;
+	/* Taken from any message, even a wrong one (an empty one can carry
+	 * descriptors too), so that the caller closes them. */
 	ret = take_fds(&mh, fds, nfds);
-	if (!ret && (mh.msg_flags & MSG_CTRUNC))
-		ret = *nfds ? EPROTO : EMFILE;
 	if (!ret && (n != 1 || (mh.msg_flags & MSG_TRUNC)))
 		ret = EPROTO;
+	if (!ret && (mh.msg_flags & MSG_CTRUNC))
+		ret = *nfds ? EPROTO : EMFILE;
 	return ret;
 }
 

@@ -38,6 +38,7 @@ clock_nanosleep # waiting for the store process to exit (supervise.c)
 nanosleep       # the same on older libcs
 poll            # glibc and libxen internals that wait on one fd
 ppoll           # the same where the architecture has no poll
+ppoll_time64    # the same where glibc makes it so (32-bit architectures)
 
 # --- clients and the store process ------------------------------------------
 accept4         # a client connects to a listening socket

@@ -21,6 +21,8 @@ recvmsg         # descriptors the broker hands over beside their frames (ipc.c):
                 # client sockets, and the journal at every restart
 sendmsg         # a snapshot's memfd to the broker (ipc.c); replies to clients (conn.c)
 poll            # room for the frame that follows such a memfd (ipc.c ipc_send)
+ppoll           # the same where the architecture has no poll
+ppoll_time64    # the same where glibc makes it so (32-bit architectures)
 fcntl           # O_NONBLOCK on each client socket handed over (conn.c)
 close           # a client connection ends; a stray fd rides with a frame
 shutdown        # a client the store drops: the broker keeps a copy of its

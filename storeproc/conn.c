@@ -410,36 +410,45 @@ static int flush(struct storeproc *sp, struct conn *c)
 
 /*
  * A ring's output: REPLY_DATA frames, packed across messages, while the
- * broker holds less than IPC_RING_WINDOW unacknowledged bytes of it.
+ * broker holds less than IPC_RING_WINDOW unacknowledged bytes of it.  A
+ * message is begun only if all of it fits the window: the credit that
+ * ends the batch (ring_grant) lets the guest have every byte before it,
+ * and a store killed after it must not have sent part of a reply whose
+ * request a restarted one answers again (broker/ring.c).  A message is
+ * at most CONN_MSG_MAX, well under the half window CONN_SPACE gives back.
  * 0, or ENOMEM when a frame could not even be queued.
  */
 static int flush_ring(struct storeproc *sp, struct conn *c)
 {
 	unsigned char frame[IPC_PAYLOAD_MAX];
+	size_t window = IPC_RING_WINDOW - c->unacked;
 
-	while (c->out_head && c->unacked < IPC_RING_WINDOW) {
-		size_t room = IPC_RING_WINDOW - c->unacked, n = 0;
+	while (c->out_head) {
+		size_t n = 0;
 		int err;
 
-		if (room > sizeof(frame))
-			room = sizeof(frame);
-		while (c->out_head && n < room) {
+		while (c->out_head && n < sizeof(frame)) {
 			struct outmsg *m = c->out_head;
 			size_t take = m->len - c->out_off;
 
-			if (take > room - n)
-				take = room - n;
+			if (!c->out_off && m->len > window - n)
+				break;
+			if (take > sizeof(frame) - n)
+				take = sizeof(frame) - n;
 			memcpy(frame + n, m->data + c->out_off, take);
 			n += take;
 			c->out_off += take;
 			if (c->out_off == m->len)
 				dequeue_head(sp, c);
 		}
+		if (!n)
+			break;
 		err = ipc_out_send(sp, IPC_REPLY_DATA, c->id, frame, (uint32_t)n);
 		if (err)
 			return err;
-		c->uncredited = true;
+		window -= n;
 		c->unacked += (uint32_t)n;
+		c->uncredited = true;
 		c->idle = RING_BUSY;
 	}
 	return 0;

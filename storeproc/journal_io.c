@@ -257,8 +257,12 @@ static void take_snapshot(struct storeproc *sp)
 		if (err != EAGAIN)
 			log_err("journal: cannot hand over a snapshot: %s", strerror(err));
 		/* Its memfd went ahead of a frame that did not follow: the next
-		 * descriptor the broker takes would be the wrong one. */
+		 * descriptor the broker took would be the wrong one.  So no
+		 * other is sent (the socket is closed) and the process ends; the
+		 * broker still holds the journal, which has every record. */
 		if (err == ETIMEDOUT) {
+			close(sp->ipc.fds);
+			sp->ipc.fds = -1;
 			sp->quit = true;
 			sp->exit_code = 1;
 		}

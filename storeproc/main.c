@@ -376,7 +376,9 @@ static int setup(struct storeproc *sp)
 /* Wait for room in the pipe to the broker while frames for it are queued. */
 static void ipc_watch_out(struct storeproc *sp, bool *watching)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &sp->ipc };
+	/* Tagged with the receive buffer's address: &sp->ipc is sp itself,
+	 * ring_idle_open's tag, as the first member of struct storeproc. */
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &sp->ipc_rx };
 	bool want = ipc_out_waiting(sp);
 
 	if (want == *watching)
@@ -407,7 +409,7 @@ static void run(struct storeproc *sp)
 		for (int i = 0; i < n && !sp->quit; i++) {
 			if (evs[i].data.ptr == sp)  /* ring_idle_open's tag */
 				ring_idle_sweep(sp);
-			else if (evs[i].data.ptr == &sp->ipc)  /* ipc_watch_out's */
+			else if (evs[i].data.ptr == &sp->ipc_rx)  /* ipc_watch_out's */
 				ipc_out_flush(sp);
 			else if (evs[i].data.ptr)
 				conn_event(sp, evs[i].data.ptr, evs[i].events);

@@ -150,7 +150,7 @@ bait_held() {
 	local fds
 	fds=$(broker_fds)
 	attack short oversize hello-long hello-version badtype wrongdir cut badflags noconn \
-		fd-flag fd-missing fd-empty fd-long fds-two fds-many
+		fd-flag fd-missing fd-empty fd-long fds-two fds-many fd-zero
 	local f=$ATTACK_FIRST
 	# 8 bytes of a header, then its frame pipe closed: the frame is cut short.
 	ended_for $((f + 0)) 'sent a bad frame (EPROTO)'
@@ -176,6 +176,9 @@ bait_held() {
 	ended_for $((f + 13)) 'sent a bad frame (EINVAL)'
 	# JOURNAL with IPC_F_FD; eight memfds ahead: more than the broker takes.
 	ended_for $((f + 14)) 'sent a bad frame (EPROTO)'
+	# JOURNAL with IPC_F_FD; four memfds ahead in a message of 0 bytes,
+	# which must be taken to be closed like any other.
+	ended_for $((f + 15)) 'sent a bad frame (EPROTO)'
 	served_after
 	# The descriptors that came with bad frames were closed, not kept.
 	wait_until eval '[ "$(broker_fds)" -eq "$fds" ]' || {

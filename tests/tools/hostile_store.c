@@ -36,6 +36,7 @@
  *                  fd-missing (JOURNAL with IPC_F_FD, nothing sent on fd 3) |
  *                  fd-empty (JOURNAL, a message with no descriptor ahead) |
  *                  fd-long (JOURNAL, its fd ahead in a 2-byte message) |
+ *                  fd-zero (JOURNAL, 4 fds ahead in a message of 0 bytes) |
  *                  fds-two (JOURNAL, 2 descriptors in the message ahead) |
  *                  fds-many (JOURNAL, 8 descriptors in the message ahead) |
  *                  fd-noflag (the write end of a pipe sent on fd 3, then a
@@ -445,6 +446,9 @@ static _Noreturn void attack_serving(struct hostile *h, char **w, int n)
 		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
 	} else if (!strcmp(w[0], "fd-long")) {
 		send_fds(fds, 1, 2);
+		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
+	} else if (!strcmp(w[0], "fd-zero")) {
+		send_fds(fds, 4, 0);
 		send_frame(IPC_JOURNAL, 0, IPC_F_FD, 0, NULL, 0);
 	} else if (!strcmp(w[0], "fds-two")) {
 		send_fds(fds, 2, 1);
