@@ -710,7 +710,8 @@ static void set_epoll(struct storeproc *sp, struct conn *c)
 static void ring_grant(struct storeproc *sp, struct conn *c)
 {
 	uint32_t n = c->out_bytes <= CONN_OUT_SOFT ? c->credit_owed : 0;
-	bool sent = (n || c->uncredited) && !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n));
+	bool sent = (n || c->uncredited) &&
+		    !ipc_out_send(sp, IPC_CONN_CREDIT, c->id, &n, sizeof(n));
 
 	if (sent)
 		c->uncredited = false;

@@ -6,9 +6,9 @@
  *
  * The broker execs this program with its end of the ipc channel on fds
  * LIXS_IPC_FD (descriptors), LIXS_IPC_IN_FD and LIXS_IPC_OUT_FD (frames).
- * Once ready it says IPC_HELLO; the broker then hands over clients (IPC_CONN_NEW, one fd each) and this
- * process serves them itself.  IPC_SHUTDOWN or the broker going away
- * ends it with status 0; a malformed frame from the broker is a bug
+ * Once ready it says IPC_HELLO; the broker then hands over clients
+ * (IPC_CONN_NEW, one fd each) and this process serves them itself.
+ * IPC_SHUTDOWN or the broker going away ends it with status 0; a malformed frame from the broker is a bug
  * there and ends it with status 1.
  */
 #include <errno.h>
