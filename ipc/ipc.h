@@ -274,8 +274,9 @@ int ipc_frame_check(const void *buf, size_t n, enum ipc_dir dir,
  * is gone, E2BIG for an oversized payload.  A frame with an fd waits up
  * to IPC_FD_WAIT_MS for room in the pipe once its fd is sent (a signal
  * does not cut the wait short), then fails with ETIMEDOUT: after that
- * error the channel is out of step and must be closed.  Writing to a pipe whose reader is gone raises SIGPIPE: the
- * caller ignores it, and gets EPIPE.
+ * error the channel is out of step and must be closed.  Writing to a
+ * pipe whose reader is gone raises SIGPIPE: the caller ignores it, and
+ * gets EPIPE.
  */
 int ipc_send(const struct ipc_link *l, uint32_t type, uint32_t conn, const void *payload,
 	     uint32_t len, int fd);

@@ -8,8 +8,9 @@
  * LIXS_IPC_FD (descriptors), LIXS_IPC_IN_FD and LIXS_IPC_OUT_FD (frames).
  * Once ready it says IPC_HELLO; the broker then hands over clients
  * (IPC_CONN_NEW, one fd each) and this process serves them itself.
- * IPC_SHUTDOWN or the broker going away ends it with status 0; a malformed frame from the broker is a bug
- * there and ends it with status 1.
+ * IPC_SHUTDOWN or the broker going away ends it with status 0; a
+ * malformed frame from the broker is a bug there and ends it with
+ * status 1.
  */
 #include <errno.h>
 #include <fcntl.h>
